@@ -1,0 +1,164 @@
+//! The virtual clock: SEND time runs `scale` times faster than wall time and can jump ahead.
+//!
+//! `--time-scale` is the real time one SEND day takes (default `1s`), so a 7-day refinement
+//! takes 7 s of wall time by default and 7 minutes with `60s` (UAT-like).
+
+use chrono::{DateTime, Duration as SendDuration, Utc};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Virtual SEND time shared by the whole mock.
+#[derive(Debug)]
+pub struct VirtualClock {
+    state: Mutex<Anchor>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    real: Instant,
+    virtual_at: DateTime<Utc>,
+    /// Virtual seconds per real second.
+    scale: f64,
+}
+
+impl VirtualClock {
+    /// A clock starting at `start`, where one SEND day lasts `real_per_day` of wall time.
+    pub fn new(start: DateTime<Utc>, real_per_day: Duration) -> Self {
+        let secs = real_per_day.as_secs_f64().max(1e-6);
+        VirtualClock {
+            state: Mutex::new(Anchor {
+                real: Instant::now(),
+                virtual_at: start,
+                scale: 86_400.0 / secs,
+            }),
+        }
+    }
+
+    /// Current virtual time.
+    pub fn now(&self) -> DateTime<Utc> {
+        let a = *self.state.lock().expect("clock lock");
+        a.virtual_at + to_send(a.real.elapsed().as_secs_f64() * a.scale)
+    }
+
+    /// Jumps ahead by `by` of virtual time; returns the new virtual now.
+    pub fn advance(&self, by: SendDuration) -> DateTime<Utc> {
+        let mut a = self.state.lock().expect("clock lock");
+        let now = a.virtual_at + to_send(a.real.elapsed().as_secs_f64() * a.scale);
+        a.real = Instant::now();
+        a.virtual_at = now + by;
+        a.virtual_at
+    }
+
+    /// Wall time left until virtual instant `at` (zero when it is already past).
+    pub fn real_until(&self, at: DateTime<Utc>) -> Duration {
+        let a = *self.state.lock().expect("clock lock");
+        let now = a.virtual_at + to_send(a.real.elapsed().as_secs_f64() * a.scale);
+        let left = (at - now).num_microseconds().unwrap_or(i64::MAX);
+        if left <= 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(left as f64 / 1e6 / a.scale)
+        }
+    }
+
+    /// Virtual duration that `real` wall time represents.
+    pub fn virtual_of(&self, real: Duration) -> SendDuration {
+        let a = *self.state.lock().expect("clock lock");
+        to_send(real.as_secs_f64() * a.scale)
+    }
+}
+
+fn to_send(secs: f64) -> SendDuration {
+    SendDuration::microseconds((secs * 1e6) as i64)
+}
+
+/// Parses `50ms`, `1s`, `60s`, `15m`, `2h`, `7d` (also combined like `1d12h`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!(
+                "`{text}`: expected a number before a unit (ms, s, m, h, d)"
+            ));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{text}`: number too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "d" => Duration::from_secs(n.saturating_mul(86_400)),
+            "" => return Err(format!("`{text}`: missing unit (ms, s, m, h, d)")),
+            other => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{other}` (use ms, s, m, h, d)"
+                ));
+            }
+        };
+        total = total.saturating_add(part);
+    }
+    Ok(total)
+}
+
+/// SEND's timestamp format: RFC 3339, UTC, millisecond precision.
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_rejects_garbage() {
+        assert_eq!(parse_duration("50ms").unwrap(), Duration::from_millis(50));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(
+            parse_duration("1d12h").unwrap(),
+            Duration::from_secs(36 * 3600)
+        );
+        assert!(parse_duration("7").unwrap_err().contains("missing unit"));
+        assert!(parse_duration("7w").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("d").is_err());
+    }
+
+    #[test]
+    fn advance_moves_virtual_time_and_real_until_shrinks() {
+        let start = "2026-01-01T00:00:00Z".parse().unwrap();
+        // One SEND day per hour of wall time: time barely moves during the test.
+        let clock = VirtualClock::new(start, Duration::from_secs(3600));
+        let t0 = clock.now();
+        let target = t0 + SendDuration::days(2);
+        assert!(clock.real_until(target) > Duration::from_secs(7000));
+        clock.advance(SendDuration::days(2));
+        assert!(clock.now() >= target);
+        assert_eq!(clock.real_until(target), Duration::ZERO);
+    }
+
+    #[test]
+    fn scale_maps_one_day_to_the_configured_real_time() {
+        let clock = VirtualClock::new(Utc::now(), Duration::from_millis(100));
+        let v = clock.virtual_of(Duration::from_millis(100));
+        assert_eq!(v.num_hours(), 24);
+    }
+}

@@ -1,0 +1,13 @@
+//! The SEND domain: no HTTP in here. Values that exist are valid (parse, don't validate).
+
+pub mod clock;
+pub mod iun;
+pub mod pdf;
+pub mod price;
+pub mod request;
+pub mod rules;
+pub mod schema;
+pub mod script;
+pub mod status;
+pub mod tax_id;
+pub mod timeline;

@@ -1,0 +1,214 @@
+//! Timeline elements as SEND records them, and how each API version shows them.
+
+use super::clock::rfc3339;
+use chrono::{DateTime, Utc};
+use send_wire::LegalFactsId;
+use serde_json::{Map, Value, json};
+
+/// The versions of the notification-detail API (`/delivery/{v}/notifications/sent/{iun}`),
+/// which also fix the timeline element schema a stream version uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DetailVersion {
+    V1,
+    V20,
+    V21,
+    V23,
+    V24,
+    V25,
+    V26,
+    V27,
+    V28,
+    V29,
+}
+
+impl DetailVersion {
+    pub const ALL: [DetailVersion; 10] = [
+        Self::V1,
+        Self::V20,
+        Self::V21,
+        Self::V23,
+        Self::V24,
+        Self::V25,
+        Self::V26,
+        Self::V27,
+        Self::V28,
+        Self::V29,
+    ];
+
+    /// The path segment after `/delivery` (`""` for v1).
+    pub fn path_segment(self) -> &'static str {
+        match self {
+            Self::V1 => "",
+            Self::V20 => "/v2.0",
+            Self::V21 => "/v2.1",
+            Self::V23 => "/v2.3",
+            Self::V24 => "/v2.4",
+            Self::V25 => "/v2.5",
+            Self::V26 => "/v2.6",
+            Self::V27 => "/v2.7",
+            Self::V28 => "/v2.8",
+            Self::V29 => "/v2.9",
+        }
+    }
+}
+
+macro_rules! categories {
+    ($($name:ident => $since:ident),* $(,)?) => {
+        /// `TimelineElementCategoryV28`: every category SEND shows to a sending PA.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(non_camel_case_types)]
+        pub enum Category { $($name),* }
+
+        impl Category {
+            pub const ALL: &'static [Category] = &[$(Category::$name),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Category::$name => stringify!($name)),* }
+            }
+
+            /// The first detail version whose category enum lists it.
+            pub fn since(self) -> DetailVersion {
+                match self { $(Category::$name => DetailVersion::$since),* }
+            }
+
+            pub fn parse(s: &str) -> Option<Category> {
+                match s { $(stringify!($name) => Some(Category::$name),)* _ => None }
+            }
+        }
+    };
+}
+
+categories! {
+    SENDER_ACK_CREATION_REQUEST => V1, VALIDATE_NORMALIZE_ADDRESSES_REQUEST => V1, NORMALIZED_ADDRESS => V1,
+    REQUEST_ACCEPTED => V1, SEND_COURTESY_MESSAGE => V1, GET_ADDRESS => V1, PUBLIC_REGISTRY_CALL => V1,
+    PUBLIC_REGISTRY_RESPONSE => V1, SCHEDULE_ANALOG_WORKFLOW => V1, SCHEDULE_DIGITAL_WORKFLOW => V1,
+    PREPARE_DIGITAL_DOMICILE => V1, SEND_DIGITAL_DOMICILE => V1, SEND_DIGITAL_PROGRESS => V1,
+    SEND_DIGITAL_FEEDBACK => V1, REFINEMENT => V1, SCHEDULE_REFINEMENT => V1,
+    DIGITAL_DELIVERY_CREATION_REQUEST => V1, DIGITAL_SUCCESS_WORKFLOW => V1, DIGITAL_FAILURE_WORKFLOW => V1,
+    ANALOG_SUCCESS_WORKFLOW => V1, ANALOG_FAILURE_WORKFLOW => V1, PREPARE_SIMPLE_REGISTERED_LETTER => V1,
+    SEND_SIMPLE_REGISTERED_LETTER => V1, SEND_SIMPLE_REGISTERED_LETTER_PROGRESS => V1,
+    NOTIFICATION_VIEWED_CREATION_REQUEST => V1, NOTIFICATION_VIEWED => V1, PREPARE_ANALOG_DOMICILE => V1,
+    SEND_ANALOG_DOMICILE => V1, SEND_ANALOG_PROGRESS => V1, SEND_ANALOG_FEEDBACK => V1, PAYMENT => V1,
+    COMPLETELY_UNREACHABLE => V1, COMPLETELY_UNREACHABLE_CREATION_REQUEST => V1, REQUEST_REFUSED => V1,
+    AAR_CREATION_REQUEST => V1, AAR_GENERATION => V1, NOT_HANDLED => V1, PROBABLE_SCHEDULING_ANALOG_DATE => V1,
+    NOTIFICATION_CANCELLATION_REQUEST => V20, NOTIFICATION_CANCELLED => V20, PREPARE_ANALOG_DOMICILE_FAILURE => V20,
+    NOTIFICATION_RADD_RETRIEVED => V23, ANALOG_WORKFLOW_RECIPIENT_DECEASED => V26,
+    PUBLIC_REGISTRY_VALIDATION_CALL => V27, PUBLIC_REGISTRY_VALIDATION_RESPONSE => V27,
+    NOTIFICATION_TIMELINE_REWORKED => V28,
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One timeline element, recorded once and never rebuilt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineElement {
+    pub element_id: String,
+    pub category: Category,
+    /// When the event happened (SEND's `timestamp` / `eventTimestamp`).
+    pub timestamp: DateTime<Utc>,
+    /// When SEND recorded it (`ingestionTimestamp`).
+    pub ingestion: DateTime<Utc>,
+    pub legal_facts: Vec<LegalFactsId>,
+    pub details: Map<String, Value>,
+}
+
+impl TimelineElement {
+    pub fn rec_index(&self) -> Option<usize> {
+        self.details
+            .get("recIndex")
+            .and_then(Value::as_u64)
+            .map(|n| n as usize)
+    }
+
+    /// Whether `version` shows this element at all (its category enum must list it).
+    pub fn visible_in(&self, version: DetailVersion) -> bool {
+        self.category.since() <= version
+    }
+
+    /// The element in the schema of `version` (`TimelineElement` … `TimelineElementV28`).
+    pub fn render(&self, version: DetailVersion, sent_at: DateTime<Utc>) -> Value {
+        // The cancellation legal fact appears from v2.5 on, and the v1 category enum lacks it.
+        let legal: Vec<&LegalFactsId> = self
+            .legal_facts
+            .iter()
+            .filter(|l| l.category != "NOTIFICATION_CANCELLED" || version >= DetailVersion::V25)
+            .collect();
+        let mut out = json!({
+            "elementId": self.element_id,
+            "timestamp": rfc3339(self.timestamp),
+            "legalFactsIds": legal,
+            "category": self.category.as_str(),
+            "details": self.details,
+        });
+        if version >= DetailVersion::V24 {
+            out["ingestionTimestamp"] = json!(rfc3339(self.ingestion));
+            out["eventTimestamp"] = json!(rfc3339(self.timestamp));
+            out["notificationSentAt"] = json!(rfc3339(sent_at));
+        }
+        out
+    }
+}
+
+/// SEND's elementId: the prefix, then `.`-separated `KEY_value` parts where they apply.
+pub fn element_id(prefix: &str, iun: &str, parts: &[(&str, String)]) -> String {
+    let mut id = format!("{prefix}.IUN_{iun}");
+    for (k, v) in parts {
+        id.push('.');
+        id.push_str(k);
+        id.push('_');
+        id.push_str(v);
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn category_table_matches_send_counts() {
+        assert_eq!(Category::ALL.len(), 46);
+        let v1 = Category::ALL
+            .iter()
+            .filter(|c| c.since() == DetailVersion::V1)
+            .count();
+        assert_eq!(v1, 38);
+        assert_eq!(Category::parse("REFINEMENT"), Some(Category::REFINEMENT));
+        assert_eq!(Category::parse("refinement"), None);
+    }
+
+    #[test]
+    fn older_versions_hide_newer_fields_and_categories() {
+        let at: DateTime<Utc> = "2026-11-30T10:00:00Z".parse().unwrap();
+        let e = TimelineElement {
+            element_id: element_id("NOTIFICATION_CANCELLED", "AAAA-AAAA-AAAA-202611-A-1", &[]),
+            category: Category::NOTIFICATION_CANCELLED,
+            timestamp: at,
+            ingestion: at,
+            legal_facts: vec![LegalFactsId {
+                key: "safestorage://PN_LEGAL_FACTS-1.pdf".into(),
+                category: "NOTIFICATION_CANCELLED".into(),
+            }],
+            details: Map::new(),
+        };
+        assert!(!e.visible_in(DetailVersion::V1));
+        assert!(e.visible_in(DetailVersion::V20));
+        let v23 = e.render(DetailVersion::V23, at);
+        assert!(v23.get("eventTimestamp").is_none());
+        assert_eq!(v23["legalFactsIds"].as_array().unwrap().len(), 0);
+        let v29 = e.render(DetailVersion::V29, at);
+        assert_eq!(v29["eventTimestamp"], "2026-11-30T10:00:00.000Z");
+        assert_eq!(
+            v29["legalFactsIds"][0]["category"],
+            "NOTIFICATION_CANCELLED"
+        );
+        assert_eq!(
+            e.element_id,
+            "NOTIFICATION_CANCELLED.IUN_AAAA-AAAA-AAAA-202611-A-1"
+        );
+    }
+}

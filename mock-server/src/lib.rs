@@ -1,0 +1,2 @@
+//! A mock of SEND for sending PAs.
+pub mod domain;

@@ -1,0 +1,173 @@
+//! SEND B2B wire types shared by the mock server and the conformance harness.
+//!
+//! Only the shapes both sides need live here; the logic does not. Field names follow the
+//! official OpenAPI (`api-external-b2b-pa-bundle.yaml`) exactly.
+
+use serde::{Deserialize, Serialize};
+
+/// SEND's error body (`application/problem+json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    pub errors: Vec<ProblemError>,
+}
+
+/// One entry of [`Problem::errors`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemError {
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub element: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// One item of `POST /delivery/attachments/preload`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreLoadRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preload_idx: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    pub sha256: String,
+}
+
+/// One item of the preload answer: where and how to upload one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreLoadResponse {
+    pub preload_idx: String,
+    pub secret: String,
+    pub http_method: String,
+    pub url: String,
+    pub key: String,
+}
+
+/// 202 answer of a send request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewNotificationResponse {
+    pub notification_request_id: String,
+    pub pa_protocol_number: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotence_token: Option<String>,
+}
+
+/// Metadata of a notified document or payment attachment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationAttachmentDownloadMetadataResponse {
+    pub filename: String,
+    pub content_type: String,
+    pub content_length: u64,
+    pub sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u32>,
+}
+
+/// Metadata of a legal fact (attestazione opponibile ai terzi) or of the AAR.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegalFactDownloadMetadataResponse {
+    pub filename: String,
+    pub content_length: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u32>,
+}
+
+/// `{key, category}` of a legal fact, as in the timeline and in the legal-facts list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalFactsId {
+    pub key: String,
+    pub category: String,
+}
+
+/// One item of `GET /delivery-push/v2.0/{iun}/legal-facts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegalFactListElement {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_id: Option<String>,
+    pub iun: String,
+    pub legal_facts_id: LegalFactsId,
+}
+
+/// `GET /delivery/v2.3/price/{paTaxId}/{noticeCode}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationPriceResponseV23 {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iun: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_price: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_price: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pa_fee: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refinement_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_view_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_fee: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analog_cost: Option<i64>,
+}
+
+/// `RequestStatus`, the 202 answer of a cancellation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestStatus {
+    pub status: String,
+    pub details: Vec<StatusDetail>,
+}
+
+/// One entry of [`RequestStatus::details`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusDetail {
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Headers of the presigned upload, as S3 names them.
+pub mod storage_headers {
+    pub const SECRET: &str = "x-amz-meta-secret";
+    pub const CHECKSUM_SHA256: &str = "x-amz-checksum-sha256";
+    pub const VERSION_ID: &str = "x-amz-version-id";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_round_trips_with_send_field_names() {
+        let json = r#"{"status":400,"title":"Bad Request","traceId":"t","errors":[{"code":"PN_INVALID_BODY","element":"/subject","detail":"x"}]}"#;
+        let p: Problem = serde_json::from_str(json).unwrap();
+        assert_eq!(p.errors[0].code, "PN_INVALID_BODY");
+        assert_eq!(p.trace_id.as_deref(), Some("t"));
+        let back = serde_json::to_value(&p).unwrap();
+        assert_eq!(back["traceId"], "t");
+        assert!(back.get("type").is_none());
+    }
+}

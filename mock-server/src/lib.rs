@@ -1,2 +1,139 @@
-//! A mock of SEND for sending PAs.
+//! A mock of SEND (Servizio Notifiche Digitali) for sending PAs.
+//!
+//! [`MockServer::start`] builds the whole app from a [`MockConfig`] and serves it; tests, the
+//! `send-mock` binary and the conformance harness's embedded target all start it this way.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use send_mock::{MockConfig, MockServer};
+//! let mock = MockServer::start(MockConfig::for_tests()).await?;
+//! println!("SEND mock at {}", mock.base_url());
+//! mock.stop().await;
+//! # Ok(()) }
+//! ```
+
+pub mod config;
 pub mod domain;
+pub mod http;
+pub mod store;
+
+pub use config::{ApiKey, EnteProfile, MockConfig};
+
+use domain::clock::VirtualClock;
+use http::AppState;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running mock.
+pub struct MockServer {
+    addr: SocketAddr,
+    store: Arc<Store>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+    ticker: JoinHandle<()>,
+    _files: Option<tempfile::TempDir>,
+}
+
+impl MockServer {
+    /// Binds `config.listen` and serves the mock until [`MockServer::stop`].
+    pub async fn start(config: MockConfig) -> std::io::Result<MockServer> {
+        let listener = TcpListener::bind(config.listen).await?;
+        Self::serve(listener, config).await
+    }
+
+    /// Serves on an already bound listener.
+    pub async fn serve(listener: TcpListener, config: MockConfig) -> std::io::Result<MockServer> {
+        let addr = listener.local_addr()?;
+        let (files_dir, tmp) = match &config.data_dir {
+            Some(dir) => {
+                let files = dir.join("files");
+                std::fs::create_dir_all(&files)?;
+                (files, None)
+            }
+            None => {
+                let tmp = tempfile::Builder::new().prefix("send-mock-").tempdir()?;
+                (tmp.path().to_path_buf(), Some(tmp))
+            }
+        };
+        let clock = Arc::new(VirtualClock::new(chrono::Utc::now(), config.time_scale));
+        let store = Arc::new(Store::new(clock, config.enti.clone(), files_dir));
+        let state = AppState {
+            config: Arc::new(config),
+            store: store.clone(),
+            local_addr: addr,
+        };
+        let app = http::router(state);
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    rx.await.ok();
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "server stopped with an error");
+            }
+        });
+        let ticker = tokio::spawn(run_ticker(store.clone()));
+        Ok(MockServer {
+            addr,
+            store,
+            shutdown: Some(tx),
+            server,
+            ticker,
+            _files: tmp,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The mock's state (for tests and the harness's evidence).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Stops accepting requests, lets those in flight finish, and stops the clock work.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.server).await;
+        self.ticker.abort();
+    }
+
+    /// Waits until the server stops on its own (the binary's Ctrl-C path stops it).
+    pub async fn wait(mut self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.server).await;
+        self.ticker.abort();
+    }
+}
+
+/// Fires scheduled timeline work when it becomes due on the virtual clock.
+async fn run_ticker(store: Arc<Store>) {
+    loop {
+        let wait = match store.next_due() {
+            Some(at) => store.clock.real_until(at),
+            None => std::time::Duration::from_secs(3600),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = store.woken() => {}
+        }
+        store.fire_due(store.clock.now());
+    }
+}

@@ -1,1 +1,89 @@
-fn main() {}
+//! `send-mock`: a mock of SEND for sending PAs.
+
+use clap::Parser;
+use send_mock::config::load_enti;
+use send_mock::domain::clock::parse_duration;
+use send_mock::{MockConfig, MockServer};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "send-mock",
+    version,
+    about = "A mock of SEND (Servizio Notifiche Digitali) for sending PAs"
+)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// TOML file with the Enti ([[ente]] name, tax_id, api_key, pdnd). Default: the demo Ente.
+    #[arg(long)]
+    enti: Option<PathBuf>,
+    /// Wall time one SEND day lasts (e.g. 1s, 60s like UAT, 50ms).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    time_scale: std::time::Duration,
+    /// Directory for uploaded files (default: a temporary directory).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Base URL to put in presigned URLs (default: the request's Host).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Answer `retryAfter` without `url` to the first metadata call of each file.
+    #[arg(long)]
+    retry_after_downloads: bool,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    if cli.time_scale.is_zero() {
+        eprintln!("send-mock: --time-scale must be greater than zero");
+        std::process::exit(2);
+    }
+    let mut config = MockConfig {
+        listen: cli.listen,
+        time_scale: cli.time_scale,
+        data_dir: cli.data_dir,
+        public_url: cli.public_url,
+        retry_after_downloads: cli.retry_after_downloads,
+        ..MockConfig::default()
+    };
+    if let Some(path) = &cli.enti {
+        match load_enti(path) {
+            Ok(enti) => config.enti = enti,
+            Err(e) => {
+                eprintln!("send-mock: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
+    let demo = cli.enti.is_none();
+    let enti: Vec<String> = config
+        .enti
+        .iter()
+        .map(|e| format!("{} ({})", e.name, e.tax_id))
+        .collect();
+    let mock = match MockServer::start(config).await {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("send-mock: cannot listen on {}: {e}", cli.listen);
+            std::process::exit(1);
+        }
+    };
+    tracing::info!(base_url = %mock.base_url(), enti = ?enti, "SEND mock listening");
+    if demo {
+        tracing::info!("demo Ente: send `x-api-key: demo-api-key`");
+    }
+    mock.wait(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await;
+}

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct VirtualClock {
     state: Mutex<Anchor>,
+    started: Instant,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +20,8 @@ struct Anchor {
     virtual_at: DateTime<Utc>,
     /// Virtual seconds per real second.
     scale: f64,
+    /// Total of every explicit jump ([`VirtualClock::advance`]).
+    jumped: SendDuration,
 }
 
 impl VirtualClock {
@@ -30,7 +33,9 @@ impl VirtualClock {
                 real: Instant::now(),
                 virtual_at: start,
                 scale: 86_400.0 / secs,
+                jumped: SendDuration::zero(),
             }),
+            started: Instant::now(),
         }
     }
 
@@ -46,7 +51,16 @@ impl VirtualClock {
         let now = a.virtual_at + to_send(a.real.elapsed().as_secs_f64() * a.scale);
         a.real = Instant::now();
         a.virtual_at = now + by;
+        a.jumped += by;
         a.virtual_at
+    }
+
+    /// Wall time since the clock started plus every explicit jump. Lifetimes of things that
+    /// live in real time even in UAT (presigned URLs) are measured on this: the clock's
+    /// compression of SEND days does not expire them, a jump does.
+    pub fn io_time(&self) -> SendDuration {
+        let jumped = self.state.lock().expect("clock lock").jumped;
+        to_send(self.started.elapsed().as_secs_f64()) + jumped
     }
 
     /// Wall time left until virtual instant `at` (zero when it is already past).
@@ -153,6 +167,18 @@ mod tests {
         clock.advance(SendDuration::days(2));
         assert!(clock.now() >= target);
         assert_eq!(clock.real_until(target), Duration::ZERO);
+    }
+
+    #[test]
+    fn io_time_ignores_compression_but_counts_jumps() {
+        // One SEND day per millisecond: virtual time races, io time does not.
+        let clock = VirtualClock::new(Utc::now(), Duration::from_millis(1));
+        let io0 = clock.io_time();
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(clock.now() - Utc::now() > SendDuration::days(10));
+        assert!(clock.io_time() - io0 < SendDuration::seconds(5));
+        clock.advance(SendDuration::hours(2));
+        assert!(clock.io_time() - io0 >= SendDuration::hours(2));
     }
 
     #[test]

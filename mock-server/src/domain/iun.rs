@@ -38,10 +38,10 @@ impl Iun {
         let mut letters = Vec::with_capacity(12);
         while letters.len() < 12 {
             let c = ALPHABET[rng.random_range(0..ALPHABET.len())];
-            if let Some(&prev) = letters.last() {
-                if prev == c || FORBIDDEN_PAIRS.iter().any(|p| p[0] == prev && p[1] == c) {
-                    continue;
-                }
+            if let Some(&prev) = letters.last()
+                && (prev == c || FORBIDDEN_PAIRS.iter().any(|p| p[0] == prev && p[1] == c))
+            {
+                continue;
             }
             letters.push(c);
         }

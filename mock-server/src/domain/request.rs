@@ -240,12 +240,12 @@ const KEY: Str = Str::new(
 );
 const LINE_256: Str = Str::new(0, 256, Pattern::Line);
 
-fn enum_list<'a>(
+fn enum_list(
     r: &mut Reader,
     m: &Map<String, Value>,
     p: &str,
     name: &str,
-    allowed: &[&'a str],
+    allowed: &[&str],
 ) -> Option<String> {
     r.one_of(m, p, name, allowed)
 }
@@ -335,24 +335,24 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
         pa_fee = r.integer(m, "", "paFee", 0, 100);
         vat = r.integer(m, "", "vat", 0, 100);
     }
-    if version >= RequestVersion::V24 {
-        if let Some(items) = r.array(m, "", "additionalLanguages", 0, usize::MAX) {
-            let mut langs = Vec::new();
-            for (i, it) in items.iter().enumerate() {
-                if let Some(s) = r.check_str(
-                    it,
-                    &format!("/additionalLanguages/{i}"),
-                    Str {
-                        min: 0,
-                        max: usize::MAX,
-                        pattern: None,
-                    },
-                ) {
-                    langs.push(s);
-                }
+    if version >= RequestVersion::V24
+        && let Some(items) = r.array(m, "", "additionalLanguages", 0, usize::MAX)
+    {
+        let mut langs = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            if let Some(s) = r.check_str(
+                it,
+                &format!("/additionalLanguages/{i}"),
+                Str {
+                    min: 0,
+                    max: usize::MAX,
+                    pattern: None,
+                },
+            ) {
+                langs.push(s);
             }
-            additional_languages = Some(langs);
         }
+        additional_languages = Some(langs);
     }
     if version >= RequestVersion::V26 {
         priority = r.integer(m, "", "physicalCommunicationPriority", 0, 100);

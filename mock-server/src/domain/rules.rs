@@ -129,14 +129,14 @@ pub fn check(
                 element: Some("additionalLanguages".into()),
                 detail: "Only one additional language is allowed".into(),
             });
-        } else if let Some(l) = langs.first() {
-            if !["DE", "FR", "SL"].contains(&l.as_str()) {
-                errs.push(RuleError {
-                    code: "PN_DELIVERY_INVALIDADDITIONALLANGS",
-                    element: Some("additionalLanguages".into()),
-                    detail: format!("Language {l} is not allowed: use one of DE, FR, SL"),
-                });
-            }
+        } else if let Some(l) = langs.first()
+            && !["DE", "FR", "SL"].contains(&l.as_str())
+        {
+            errs.push(RuleError {
+                code: "PN_DELIVERY_INVALIDADDITIONALLANGS",
+                element: Some("additionalLanguages".into()),
+                detail: format!("Language {l} is not allowed: use one of DE, FR, SL"),
+            });
         }
     }
 
@@ -225,27 +225,25 @@ pub fn check(
     }
     for (ri, rec) in req.recipients.iter().enumerate() {
         for (pi, p) in rec.payments.iter().flatten().enumerate() {
-            if let Some(att) = p.pago_pa.as_ref().and_then(|pp| pp.attachment.as_ref()) {
-                if !att
+            if let Some(att) = p.pago_pa.as_ref().and_then(|pp| pp.attachment.as_ref())
+                && !att
                     .file_ref
                     .bare_key()
                     .starts_with("PN_NOTIFICATION_ATTACHMENTS")
-                {
-                    errs.push(generic(format!("recipients[{ri}].payments[{pi}].pagoPa.attachment.ref.key"), "pagoPA form key must be a PN_NOTIFICATION_ATTACHMENTS key obtained from preload"));
-                }
+            {
+                errs.push(generic(format!("recipients[{ri}].payments[{pi}].pagoPa.attachment.ref.key"), "pagoPA form key must be a PN_NOTIFICATION_ATTACHMENTS key obtained from preload"));
             }
-            if let Some(f) = &p.f24 {
-                if !f
+            if let Some(f) = &p.f24
+                && !f
                     .metadata_attachment
                     .file_ref
                     .bare_key()
                     .starts_with("PN_F24_META")
-                {
-                    errs.push(generic(
-                        format!("recipients[{ri}].payments[{pi}].f24.metadataAttachment.ref.key"),
-                        "F24 metadata key must be a PN_F24_META key obtained from preload",
-                    ));
-                }
+            {
+                errs.push(generic(
+                    format!("recipients[{ri}].payments[{pi}].f24.metadataAttachment.ref.key"),
+                    "F24 metadata key must be a PN_F24_META key obtained from preload",
+                ));
             }
         }
     }
@@ -282,13 +280,13 @@ fn address_rules(addr: &PhysicalAddress, i: usize, errs: &mut Vec<RuleError>) {
         ("foreignState", addr.foreign_state.as_ref()),
     ];
     for (name, value) in fields {
-        if let Some(v) = value {
-            if !latin1_ok(v) {
-                errs.push(generic(
-                    el(name),
-                    format!("Field {name} in recipient {i} contains invalid characters."),
-                ));
-            }
+        if let Some(v) = value
+            && !latin1_ok(v)
+        {
+            errs.push(generic(
+                el(name),
+                format!("Field {name} in recipient {i} contains invalid characters."),
+            ));
         }
     }
     if addr.is_italian() {
@@ -357,7 +355,8 @@ mod tests {
 
     #[test]
     fn each_rule_names_its_cause() {
-        let cases: Vec<(Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+        type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|b| b["taxonomyCode"] = json!("000000X")),
                 "PN_GENERIC_INVALIDPARAMETER_TAXONOMYCODE",

@@ -196,18 +196,18 @@ impl Reader {
                 ),
             );
         }
-        if let Some(pat) = rule.pattern {
-            if !pat.matches(s) {
-                ok = false;
-                self.fail(
-                    p,
-                    format!(
-                        "ECMA 262 regex \"{}\" does not match input string \"{}\"",
-                        pat.source(),
-                        clip(s)
-                    ),
-                );
-            }
+        if let Some(pat) = rule.pattern
+            && !pat.matches(s)
+        {
+            ok = false;
+            self.fail(
+                p,
+                format!(
+                    "ECMA 262 regex \"{}\" does not match input string \"{}\"",
+                    pat.source(),
+                    clip(s)
+                ),
+            );
         }
         ok.then(|| s.clone())
     }

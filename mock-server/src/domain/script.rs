@@ -33,6 +33,8 @@ pub enum LegalFactKind {
     AnalogFailureDelivery,
     RecipientAccess,
     NotificationCancelled,
+    /// The AAR (avviso di avvenuta ricezione): downloadable, but not a legal fact.
+    Aar,
 }
 
 impl LegalFactKind {
@@ -45,6 +47,7 @@ impl LegalFactKind {
             Self::AnalogFailureDelivery => "ANALOG_FAILURE_DELIVERY",
             Self::RecipientAccess => "RECIPIENT_ACCESS",
             Self::NotificationCancelled => "NOTIFICATION_CANCELLED",
+            Self::Aar => "AAR",
         }
     }
 
@@ -271,6 +274,7 @@ pub struct RecipientRun {
     pub analog_cost: i64,
     pub refined: bool,
     pub viewed: bool,
+    pub aar_key: Option<String>,
 }
 
 impl RecipientRun {
@@ -284,6 +288,7 @@ impl RecipientRun {
             analog_cost: 0,
             refined: false,
             viewed: false,
+            aar_key: None,
         }
     }
 
@@ -359,13 +364,22 @@ pub fn build_element(
     let mut facts = Vec::new();
     let id = match step.category {
         C::AAR_CREATION_REQUEST | C::AAR_GENERATION => {
-            let aar = format!("safestorage://{}", (ctx.new_key)("PN_AAR", "pdf"));
+            let key = run
+                .aar_key
+                .get_or_insert_with(|| (ctx.new_key)("PN_AAR", "pdf"))
+                .clone();
+            let aar = format!("safestorage://{key}");
             d.insert("numberOfPages".into(), json!(1));
             if step.category == C::AAR_CREATION_REQUEST {
                 d.insert("aarKey".into(), json!(aar));
                 element_id("AAR_CREATION_REQUEST", iun, &[("RECINDEX", r)])
             } else {
                 d.insert("generatedAarUrl".into(), json!(aar));
+                facts.push(NewLegalFact {
+                    key,
+                    kind: LegalFactKind::Aar,
+                    rec_index: Some(rec),
+                });
                 element_id("AAR_GEN", iun, &[("RECINDEX", r)])
             }
         }
@@ -630,6 +644,7 @@ pub fn build_element(
         ingestion: now,
         legal_facts: facts
             .iter()
+            .filter(|f| f.kind != LegalFactKind::Aar)
             .map(|f| LegalFactsId {
                 key: format!("safestorage://{}", f.key),
                 category: f.kind.category().into(),

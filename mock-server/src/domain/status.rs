@@ -178,7 +178,7 @@ impl StatusTracker {
 
     /// What the end of every recipient's delivery workflow means for the notification.
     fn closed_delivery_status(&self, cur: Status) -> Option<Status> {
-        let reached = self.outcomes.iter().any(|o| *o == Outcome::Reached);
+        let reached = self.outcomes.contains(&Outcome::Reached);
         let all_unreachable = self.outcomes.iter().all(|o| *o == Outcome::Unreachable);
         let all_deceased = self.outcomes.iter().all(|o| *o == Outcome::Deceased);
         if all_deceased {
@@ -233,7 +233,8 @@ mod tests {
     #[test]
     fn state_map_rows() {
         // (from-path, category, expected final status) — one row per transition of SEND's map.
-        let rows: Vec<(Vec<(Category, Option<usize>)>, Status)> = vec![
+        type Path = Vec<(Category, Option<usize>)>;
+        let rows: Vec<(Path, Status)> = vec![
             (vec![(C::REQUEST_ACCEPTED, None)], S::ACCEPTED),
             (vec![(C::REQUEST_REFUSED, None)], S::REFUSED),
             (

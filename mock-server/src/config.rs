@@ -1,0 +1,170 @@
+//! How a mock is configured: the Enti it knows, its clock and its switches.
+
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// An API key; never printed.
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+/// One Ente (sending PA) the mock knows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnteProfile {
+    pub name: String,
+    pub tax_id: String,
+    pub api_key: ApiKey,
+    /// Requires a PDND voucher on every call, as SEND's authorizer does for such keys.
+    #[serde(default)]
+    pub pdnd: bool,
+    /// Groups of the API key (requests must then name one of them).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Taxonomy codes enabled for the Ente; empty = any valid code.
+    #[serde(default)]
+    pub taxonomy_codes: Vec<String>,
+}
+
+impl EnteProfile {
+    /// The built-in demo Ente used when no `--enti` file is given.
+    pub fn demo() -> Self {
+        EnteProfile {
+            name: "Comune di Esempio (demo)".into(),
+            tax_id: "80016350821".into(),
+            api_key: ApiKey::new("demo-api-key"),
+            pdnd: false,
+            groups: vec![],
+            taxonomy_codes: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntiFile {
+    ente: Vec<EnteProfile>,
+}
+
+/// Reads a TOML list of `[[ente]]` tables; the error names the file and the problem.
+pub fn load_enti(path: &Path) -> Result<Vec<EnteProfile>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_enti(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn parse_enti(text: &str) -> Result<Vec<EnteProfile>, String> {
+    let file: EntiFile =
+        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    if file.ente.is_empty() {
+        return Err("no [[ente]] entries".into());
+    }
+    let mut keys = std::collections::HashSet::new();
+    for (i, e) in file.ente.iter().enumerate() {
+        if e.tax_id.len() != 11 || !e.tax_id.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(format!(
+                "ente[{i}] ({}): tax_id must be 11 digits, got `{}`",
+                e.name, e.tax_id
+            ));
+        }
+        if e.api_key.expose().is_empty() {
+            return Err(format!("ente[{i}] ({}): api_key is empty", e.name));
+        }
+        if !keys.insert(e.api_key.clone()) {
+            return Err(format!(
+                "ente[{i}] ({}): api_key already used by another ente",
+                e.name
+            ));
+        }
+    }
+    Ok(file.ente)
+}
+
+/// Everything that shapes one running mock.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    pub listen: SocketAddr,
+    pub enti: Vec<EnteProfile>,
+    /// Wall time one SEND day takes.
+    pub time_scale: Duration,
+    /// Where uploaded files are kept; a temporary directory when `None`.
+    pub data_dir: Option<PathBuf>,
+    /// Base URL put in presigned URLs; by default the request's `Host`.
+    pub public_url: Option<String>,
+    /// Answer `retryAfter` (no `url`) to the first metadata call of each file.
+    pub retry_after_downloads: bool,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            listen: "127.0.0.1:8090".parse().expect("valid address"),
+            enti: vec![EnteProfile::demo()],
+            time_scale: Duration::from_secs(1),
+            data_dir: None,
+            public_url: None,
+            retry_after_downloads: false,
+        }
+    }
+}
+
+impl MockConfig {
+    /// A configuration for tests: ephemeral port, fast clock.
+    pub fn for_tests() -> Self {
+        MockConfig {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            time_scale: Duration::from_millis(50),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_enti_and_hides_keys() {
+        let enti = parse_enti(
+            "[[ente]]\nname = \"A\"\ntax_id = \"80016350821\"\napi_key = \"k1\"\npdnd = true\n[[ente]]\nname = \"B\"\ntax_id = \"01199250158\"\napi_key = \"k2\"\n",
+        )
+        .unwrap();
+        assert_eq!(enti.len(), 2);
+        assert!(enti[0].pdnd && !enti[1].pdnd);
+        assert!(!format!("{:?}", enti[0]).contains("k1"));
+    }
+
+    #[test]
+    fn refuses_bad_files_with_a_reason() {
+        assert!(parse_enti("").unwrap_err().contains("ente"));
+        assert!(
+            parse_enti("[[ente]]\nname=\"A\"\ntax_id=\"123\"\napi_key=\"k\"")
+                .unwrap_err()
+                .contains("11 digits")
+        );
+        assert!(
+            parse_enti("[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\ncolour=1")
+                .unwrap_err()
+                .contains("colour")
+        );
+        let dup = "[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\n[[ente]]\nname=\"B\"\ntax_id=\"01199250158\"\napi_key=\"k\"";
+        assert!(parse_enti(dup).unwrap_err().contains("already used"));
+    }
+}

@@ -1,0 +1,59 @@
+//! Who is calling: SEND's gateway identifies the Ente by `x-api-key` (a Lambda authorizer);
+//! keys flagged `pdnd` also need an `Authorization: Bearer` PDND voucher, others must not
+//! send one.
+
+use super::AppState;
+use super::problem::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+/// The authenticated Ente (index in the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub usize);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(key) = parts.headers.get("x-api-key") else {
+            return Err(ApiError::unauthorized(
+                "Unauthorized: the x-api-key header is missing",
+            ));
+        };
+        let key = key.to_str().unwrap_or("");
+        let Some(idx) = state
+            .store
+            .enti
+            .iter()
+            .position(|e| e.api_key.expose() == key)
+        else {
+            return Err(ApiError::forbidden(
+                "PN_FORBIDDEN",
+                "User is not authorized to access this resource with an explicit deny (unknown x-api-key)",
+            ));
+        };
+        let ente = &state.store.enti[idx];
+        let bearer = parts.headers.get(header::AUTHORIZATION);
+        match (ente.pdnd, bearer) {
+            (true, None) => Err(ApiError::forbidden(
+                "PN_FORBIDDEN",
+                "User is not authorized to access this resource with an explicit deny (this API key requires a PDND voucher in Authorization: Bearer)",
+            )),
+            (true, Some(v)) if !v.to_str().unwrap_or("").starts_with("Bearer ") => {
+                Err(ApiError::forbidden(
+                    "PN_FORBIDDEN",
+                    "User is not authorized to access this resource with an explicit deny (Authorization must be `Bearer <PDND voucher>`)",
+                ))
+            }
+            (false, Some(_)) => Err(ApiError::forbidden(
+                "PN_FORBIDDEN",
+                "User is not authorized to access this resource with an explicit deny (this API key is not enabled for PDND: send no Authorization header)",
+            )),
+            _ => Ok(Caller(idx)),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Extractors whose rejections are SEND Problems (axum's own would answer plain text).
+
+use super::AppState;
+use super::problem::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Largest JSON body accepted by the API.
+pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
+
+/// A JSON request body, parsed but not yet checked against a schema.
+pub struct JsonBody(pub Value);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/json"
+            && !(mime.starts_with("application/") && mime.ends_with("+json"))
+        {
+            return Err(ApiError::invalid_body_one(format!(
+                "Content-Type must be application/json, got `{}`",
+                if ct.is_empty() { "(none)" } else { ct }
+            )));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "Payload Too Large",
+                    format!("request body larger than {JSON_LIMIT} bytes"),
+                    vec![],
+                )
+            })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses JSON, naming where it broke.
+pub fn parse_json(bytes: &Bytes) -> Result<Value, ApiError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(ApiError::invalid_body_one(
+            "request body is not valid UTF-8",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::invalid_body_one(format!(
+            "malformed JSON at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Path parameters; a value of the wrong type is a `PN_INVALID_PARAMETERS` Problem.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::invalid_parameter("path", e.body_text()))
+    }
+}
+
+/// Query parameters; a malformed query is a `PN_INVALID_PARAMETERS` Problem.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::invalid_parameter("query", e.body_text()))
+    }
+}
+
+/// The scheme and authority clients reach this mock at (for presigned URLs).
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<AppState> for BaseUrl {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(u) = &state.config.public_url {
+            return Ok(BaseUrl(u.trim_end_matches('/').to_string()));
+        }
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .unwrap_or_else(|| state.local_addr.to_string());
+        Ok(BaseUrl(format!("http://{host}")))
+    }
+}

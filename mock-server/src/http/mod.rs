@@ -1,0 +1,98 @@
+//! HTTP: one router per SEND resource; handlers only translate between HTTP and the domain.
+
+pub mod admin;
+pub mod attachments;
+pub mod auth;
+pub mod cancel;
+pub mod extract;
+pub mod legal_facts;
+pub mod notifications;
+pub mod payments;
+pub mod price;
+pub mod problem;
+pub mod requests;
+pub mod status;
+pub mod storage;
+
+use crate::config::MockConfig;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use problem::{ApiError, TRACE_ID, new_trace_id};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Seconds a client is told to wait when a file is not ready (`--retry-after-downloads`).
+pub const DOWNLOAD_RETRY_AFTER_SECS: u32 = 1;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<MockConfig>,
+    pub store: Arc<Store>,
+    pub local_addr: SocketAddr,
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(status::router())
+        .merge(attachments::router())
+        .merge(storage::router())
+        .merge(requests::router())
+        .merge(notifications::router())
+        .merge(price::router())
+        .merge(cancel::router())
+        .merge(legal_facts::router())
+        .merge(payments::router())
+        .merge(admin::router())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .with_state(state)
+        .layer(middleware::from_fn(trace_id))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::internal(
+                "the mock failed while serving this request; it keeps serving others",
+            )
+            .into_response()
+        }))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+async fn trace_id(req: Request, next: Next) -> Response {
+    let id = new_trace_id();
+    let mut res = TRACE_ID.scope(id.clone(), next.run(req)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-amzn-trace-id", v);
+    }
+    res
+}
+
+async fn unknown_route(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "Not Found",
+        format!("No SEND operation at {} {}", req.method(), req.uri().path()),
+        vec![send_wire::ProblemError {
+            code: "PN_GENERIC_NOT_FOUND".into(),
+            element: Some(req.uri().path().to_string()),
+            detail: Some("unknown path".into()),
+        }],
+    )
+}
+
+async fn wrong_method(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed",
+        format!("{} is not allowed on {}", req.method(), req.uri().path()),
+        vec![send_wire::ProblemError {
+            code: "PN_GENERIC_METHOD_NOT_ALLOWED".into(),
+            element: Some(req.uri().path().to_string()),
+            detail: None,
+        }],
+    )
+}

@@ -1,0 +1,189 @@
+//! One error type for the whole API, rendered as SEND's Problem JSON with a trace id.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use send_wire::{Problem, ProblemError};
+
+tokio::task_local! {
+    /// The trace id of the request being served (set by the trace middleware).
+    pub static TRACE_ID: String;
+}
+
+/// The current request's trace id, or a fresh one outside a request.
+pub fn current_trace_id() -> String {
+    TRACE_ID
+        .try_with(|t| t.clone())
+        .unwrap_or_else(|_| new_trace_id())
+}
+
+/// An AWS-style trace id, like the ones SEND's gateway returns.
+pub fn new_trace_id() -> String {
+    let r: u128 = rand::random();
+    format!(
+        "Root=1-{:08x}-{:024x}",
+        chrono::Utc::now().timestamp() as u32,
+        r & ((1u128 << 96) - 1)
+    )
+}
+
+/// An error answered to the client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub detail: String,
+    pub errors: Vec<ProblemError>,
+    pub retry_after_ms: Option<u64>,
+}
+
+fn err(code: &str, element: Option<String>, detail: impl Into<String>) -> ProblemError {
+    ProblemError {
+        code: code.to_string(),
+        element,
+        detail: Some(detail.into()),
+    }
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        title: &'static str,
+        detail: impl Into<String>,
+        errors: Vec<ProblemError>,
+    ) -> Self {
+        ApiError {
+            status,
+            title,
+            detail: detail.into(),
+            errors,
+            retry_after_ms: None,
+        }
+    }
+
+    /// 400 from the gateway's body validation.
+    pub fn invalid_body(errors: Vec<ProblemError>) -> Self {
+        let n = errors.len();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION ERROR",
+            format!("Validation errors: {n} problem(s) in the request body"),
+            errors,
+        )
+    }
+
+    pub fn invalid_body_one(detail: impl Into<String>) -> Self {
+        Self::invalid_body(vec![err("PN_INVALID_BODY", None, detail)])
+    }
+
+    /// 400 from the gateway's path or query validation.
+    pub fn invalid_parameter(element: &str, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION ERROR",
+            "Validation errors in path or query parameters",
+            vec![err("PN_INVALID_PARAMETERS", Some(element.into()), detail)],
+        )
+    }
+
+    /// 400 from a service rule.
+    pub fn bad_request(code: &str, element: Option<String>, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            detail.clone(),
+            vec![err(code, element, detail)],
+        )
+    }
+
+    pub fn not_found(code: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            detail.clone(),
+            vec![err(code, None, detail)],
+        )
+    }
+
+    pub fn forbidden(code: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            detail.clone(),
+            vec![err(code, None, detail)],
+        )
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            detail.clone(),
+            vec![err("PN_UNAUTHORIZED", None, detail)],
+        )
+    }
+
+    pub fn conflict(errors: Vec<(String, String)>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            "Duplicated notification",
+            errors
+                .into_iter()
+                .map(|(e, d)| err("PN_GENERIC_INVALIDPARAMETER_DUPLICATED", Some(e), d))
+                .collect(),
+        )
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Unexpected error",
+            detail.clone(),
+            vec![err("PN_GENERIC_ERROR", None, detail)],
+        )
+    }
+
+    pub fn with_retry_after_ms(mut self, ms: u64) -> Self {
+        self.retry_after_ms = Some(ms);
+        self
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: None,
+            status: self.status.as_u16(),
+            title: Some(self.title.to_string()),
+            detail: Some(self.detail.chars().take(4096).collect()),
+            trace_id: Some(current_trace_id()),
+            timestamp: Some(crate::domain::clock::rfc3339(chrono::Utc::now())),
+            errors: if self.errors.is_empty() {
+                vec![err("PN_GENERIC_ERROR", None, self.detail.clone())]
+            } else {
+                self.errors.clone()
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.problem()).expect("problem serializes");
+        let mut res = (self.status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(ms) = self.retry_after_ms {
+            res.headers_mut()
+                .insert("retry-after", HeaderValue::from(ms));
+        }
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

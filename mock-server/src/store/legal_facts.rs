@@ -1,0 +1,86 @@
+//! Legal facts and AARs: what each document says, rendered to bytes when downloaded.
+
+use crate::domain::clock::rfc3339;
+use crate::domain::pdf;
+use crate::domain::script::LegalFactKind;
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Rome;
+
+/// A downloadable SEND-generated document.
+#[derive(Debug, Clone)]
+pub struct LegalFactRecord {
+    pub key: String,
+    pub iun: String,
+    pub ente: usize,
+    pub kind: LegalFactKind,
+    pub rec_index: Option<usize>,
+    pub recipient_tax_id: Option<String>,
+    pub element_id: String,
+    pub created_at: DateTime<Utc>,
+    pub lines: Vec<String>,
+}
+
+impl LegalFactRecord {
+    pub fn content_type(&self) -> &'static str {
+        if self.kind == LegalFactKind::PecReceipt {
+            "application/xml"
+        } else {
+            "application/pdf"
+        }
+    }
+
+    pub fn filename(&self) -> String {
+        self.key.clone()
+    }
+
+    pub fn title(&self) -> &'static str {
+        match self.kind {
+            LegalFactKind::SenderAck => "Attestazione opponibile a terzi: notifica presa in carico",
+            LegalFactKind::DigitalDelivery => "Attestazione opponibile a terzi: notifica digitale",
+            LegalFactKind::AnalogDelivery => "Ricevuta di consegna cartacea (scansione)",
+            LegalFactKind::AnalogFailureDelivery => {
+                "Attestazione opponibile a terzi: deposito di avvenuta ricezione"
+            }
+            LegalFactKind::RecipientAccess => "Attestazione opponibile a terzi: avvenuto accesso",
+            LegalFactKind::NotificationCancelled => {
+                "Attestazione opponibile a terzi: notifica annullata"
+            }
+            LegalFactKind::PecReceipt => "Ricevuta PEC",
+            LegalFactKind::Aar => "Avviso di avvenuta ricezione",
+        }
+    }
+
+    /// The document's bytes: a PDF, or a PEC receipt (daticert-like XML).
+    pub fn render(&self) -> Vec<u8> {
+        if self.kind == LegalFactKind::PecReceipt {
+            let mut xml = String::from(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<postacert tipo=\"ricevuta\" errore=\"nessuno\">\n",
+            );
+            for l in &self.lines {
+                xml.push_str("  <riga>");
+                xml.push_str(
+                    &l.replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;"),
+                );
+                xml.push_str("</riga>\n");
+            }
+            xml.push_str(&format!("  <dati><gestore-emittente>mock-pec</gestore-emittente><data>{}</data><identificativo>{}</identificativo></dati>\n</postacert>\n", rfc3339(self.created_at), self.key));
+            xml.into_bytes()
+        } else {
+            let mut lines = self.lines.clone();
+            lines.push(String::new());
+            lines.push(format!("Categoria: {}", self.kind.category()));
+            lines.push(format!("Elemento di timeline: {}", self.element_id));
+            lines.push(format!("Chiave documento: {}", self.key));
+            pdf::render(self.title(), &lines)
+        }
+    }
+}
+
+/// The Italian date-time SEND prints on its documents.
+pub fn rome_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Rome)
+        .format("%d/%m/%Y %H:%M:%S %Z")
+        .to_string()
+}

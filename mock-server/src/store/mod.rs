@@ -1,0 +1,1021 @@
+//! The mock's state: uploaded files, notifications with their append-only timelines, legal
+//! facts and the event log, behind one lock held only for short, non-async sections.
+//!
+//! Time-driven work (async validation, each recipient's script, cancellation) sits in a
+//! schedule ordered by virtual time; [`Store::fire_due`] runs whatever is due, stamping each
+//! element with the virtual instant it was due at, so timestamps never depend on when the
+//! ticker happened to wake up.
+
+pub mod events;
+pub mod files;
+pub mod legal_facts;
+
+use crate::config::EnteProfile;
+use crate::domain::clock::VirtualClock;
+use crate::domain::iun::Iun;
+use crate::domain::price::{self, Price};
+use crate::domain::request::{NotificationRequest, RequestVersion};
+use crate::domain::script::{self, ElementContext, LegalFactKind, NewLegalFact, RecipientRun};
+use crate::domain::status::{Status, StatusTracker};
+use crate::domain::tax_id::TaxId;
+use crate::domain::timeline::{Category, TimelineElement, element_id};
+use chrono::{DateTime, Duration, Utc};
+use events::EventLog;
+use files::{Files, StoredVersion, UploadSlot};
+use legal_facts::{LegalFactRecord, rome_time};
+use rand::Rng;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use send_wire::LegalFactsId;
+use serde_json::{Map, Value, json};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// Virtual time between a send and its asynchronous validation outcome.
+pub const VALIDATION_DELAY: Duration = Duration::minutes(5);
+/// Virtual time between a cancellation request and NOTIFICATION_CANCELLED.
+pub const CANCELLATION_DELAY: Duration = Duration::minutes(1);
+/// SEND's answer while a request is being validated.
+pub const WAITING_RETRY_AFTER: i64 = 10;
+
+/// Tax ids that pass the checksum but that the tax registry does not know (UAT test data).
+const UNKNOWN_TAX_IDS: &[&str] = &["LNALNI80A01H501T"];
+
+/// One refusal reason of REQUEST_REFUSED.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusalReason {
+    pub error_code: &'static str,
+    pub detail: String,
+    pub rec_index: Option<usize>,
+}
+
+/// A notification (or a request still being validated, or a refused one).
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub iun: Iun,
+    pub ente: usize,
+    pub version: RequestVersion,
+    pub request: NotificationRequest,
+    pub sent_at: DateTime<Utc>,
+    pub timeline: Vec<TimelineElement>,
+    pub tracker: StatusTracker,
+    pub runs: Vec<RecipientRun>,
+    pub refusal: Option<Vec<RefusalReason>>,
+    pub cancel_requested: bool,
+}
+
+impl Notification {
+    pub fn status(&self) -> Status {
+        self.tracker.current()
+    }
+    pub fn request_id(&self) -> String {
+        self.iun.request_id()
+    }
+    pub fn accepted(&self) -> bool {
+        !matches!(self.status(), Status::IN_VALIDATION | Status::REFUSED)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Job {
+    Validate,
+    Recipient(usize),
+    CompleteCancellation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Due {
+    at: DateTime<Utc>,
+    seq: u64,
+    iun: Iun,
+    job: Job,
+}
+
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A conflict with an existing notification (HTTP 409): `(element, detail)` pairs.
+pub type Conflicts = Vec<(String, String)>;
+
+/// Outcome of a cancellation request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Accepted,
+    AlreadyCancelled,
+    Refused,
+}
+
+/// Why a price cannot be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceError {
+    NotFound,
+    NotAccepted,
+    Cancelled,
+}
+
+/// A price as SEND answers it.
+#[derive(Debug, Clone)]
+pub struct PriceView {
+    pub iun: Iun,
+    pub price: Price,
+    pub refinement_date: Option<DateTime<Utc>>,
+    pub view_date: Option<DateTime<Utc>>,
+}
+
+/// How a client asks for a request's status.
+#[derive(Debug, Clone)]
+pub enum RequestLookup {
+    ById(String),
+    ByProtocol { protocol: String, token: String },
+}
+
+/// A file a download URL serves.
+#[derive(Debug, Clone)]
+pub enum DownloadTarget {
+    Upload { path: PathBuf, content_type: String },
+    LegalFact(String),
+}
+
+#[derive(Debug, Clone)]
+struct Grant {
+    target: DownloadTarget,
+    expires_io: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    files: Files,
+    notifications: HashMap<Iun, Notification>,
+    by_protocol: HashMap<(usize, String, String), Iun>,
+    by_iuv: HashMap<(String, String), Iun>,
+    legal_facts: HashMap<String, LegalFactRecord>,
+    grants: HashMap<String, Grant>,
+    asked_once: HashSet<String>,
+    schedule: BinaryHeap<Reverse<Due>>,
+    events: EventLog,
+    seq: u64,
+}
+
+/// The mock's whole state.
+pub struct Store {
+    state: Mutex<State>,
+    rng: Mutex<StdRng>,
+    pub clock: Arc<VirtualClock>,
+    pub enti: Vec<EnteProfile>,
+    files_dir: PathBuf,
+    wake: Notify,
+}
+
+fn random_hex(rng: &mut impl Rng, bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}
+
+impl Store {
+    pub fn new(clock: Arc<VirtualClock>, enti: Vec<EnteProfile>, files_dir: PathBuf) -> Self {
+        Store {
+            state: Mutex::new(State::default()),
+            rng: Mutex::new(StdRng::from_os_rng()),
+            clock,
+            enti,
+            files_dir,
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-written in a way later
+        // requests would trip on more than the original error, so keep serving.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn random_token(&self, bytes: usize) -> String {
+        random_hex(
+            &mut *self.rng.lock().unwrap_or_else(|p| p.into_inner()),
+            bytes,
+        )
+    }
+
+    pub fn files_dir(&self) -> &Path {
+        &self.files_dir
+    }
+
+    /// Wakes the ticker (after new work was scheduled or the clock jumped).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    // ---------------------------------------------------------------- files
+
+    /// Creates upload slots; returns (preloadIdx, secret, key) per item.
+    pub fn preload(&self, ente: usize, items: &[(String, String, String)]) -> Vec<UploadSlot> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        let mut st = self.lock();
+        for (idx, content_type, sha) in items {
+            let (prefix, ext) = if content_type == "application/json" {
+                ("PN_F24_META", "json")
+            } else {
+                ("PN_NOTIFICATION_ATTACHMENTS", "pdf")
+            };
+            let key = format!("{prefix}-{}.{ext}", self.random_token(16));
+            let slot = UploadSlot {
+                key: key.clone(),
+                ente,
+                preload_idx: idx.clone(),
+                secret: self.random_token(16),
+                content_type: content_type.clone(),
+                sha256: sha.clone(),
+                created_at: now,
+                expires_io: self.clock.io_time() + files::URL_VALIDITY,
+                versions: vec![],
+            };
+            st.files.slots.insert(key, slot.clone());
+            out.push(slot);
+        }
+        out
+    }
+
+    pub fn slot(&self, key: &str) -> Option<UploadSlot> {
+        self.lock().files.slots.get(key).cloned()
+    }
+
+    pub fn record_upload(&self, key: &str, version: StoredVersion) {
+        if let Some(slot) = self.lock().files.slots.get_mut(key) {
+            slot.versions.push(version);
+        }
+    }
+
+    /// A time-limited URL token for a file; `None` when `retry_after_first` holds it back once.
+    pub fn grant(
+        &self,
+        target: DownloadTarget,
+        retry_after_first: bool,
+        id: &str,
+    ) -> Option<String> {
+        let mut st = self.lock();
+        if retry_after_first && st.asked_once.insert(id.to_string()) {
+            return None;
+        }
+        let token = self.random_token(20);
+        st.grants.insert(
+            token.clone(),
+            Grant {
+                target,
+                expires_io: self.clock.io_time() + files::URL_VALIDITY,
+            },
+        );
+        Some(token)
+    }
+
+    /// What a download token serves, if still valid.
+    pub fn redeem(&self, token: &str) -> Option<DownloadTarget> {
+        let st = self.lock();
+        let g = st.grants.get(token)?;
+        (g.expires_io > self.clock.io_time()).then(|| g.target.clone())
+    }
+
+    // ---------------------------------------------------------------- notifications
+
+    /// Registers an accepted-for-validation request (HTTP 202) or reports conflicts (409).
+    pub fn submit(
+        &self,
+        ente: usize,
+        version: RequestVersion,
+        request: NotificationRequest,
+    ) -> Result<Iun, Conflicts> {
+        let now = self.clock.now();
+        let sender = &self.enti[ente].tax_id;
+        let mut st = self.lock();
+        let token = request.idempotence_token.clone().unwrap_or_default();
+        let mut conflicts = Vec::new();
+        if st
+            .by_protocol
+            .contains_key(&(ente, request.pa_protocol_number.clone(), token.clone()))
+        {
+            conflicts.push((
+                "Duplicated notification for senderPaId##paProtocolNumber##idempotenceToken"
+                    .to_string(),
+                format!(
+                    "senderPaId##paProtocolNumber##idempotenceToken={sender}##{}##{token}",
+                    request.pa_protocol_number
+                ),
+            ));
+        }
+        for (_, p) in request.pago_pa_payments() {
+            let k = (p.creditor_tax_id.clone(), p.notice_code.clone());
+            if st.by_iuv.contains_key(&k) {
+                conflicts.push((
+                    "Duplicated notification for creditorTaxId##noticeCode".to_string(),
+                    format!("creditorTaxId##noticeCode={}##{}", k.0, k.1),
+                ));
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(conflicts);
+        }
+        let iun = {
+            let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                let iun = Iun::generate(&mut *rng, now);
+                if !st.notifications.contains_key(&iun) {
+                    break iun;
+                }
+            }
+        };
+        st.by_protocol.insert(
+            (ente, request.pa_protocol_number.clone(), token),
+            iun.clone(),
+        );
+        for (_, p) in request.pago_pa_payments() {
+            st.by_iuv.insert(
+                (p.creditor_tax_id.clone(), p.notice_code.clone()),
+                iun.clone(),
+            );
+        }
+        let recipients = request.recipients.len();
+        st.notifications.insert(
+            iun.clone(),
+            Notification {
+                iun: iun.clone(),
+                ente,
+                version,
+                request,
+                sent_at: now,
+                timeline: vec![],
+                tracker: StatusTracker::new(recipients, now),
+                runs: vec![],
+                refusal: None,
+                cancel_requested: false,
+            },
+        );
+        st.schedule_job(now + VALIDATION_DELAY, &iun, Job::Validate);
+        drop(st);
+        self.wake();
+        Ok(iun)
+    }
+
+    /// The notification `iun` if it belongs to `ente`.
+    pub fn notification(&self, ente: usize, iun: &Iun) -> Option<Notification> {
+        self.fire_due(self.clock.now());
+        self.lock()
+            .notifications
+            .get(iun)
+            .filter(|n| n.ente == ente)
+            .cloned()
+    }
+
+    pub fn request_status(&self, ente: usize, lookup: &RequestLookup) -> Option<Notification> {
+        self.fire_due(self.clock.now());
+        let st = self.lock();
+        let iun = match lookup {
+            RequestLookup::ById(id) => Iun::from_request_id(id)?,
+            RequestLookup::ByProtocol { protocol, token } => st
+                .by_protocol
+                .get(&(ente, protocol.clone(), token.clone()))?
+                .clone(),
+        };
+        st.notifications
+            .get(&iun)
+            .filter(|n| n.ente == ente)
+            .cloned()
+    }
+
+    pub fn legal_fact(&self, key: &str) -> Option<LegalFactRecord> {
+        self.lock().legal_facts.get(key).cloned()
+    }
+
+    /// Legal facts of a notification in timeline order (AARs excluded).
+    pub fn legal_facts_of(&self, n: &Notification) -> Vec<LegalFactRecord> {
+        let st = self.lock();
+        n.timeline
+            .iter()
+            .flat_map(|e| e.legal_facts.iter())
+            .filter_map(|l| {
+                st.legal_facts
+                    .get(l.key.trim_start_matches("safestorage://"))
+                    .cloned()
+            })
+            .collect()
+    }
+
+    pub fn cancel(&self, ente: usize, iun: &Iun) -> Option<CancelOutcome> {
+        let now = self.clock.now();
+        self.fire_due(now);
+        let mut st = self.lock();
+        let n = st.notifications.get_mut(iun).filter(|n| n.ente == ente)?;
+        if n.status() == Status::REFUSED {
+            return Some(CancelOutcome::Refused);
+        }
+        if n.cancel_requested || n.status() == Status::CANCELLED {
+            return Some(CancelOutcome::AlreadyCancelled);
+        }
+        n.cancel_requested = true;
+        if n.accepted() {
+            st.start_cancellation(self, iun, now);
+        }
+        drop(st);
+        self.wake();
+        Some(CancelOutcome::Accepted)
+    }
+
+    /// The price of the notice `creditor`/`notice`, for any Ente (SEND's documented exception).
+    pub fn price(&self, creditor: &str, notice: &str) -> Result<PriceView, PriceError> {
+        self.fire_due(self.clock.now());
+        let st = self.lock();
+        let iun = st
+            .by_iuv
+            .get(&(creditor.to_string(), notice.to_string()))
+            .ok_or(PriceError::NotFound)?;
+        let n = st.notifications.get(iun).ok_or(PriceError::NotFound)?;
+        match n.status() {
+            Status::IN_VALIDATION => return Err(PriceError::NotAccepted),
+            Status::REFUSED => return Err(PriceError::NotFound),
+            Status::CANCELLED => return Err(PriceError::Cancelled),
+            _ => {}
+        }
+        let (rec_index, payment) = n
+            .request
+            .pago_pa_payments()
+            .find(|(_, p)| p.creditor_tax_id == creditor && p.notice_code == notice)
+            .ok_or(PriceError::NotFound)?;
+        let analog = n.runs.get(rec_index).map(|r| r.analog_cost).unwrap_or(0);
+        let delivery_mode = n.request.notification_fee_policy == "DELIVERY_MODE";
+        let first = |c: Category| {
+            n.timeline
+                .iter()
+                .find(|e| e.category == c && e.rec_index() == Some(rec_index))
+                .map(|e| e.timestamp)
+        };
+        Ok(PriceView {
+            iun: n.iun.clone(),
+            price: price::price(
+                delivery_mode,
+                payment.apply_cost,
+                n.request.pa_fee,
+                n.request.vat,
+                analog,
+            ),
+            refinement_date: first(Category::REFINEMENT),
+            view_date: first(Category::NOTIFICATION_VIEWED),
+        })
+    }
+
+    /// Records pagoPA payments the sender reports; `Err` lists notices no notification of
+    /// this Ente carries.
+    pub fn payment_events(
+        &self,
+        ente: usize,
+        events: &[(String, String, i64, DateTime<Utc>)],
+    ) -> Result<(), Vec<String>> {
+        self.fire_due(self.clock.now());
+        let mut st = self.lock();
+        let mut missing = Vec::new();
+        let mut found = Vec::new();
+        for (notice, creditor, amount, at) in events {
+            let hit = st
+                .by_iuv
+                .get(&(creditor.clone(), notice.clone()))
+                .cloned()
+                .filter(|iun| {
+                    st.notifications
+                        .get(iun)
+                        .is_some_and(|n| n.ente == ente && n.accepted())
+                });
+            match hit {
+                Some(iun) => found.push((iun, notice.clone(), creditor.clone(), *amount, *at)),
+                None => missing.push(format!("creditorTaxId={creditor} noticeCode={notice}")),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        for (iun, notice, creditor, amount, at) in found {
+            let Some(n) = st.notifications.get(&iun) else {
+                continue;
+            };
+            let Some((rec, _)) = n
+                .request
+                .pago_pa_payments()
+                .find(|(_, p)| p.creditor_tax_id == creditor && p.notice_code == notice)
+            else {
+                continue;
+            };
+            let rt = n.request.recipients[rec].recipient_type.clone();
+            let mut d = Map::new();
+            d.insert("recIndex".into(), json!(rec));
+            d.insert("recipientType".into(), json!(rt));
+            d.insert("amount".into(), json!(amount));
+            d.insert("creditorTaxId".into(), json!(creditor));
+            d.insert("noticeCode".into(), json!(notice));
+            d.insert("paymentSourceChannel".into(), json!("EXTERNAL_REGISTRY"));
+            d.insert("uncertainPaymentDate".into(), json!(false));
+            d.insert(
+                "eventTimestamp".into(),
+                json!(crate::domain::clock::rfc3339(at)),
+            );
+            let el = TimelineElement {
+                element_id: element_id(
+                    "NOTIFICATION_PAID",
+                    iun.as_str(),
+                    &[
+                        ("RECINDEX", rec.to_string()),
+                        ("CODE", format!("PPA{notice}{creditor}")),
+                    ],
+                ),
+                category: Category::PAYMENT,
+                timestamp: at,
+                ingestion: self.clock.now(),
+                legal_facts: vec![],
+                details: d,
+            };
+            st.emit(self, &iun, el, vec![]);
+        }
+        Ok(())
+    }
+
+    /// Jumps the clock forward and fires everything that became due, in order.
+    pub fn advance(&self, by: Duration) -> DateTime<Utc> {
+        let now = self.clock.advance(by);
+        self.fire_due(now);
+        self.wake();
+        now
+    }
+
+    /// Virtual instant of the next scheduled work.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.lock().schedule.peek().map(|Reverse(d)| d.at)
+    }
+
+    /// Runs every job due at or before `now`, each at its own due instant.
+    pub fn fire_due(&self, now: DateTime<Utc>) {
+        let mut st = self.lock();
+        while st.schedule.peek().is_some_and(|Reverse(d)| d.at <= now) {
+            let Some(Reverse(due)) = st.schedule.pop() else {
+                break;
+            };
+            match due.job {
+                Job::Validate => st.validate(self, &due.iun, due.at),
+                Job::Recipient(i) => st.run_step(self, &due.iun, i, due.at),
+                Job::CompleteCancellation => st.complete_cancellation(self, &due.iun, due.at),
+            }
+        }
+    }
+
+    /// Events emitted after `after_seq`, for the streams.
+    pub fn events_since(&self, after_seq: u64) -> Vec<events::EmittedEvent> {
+        let st = self.lock();
+        st.events
+            .events
+            .iter()
+            .skip(after_seq as usize)
+            .cloned()
+            .collect()
+    }
+}
+
+impl State {
+    fn schedule_job(&mut self, at: DateTime<Utc>, iun: &Iun, job: Job) {
+        self.seq += 1;
+        self.schedule.push(Reverse(Due {
+            at,
+            seq: self.seq,
+            iun: iun.clone(),
+            job,
+        }));
+    }
+
+    /// Appends an element, registers its legal facts, advances the status, logs the event.
+    fn emit(
+        &mut self,
+        store: &Store,
+        iun: &Iun,
+        element: TimelineElement,
+        facts: Vec<NewLegalFact>,
+    ) {
+        let Some(n) = self.notifications.get_mut(iun) else {
+            return;
+        };
+        let ente = n.ente;
+        let ente_profile = &store.enti[ente];
+        for f in facts {
+            let rec = f.rec_index.and_then(|i| n.request.recipients.get(i));
+            let mut lines = vec![
+                format!("IUN: {}", n.iun),
+                format!(
+                    "Mittente: {} (C.F. {})",
+                    ente_profile.name, ente_profile.tax_id
+                ),
+                format!("Oggetto: {}", n.request.subject),
+                format!("Data: {}", rome_time(element.timestamp)),
+            ];
+            if let Some(r) = rec {
+                lines.insert(
+                    2,
+                    format!("Destinatario: {} (C.F. {})", r.denomination, r.tax_id),
+                );
+            }
+            self.legal_facts.insert(
+                f.key.clone(),
+                LegalFactRecord {
+                    key: f.key.clone(),
+                    iun: n.iun.to_string(),
+                    ente,
+                    kind: f.kind,
+                    rec_index: f.rec_index,
+                    recipient_tax_id: rec.map(|r| r.tax_id.clone()),
+                    element_id: element.element_id.clone(),
+                    created_at: element.timestamp,
+                    lines,
+                },
+            );
+        }
+        let new_status = n.tracker.apply(&element);
+        n.timeline.push(element);
+        let index = n.timeline.len() - 1;
+        let after = n.tracker.current();
+        self.events.push(ente, iun, index, after, new_status);
+    }
+
+    fn new_key(store: &Store) -> impl FnMut(&str, &str) -> String + '_ {
+        move |prefix: &str, ext: &str| format!("{prefix}-{}.{ext}", store.random_token(16))
+    }
+
+    fn notification_element(
+        &self,
+        iun: &Iun,
+        category: Category,
+        prefix: &str,
+        at: DateTime<Utc>,
+        details: Map<String, Value>,
+        legal: Vec<LegalFactsId>,
+    ) -> TimelineElement {
+        TimelineElement {
+            element_id: element_id(prefix, iun.as_str(), &[]),
+            category,
+            timestamp: at,
+            ingestion: at,
+            legal_facts: legal,
+            details,
+        }
+    }
+
+    /// SEND's asynchronous validation: files, digests, PDFs, tax ids, addresses.
+    fn validate(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
+        let Some(n) = self.notifications.get(iun) else {
+            return;
+        };
+        let reasons = self.refusal_reasons(n);
+        let request_id = n.request_id();
+        let protocol = n.request.pa_protocol_number.clone();
+        let token = n.request.idempotence_token.clone();
+        let mut base = Map::new();
+        base.insert("notificationRequestId".into(), json!(request_id));
+        base.insert("paProtocolNumber".into(), json!(protocol));
+        if let Some(t) = token {
+            base.insert("idempotenceToken".into(), json!(t));
+        }
+        if !reasons.is_empty() {
+            let mut d = base;
+            d.insert(
+                "refusalReasons".into(),
+                json!(
+                    reasons
+                        .iter()
+                        .map(|r| {
+                            let mut v = json!({"errorCode": r.error_code, "detail": r.detail});
+                            if let Some(i) = r.rec_index {
+                                v["recIndex"] = json!(i);
+                            }
+                            v
+                        })
+                        .collect::<Vec<_>>()
+                ),
+            );
+            let el = self.notification_element(
+                iun,
+                Category::REQUEST_REFUSED,
+                "REQUEST_REFUSED",
+                at,
+                d,
+                vec![],
+            );
+            let pays: Vec<(String, String)> = n
+                .request
+                .pago_pa_payments()
+                .map(|(_, p)| (p.creditor_tax_id.clone(), p.notice_code.clone()))
+                .collect();
+            for k in pays {
+                if self.by_iuv.get(&k) == Some(iun) {
+                    self.by_iuv.remove(&k);
+                }
+            }
+            if let Some(n) = self.notifications.get_mut(iun) {
+                n.refusal = Some(reasons);
+            }
+            self.emit(store, iun, el, vec![]);
+            return;
+        }
+        // Accepted: address normalisation, the SENDER_ACK legal fact, then each recipient's script.
+        let recipients: Vec<_> = n.request.recipients.clone();
+        let pct = n.request.physical_communication_type.clone();
+        let el = self.notification_element(
+            iun,
+            Category::VALIDATE_NORMALIZE_ADDRESSES_REQUEST,
+            "VALIDATE_NORMALIZE_ADDRESSES_REQUEST",
+            at,
+            Map::new(),
+            vec![],
+        );
+        self.emit(store, iun, el, vec![]);
+        for (i, r) in recipients.iter().enumerate() {
+            if let Some(addr) = &r.physical_address {
+                let a = serde_json::to_value(addr).expect("address serializes");
+                let mut d = Map::new();
+                d.insert("recIndex".into(), json!(i));
+                d.insert("oldAddress".into(), a.clone());
+                d.insert("normalizedAddress".into(), a);
+                let el = TimelineElement {
+                    element_id: element_id(
+                        "NORMALIZED_ADDRESS",
+                        iun.as_str(),
+                        &[("RECINDEX", i.to_string())],
+                    ),
+                    category: Category::NORMALIZED_ADDRESS,
+                    timestamp: at,
+                    ingestion: at,
+                    legal_facts: vec![],
+                    details: d,
+                };
+                self.emit(store, iun, el, vec![]);
+            }
+        }
+        let ack_key = Self::new_key(store)("PN_LEGAL_FACTS", "pdf");
+        let mut d = Map::new();
+        d.insert(
+            "legalFactId".into(),
+            json!(format!("safestorage://{ack_key}")),
+        );
+        let el = self.notification_element(
+            iun,
+            Category::SENDER_ACK_CREATION_REQUEST,
+            "SENDERACK_LEGALFACT_CREATION_REQUEST",
+            at,
+            d,
+            vec![],
+        );
+        self.emit(store, iun, el, vec![]);
+        let legal = vec![LegalFactsId {
+            key: format!("safestorage://{ack_key}"),
+            category: "SENDER_ACK".into(),
+        }];
+        let el = self.notification_element(
+            iun,
+            Category::REQUEST_ACCEPTED,
+            "REQUEST_ACCEPTED",
+            at,
+            base,
+            legal,
+        );
+        self.emit(
+            store,
+            iun,
+            el,
+            vec![NewLegalFact {
+                key: ack_key,
+                kind: LegalFactKind::SenderAck,
+                rec_index: None,
+            }],
+        );
+
+        let runs: Vec<RecipientRun> = recipients
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RecipientRun::new(i, script::choose(r, &pct)))
+            .collect();
+        let cancel = self
+            .notifications
+            .get(iun)
+            .is_some_and(|n| n.cancel_requested);
+        for run in &runs {
+            if let Some(due) = run.next_due(at) {
+                self.schedule_job(due, iun, Job::Recipient(run.rec_index));
+            }
+        }
+        if let Some(n) = self.notifications.get_mut(iun) {
+            n.runs = runs;
+        }
+        if cancel {
+            self.start_cancellation(store, iun, at);
+        }
+    }
+
+    fn refusal_reasons(&self, n: &Notification) -> Vec<RefusalReason> {
+        let mut out = Vec::new();
+        let mut check = |att: &crate::domain::request::Attachment,
+                         rec: Option<usize>,
+                         json_meta: bool| {
+            let key = att.file_ref.bare_key();
+            let slot = self.files.slots.get(key).filter(|s| s.ente == n.ente);
+            let Some(slot) = slot else {
+                out.push(RefusalReason { error_code: "FILE_NOTFOUND", detail: format!("Allegato non trovato. fileKey={key} (no preload of this Ente returned that key)"), rec_index: rec });
+                return;
+            };
+            let Some(v) = slot.version(&att.file_ref.version_token) else {
+                let detail = match slot.versions.last() {
+                    None => {
+                        format!("Allegato non trovato. fileKey={key}: preloaded but never uploaded")
+                    }
+                    Some(last) => format!(
+                        "Allegato non trovato. fileKey={key} versionToken={}: the versionToken must be the x-amz-version-id header returned by the upload ({})",
+                        att.file_ref.version_token, last.version_id
+                    ),
+                };
+                out.push(RefusalReason {
+                    error_code: "FILE_NOTFOUND",
+                    detail,
+                    rec_index: rec,
+                });
+                return;
+            };
+            if v.sha256 != att.digests.sha256 {
+                out.push(RefusalReason {
+                    error_code: "FILE_SHA_ERROR",
+                    detail: format!(
+                        "sha256 of fileKey={key} is {} but the request declares {}",
+                        v.sha256, att.digests.sha256
+                    ),
+                    rec_index: rec,
+                });
+            } else if json_meta {
+                let ok = std::fs::read(&v.path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                    .is_some_and(|j| j.is_object());
+                if !ok {
+                    out.push(RefusalReason {
+                        error_code: "F24_METADATA_NOT_VALID",
+                        detail: format!("F24 metadata fileKey={key} is not a JSON object"),
+                        rec_index: rec,
+                    });
+                }
+            } else if !v.is_pdf {
+                out.push(RefusalReason {
+                    error_code: "FILE_PDF_INVALID_ERROR",
+                    detail: format!("fileKey={key} is not a PDF (it does not start with %PDF-)"),
+                    rec_index: rec,
+                });
+            }
+        };
+        for d in &n.request.documents {
+            check(&d.file, None, false);
+        }
+        for (i, r) in n.request.recipients.iter().enumerate() {
+            for p in r.payments.iter().flatten() {
+                if let Some(a) = p.pago_pa.as_ref().and_then(|pp| pp.attachment.as_ref()) {
+                    check(a, Some(i), false);
+                }
+                if let Some(f) = &p.f24 {
+                    check(&f.metadata_attachment, Some(i), true);
+                }
+            }
+        }
+        for (i, r) in n.request.recipients.iter().enumerate() {
+            if UNKNOWN_TAX_IDS.contains(&r.tax_id.as_str()) || TaxId::parse(&r.tax_id).is_err() {
+                out.push(RefusalReason {
+                    error_code: "TAXID_NOT_VALID",
+                    detail: format!(
+                        "Tax id {} of recipient {i} does not exist in the tax registry",
+                        r.tax_id
+                    ),
+                    rec_index: Some(i),
+                });
+            }
+            if let Some(a) = &r.physical_address {
+                let zip_ok = a.zip.as_deref().is_some_and(|z| {
+                    z.len() == 5 && z.bytes().all(|c| c.is_ascii_digit()) && z != "00000"
+                });
+                if a.is_italian() && !zip_ok {
+                    out.push(RefusalReason {
+                        error_code: "NOT_VALID_ADDRESS",
+                        detail: format!(
+                            "Address of recipient {i} is not valid: zip {:?} is not an Italian CAP",
+                            a.zip.as_deref().unwrap_or("")
+                        ),
+                        rec_index: Some(i),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn run_step(&mut self, store: &Store, iun: &Iun, rec: usize, at: DateTime<Utc>) {
+        let Some(n) = self.notifications.get_mut(iun) else {
+            return;
+        };
+        if n.status() == Status::CANCELLED || n.cancel_requested {
+            return;
+        }
+        let Some(mut run) = n.runs.get(rec).cloned() else {
+            return;
+        };
+        let Some(step) = run.script.steps.get(run.next).cloned() else {
+            return;
+        };
+        run.next += 1;
+        let recipient = n.request.recipients[rec].clone();
+        let pct = n.request.physical_communication_type.clone();
+        let mut keys = Self::new_key(store);
+        let mut ctx = ElementContext {
+            iun: iun.as_str(),
+            recipient: &recipient,
+            physical_communication_type: &pct,
+            now: at,
+            new_key: &mut keys,
+        };
+        let (element, facts) = script::build_element(&mut ctx, &mut run, &step);
+        let next = run.next_due(at);
+        if let Some(n) = self.notifications.get_mut(iun) {
+            n.runs[rec] = run;
+        }
+        self.emit(store, iun, element, facts);
+        if let Some(due) = next {
+            self.schedule_job(due, iun, Job::Recipient(rec));
+        }
+    }
+
+    fn start_cancellation(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
+        let mut d = Map::new();
+        d.insert(
+            "cancellationRequestId".into(),
+            json!(store.random_token(16)),
+        );
+        let el = self.notification_element(
+            iun,
+            Category::NOTIFICATION_CANCELLATION_REQUEST,
+            "NOTIFICATION_CANCELLATION_REQUEST",
+            at,
+            d,
+            vec![],
+        );
+        self.emit(store, iun, el, vec![]);
+        self.schedule_job(at + CANCELLATION_DELAY, iun, Job::CompleteCancellation);
+    }
+
+    fn complete_cancellation(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
+        let Some(n) = self.notifications.get(iun) else {
+            return;
+        };
+        let not_refined: Vec<usize> = (0..n.request.recipients.len())
+            .filter(|i| !n.runs.get(*i).is_some_and(|r| r.refined))
+            .collect();
+        let key = Self::new_key(store)("PN_LEGAL_FACTS", "pdf");
+        let mut d = Map::new();
+        d.insert(
+            "notificationCost".into(),
+            json!(100 * not_refined.len() as i64),
+        );
+        d.insert("notRefinedRecipientIndexes".into(), json!(not_refined));
+        let legal = vec![LegalFactsId {
+            key: format!("safestorage://{key}"),
+            category: "NOTIFICATION_CANCELLED".into(),
+        }];
+        let el = self.notification_element(
+            iun,
+            Category::NOTIFICATION_CANCELLED,
+            "NOTIFICATION_CANCELLED",
+            at,
+            d,
+            legal,
+        );
+        self.emit(
+            store,
+            iun,
+            el,
+            vec![NewLegalFact {
+                key,
+                kind: LegalFactKind::NotificationCancelled,
+                rec_index: None,
+            }],
+        );
+    }
+}

@@ -737,9 +737,12 @@ mod tests {
             "DIGITAL_PROG.IUN_AAAA-BBBB-CCCC-202611-D-1.RECINDEX_0.SOURCE_SPECIAL.REPEAT_false.ATTEMPT_0.IDX_1"
         );
         let kinds: Vec<&str> = facts.iter().map(|f| f.kind.category()).collect();
-        assert_eq!(kinds, ["PEC_RECEIPT", "PEC_RECEIPT", "DIGITAL_DELIVERY"]);
+        assert_eq!(kinds, ["AAR", "PEC_RECEIPT", "PEC_RECEIPT", "DIGITAL_DELIVERY"]);
+        // The AAR is registered for download but is not a legal fact of the element.
+        assert_eq!(els[0].details["aarKey"], els[1].details["generatedAarUrl"]);
+        assert!(els[1].legal_facts.is_empty());
         assert!(
-            facts[0].key.starts_with("PN_EXTERNAL_LEGAL_FACTS-") && facts[0].key.ends_with(".xml")
+            facts[1].key.starts_with("PN_EXTERNAL_LEGAL_FACTS-") && facts[1].key.ends_with(".xml")
         );
         // Refinement 7 days after the schedule.
         let sched = els
@@ -768,7 +771,7 @@ mod tests {
         assert_eq!(scan.details["attachments"][0]["documentType"], "23L");
         assert_eq!(
             facts.iter().map(|f| f.kind.category()).collect::<Vec<_>>(),
-            ["ANALOG_DELIVERY"]
+            ["AAR", "ANALOG_DELIVERY"]
         );
         assert_eq!(els.last().unwrap().details["notificationCost"], 100 + 852);
     }

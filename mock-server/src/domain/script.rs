@@ -737,7 +737,10 @@ mod tests {
             "DIGITAL_PROG.IUN_AAAA-BBBB-CCCC-202611-D-1.RECINDEX_0.SOURCE_SPECIAL.REPEAT_false.ATTEMPT_0.IDX_1"
         );
         let kinds: Vec<&str> = facts.iter().map(|f| f.kind.category()).collect();
-        assert_eq!(kinds, ["AAR", "PEC_RECEIPT", "PEC_RECEIPT", "DIGITAL_DELIVERY"]);
+        assert_eq!(
+            kinds,
+            ["AAR", "PEC_RECEIPT", "PEC_RECEIPT", "DIGITAL_DELIVERY"]
+        );
         // The AAR is registered for download but is not a legal fact of the element.
         assert_eq!(els[0].details["aarKey"], els[1].details["generatedAarUrl"]);
         assert!(els[1].legal_facts.is_empty());

@@ -1,0 +1,251 @@
+//! Shared test helpers: start the mock on a random port, drive it over HTTP, check answers
+//! against the official OpenAPI.
+#![allow(dead_code)]
+
+pub mod oas;
+
+use base64::Engine as _;
+use reqwest::{Client, Response};
+use send_mock::{MockConfig, MockServer};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+pub const DEMO_KEY: &str = "demo-api-key";
+pub const DEMO_TAX_ID: &str = "80016350821";
+
+/// A running mock and a client for it.
+pub struct TestApp {
+    pub mock: MockServer,
+    pub client: Client,
+    pub base: String,
+}
+
+/// A mock whose clock stands still unless a test advances it (one SEND day per real day),
+/// so every step is deterministic.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(MockConfig {
+        time_scale: std::time::Duration::from_secs(86_400),
+        ..MockConfig::for_tests()
+    })
+    .await
+}
+
+pub async fn spawn_with(config: MockConfig) -> TestApp {
+    let mock = MockServer::start(config).await.expect("mock starts");
+    let base = mock.base_url();
+    TestApp {
+        mock,
+        client: Client::new(),
+        base,
+    }
+}
+
+/// A file uploaded through preload + PUT.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub key: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+pub fn sha256_b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+/// A small but real PDF.
+pub fn pdf(text: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n% {text}\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").into_bytes()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_as(DEMO_KEY, path).await
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let r = self.get(path).await;
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("x-api-key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.post_as(DEMO_KEY, path, body).await
+    }
+
+    /// Preloads one file; returns the slot JSON.
+    pub async fn preload(&self, key: &str, content_type: &str, sha: &str) -> Value {
+        let r = self
+            .post_as(
+                key,
+                "/delivery/attachments/preload",
+                &json!([{"preloadIdx": "0", "contentType": content_type, "sha256": sha}]),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "preload");
+        r.json::<Vec<Value>>()
+            .await
+            .expect("preload json")
+            .remove(0)
+    }
+
+    /// Preload + upload with the right headers, as a correct client does.
+    pub async fn upload_as(&self, key: &str, content_type: &str, bytes: &[u8]) -> Uploaded {
+        let sha = sha256_b64(bytes);
+        let slot = self.preload(key, content_type, &sha).await;
+        let r = self
+            .client
+            .put(slot["url"].as_str().unwrap())
+            .header("content-type", content_type)
+            .header("x-amz-meta-secret", slot["secret"].as_str().unwrap())
+            .header("x-amz-checksum-sha256", &sha)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(
+            r.status(),
+            200,
+            "upload: {}",
+            r.text().await.unwrap_or_default()
+        );
+        let version = r.headers()["x-amz-version-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        Uploaded {
+            key: slot["key"].as_str().unwrap().to_string(),
+            version,
+            sha256: sha,
+        }
+    }
+
+    pub async fn upload_pdf(&self, text: &str) -> Uploaded {
+        self.upload_as(DEMO_KEY, "application/pdf", &pdf(text))
+            .await
+    }
+
+    /// Moves the virtual clock and lets everything due fire.
+    pub async fn advance(&self, duration: &str) {
+        let r = self
+            .post("/mock/clock/advance", &json!({"duration": duration}))
+            .await;
+        assert_eq!(r.status(), 200, "advance");
+    }
+
+    /// Sends with v2.6 and waits (virtually) for acceptance; returns (requestId, iun).
+    pub async fn send_accepted(&self, body: &Value) -> (String, String) {
+        let r = self.post("/delivery/v2.6/requests", body).await;
+        assert_eq!(
+            r.status(),
+            202,
+            "send: {}",
+            r.text().await.unwrap_or_default()
+        );
+        let rid = r.json::<Value>().await.unwrap()["notificationRequestId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        self.advance("10m").await;
+        let (s, st) = self
+            .get_json(&format!(
+                "/delivery/v2.6/requests?notificationRequestId={}",
+                urlenc(&rid)
+            ))
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(st["notificationRequestStatus"], "ACCEPTED", "{st}");
+        (rid, st["iun"].as_str().unwrap().to_string())
+    }
+}
+
+pub fn urlenc(s: &str) -> String {
+    s.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
+}
+
+pub fn document(u: &Uploaded) -> Value {
+    json!({"contentType": "application/pdf", "digests": {"sha256": u.sha256}, "ref": {"key": u.key, "versionToken": u.version}, "title": "Atto", "docIdx": "0"})
+}
+
+pub fn attachment(u: &Uploaded) -> Value {
+    json!({"contentType": "application/pdf", "digests": {"sha256": u.sha256}, "ref": {"key": u.key, "versionToken": u.version}})
+}
+
+/// A unique 18-digit notice code.
+pub fn notice_code() -> String {
+    format!("3020{:014}", rand_u64() % 100_000_000_000_000)
+}
+
+pub fn rand_u64() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    t ^ (N
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// A valid v2.6 request: one PF recipient with PEC (digital) and a physical address.
+pub fn notification(doc: &Uploaded) -> Value {
+    json!({
+        "paProtocolNumber": format!("PROT-{}", rand_u64()),
+        "idempotenceToken": "token-1",
+        "subject": "Avviso di accertamento",
+        "senderDenomination": "Comune di Esempio (demo)",
+        "senderTaxId": DEMO_TAX_ID,
+        "taxonomyCode": "010202N",
+        "notificationFeePolicy": "FLAT_RATE",
+        "physicalCommunicationType": "REGISTERED_LETTER_890",
+        "recipients": [{
+            "recipientType": "PF",
+            "taxId": "BNRMHL75C06G702B",
+            "denomination": "Michelangelo Buonarroti",
+            "digitalDomicile": {"type": "PEC", "address": "prova@pec.it"},
+            "physicalAddress": {"address": "Via Roma 1", "zip": "00100", "municipality": "Roma", "province": "RM"}
+        }],
+        "documents": [document(doc)]
+    })
+}
+
+/// A v2.6 request with a pagoPA payment in DELIVERY_MODE.
+pub fn notification_with_payment(
+    doc: &Uploaded,
+    form: &Uploaded,
+    creditor: &str,
+    notice: &str,
+) -> Value {
+    let mut b = notification(doc);
+    b["notificationFeePolicy"] = json!("DELIVERY_MODE");
+    b["paFee"] = json!(100);
+    b["vat"] = json!(22);
+    b["pagoPaIntMode"] = json!("SYNC");
+    b["recipients"][0]["payments"] = json!([{"pagoPa": {"noticeCode": notice, "creditorTaxId": creditor, "applyCost": true, "attachment": attachment(form)}}]);
+    b
+}

@@ -8,7 +8,7 @@
 //!   alone matches a dozen of them), so a strict `oneOf` would reject SEND's own responses.
 
 use jsonschema::{Draft, Registry, Validator};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -90,10 +90,8 @@ fn adapt(v: &mut Value, in_details: bool) {
                     }
                 }
             }
-            if in_details {
-                if let Some(one) = m.remove("oneOf") {
-                    m.insert("anyOf".into(), one);
-                }
+            if in_details && let Some(one) = m.remove("oneOf") {
+                m.insert("anyOf".into(), one);
             }
             let keys: Vec<String> = m.keys().cloned().collect();
             for k in keys {
@@ -112,10 +110,10 @@ fn adapt(v: &mut Value, in_details: bool) {
 fn absolutize(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            if let Some(Value::String(r)) = m.get_mut("$ref") {
-                if r.starts_with("#/") {
-                    *r = format!("{URN}{r}");
-                }
+            if let Some(Value::String(r)) = m.get_mut("$ref")
+                && r.starts_with("#/")
+            {
+                *r = format!("{URN}{r}");
             }
             m.values_mut().for_each(absolutize);
         }
@@ -221,6 +219,3 @@ pub fn assert_conforms(method: &str, path: &str, status: u16, body: &Value) {
         );
     }
 }
-
-#[allow(dead_code)]
-pub fn _unused(_: Map<String, Value>) {}

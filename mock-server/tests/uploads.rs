@@ -1,0 +1,402 @@
+//! Upload to the presigned URL: every way PTs get it wrong is refused with its exact cause, and
+//! what slips through (wrong versionToken, digest, file type) is refused asynchronously with
+//! SEND's refusal codes.
+
+mod common;
+
+use common::*;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+struct Attempt {
+    name: &'static str,
+    status: u16,
+    s3_code: &'static str,
+    fragment: &'static str,
+}
+
+async fn put(
+    app: &TestApp,
+    url: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, String, HeaderMap) {
+    let mut req = app.client.put(url).body(body.to_vec());
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let h = r.headers().clone();
+    (status, r.text().await.unwrap(), h)
+}
+
+#[tokio::test]
+async fn each_upload_mistake_is_named() {
+    let app = spawn_app().await;
+    let bytes = pdf("atto");
+    let sha = sha256_b64(&bytes);
+    let slot = app.preload(DEMO_KEY, "application/pdf", &sha).await;
+    let url = slot["url"].as_str().unwrap().to_string();
+    let secret = slot["secret"].as_str().unwrap().to_string();
+    let hex: String =
+        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes))
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+    let good = || {
+        vec![
+            ("content-type", "application/pdf".to_string()),
+            ("x-amz-meta-secret", secret.clone()),
+            ("x-amz-checksum-sha256", sha.clone()),
+        ]
+    };
+    let with = |k: &'static str, v: &str| {
+        let mut h: Vec<(&str, String)> = good().into_iter().filter(|(n, _)| *n != k).collect();
+        h.push((k, v.to_string()));
+        h
+    };
+    let without = |k: &'static str| {
+        good()
+            .into_iter()
+            .filter(|(n, _)| *n != k)
+            .collect::<Vec<_>>()
+    };
+    let other_sha = sha256_b64(b"another file");
+    type Headers<'a> = Vec<(&'a str, String)>;
+    let cases: Vec<(Attempt, Headers, Vec<u8>)> = vec![
+        (
+            Attempt {
+                name: "checksum in hex",
+                status: 400,
+                s3_code: "InvalidDigest",
+                fragment: "hex digest",
+            },
+            with("x-amz-checksum-sha256", &hex),
+            bytes.clone(),
+        ),
+        (
+            Attempt {
+                name: "checksum not base64",
+                status: 400,
+                s3_code: "InvalidDigest",
+                fragment: "not the base64",
+            },
+            with("x-amz-checksum-sha256", "not-base64!"),
+            bytes.clone(),
+        ),
+        (
+            Attempt {
+                name: "checksum missing",
+                status: 400,
+                s3_code: "InvalidRequest",
+                fragment: "x-amz-checksum-sha256 header is missing",
+            },
+            without("x-amz-checksum-sha256"),
+            bytes.clone(),
+        ),
+        (
+            Attempt {
+                name: "checksum as trailer",
+                status: 403,
+                s3_code: "SignatureDoesNotMatch",
+                fragment: "trailer",
+            },
+            {
+                let mut h = without("x-amz-checksum-sha256");
+                h.push(("x-amz-trailer", "x-amz-checksum-sha256".into()));
+                h
+            },
+            bytes.clone(),
+        ),
+        (
+            Attempt {
+                name: "digest differs from preload",
+                status: 400,
+                s3_code: "BadDigest",
+                fragment: "differs from the sha256 declared at preload",
+            },
+            with("x-amz-checksum-sha256", &other_sha),
+            bytes.clone(),
+        ),
+        (
+            Attempt {
+                name: "body differs from checksum",
+                status: 400,
+                s3_code: "BadDigest",
+                fragment: "did not match the calculated checksum",
+            },
+            good(),
+            b"%PDF-1.4 tampered".to_vec(),
+        ),
+        (
+            Attempt {
+                name: "wrong secret",
+                status: 403,
+                s3_code: "SignatureDoesNotMatch",
+                fragment: "x-amz-meta-secret does not match",
+            },
+            with("x-amz-meta-secret", "nope"),
+            bytes.clone(),
+        ),
+        (
+            Attempt {
+                name: "secret missing",
+                status: 403,
+                s3_code: "SignatureDoesNotMatch",
+                fragment: "x-amz-meta-secret header is missing",
+            },
+            without("x-amz-meta-secret"),
+            bytes.clone(),
+        ),
+        (
+            Attempt {
+                name: "content type differs",
+                status: 403,
+                s3_code: "SignatureDoesNotMatch",
+                fragment: "differs from the contentType declared",
+            },
+            with("content-type", "application/octet-stream"),
+            bytes.clone(),
+        ),
+        (
+            Attempt {
+                name: "Authorization sent to storage",
+                status: 400,
+                s3_code: "InvalidArgument",
+                fragment: "never send the PDND voucher",
+            },
+            {
+                let mut h = good();
+                h.push(("authorization", "Bearer voucher".into()));
+                h
+            },
+            bytes.clone(),
+        ),
+    ];
+    for (a, headers, body) in &cases {
+        let (status, text, _) = put(&app, &url, headers, body).await;
+        assert_eq!(status, a.status, "{}: {text}", a.name);
+        assert!(
+            text.contains(&format!("<Code>{}</Code>", a.s3_code)),
+            "{}: {text}",
+            a.name
+        );
+        assert!(text.contains(a.fragment), "{}: {text}", a.name);
+    }
+    // An unknown key, then the right upload.
+    let unknown = url.replace(
+        slot["key"].as_str().unwrap(),
+        "PN_NOTIFICATION_ATTACHMENTS-unknown.pdf",
+    );
+    let (status, text, _) = put(&app, &unknown, &good(), &bytes).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("no preload issued this key"));
+    let (status, _, headers) = put(&app, &url, &good(), &bytes).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-amz-version-id"].to_str().unwrap().len(), 32);
+    // POST works as well as PUT, and each upload is a new version.
+    let r = app
+        .client
+        .post(&url)
+        .header("content-type", "application/pdf")
+        .header("x-amz-meta-secret", &secret)
+        .header("x-amz-checksum-sha256", &sha)
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_ne!(r.headers()["x-amz-version-id"], headers["x-amz-version-id"]);
+    app.mock.stop().await;
+}
+
+#[tokio::test]
+async fn presigned_urls_expire_after_an_hour() {
+    let app = spawn_app().await;
+    let bytes = pdf("late");
+    let sha = sha256_b64(&bytes);
+    let slot = app.preload(DEMO_KEY, "application/pdf", &sha).await;
+    app.advance("61m").await;
+    let h = vec![
+        ("content-type", "application/pdf".to_string()),
+        (
+            "x-amz-meta-secret",
+            slot["secret"].as_str().unwrap().to_string(),
+        ),
+        ("x-amz-checksum-sha256", sha),
+    ];
+    let (status, text, _) = put(&app, slot["url"].as_str().unwrap(), &h, &bytes).await;
+    assert_eq!(status, 403);
+    assert!(text.contains("Request has expired"), "{text}");
+    app.mock.stop().await;
+}
+
+/// Sends `body` and returns the refusal errors after validation.
+async fn refusal(app: &TestApp, body: &Value) -> Vec<Value> {
+    let r = app.post("/delivery/v2.6/requests", body).await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let rid = r.json::<Value>().await.unwrap()["notificationRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.advance("10m").await;
+    let (_, st) = app
+        .get_json(&format!(
+            "/delivery/v2.6/requests?notificationRequestId={}",
+            urlenc(&rid)
+        ))
+        .await;
+    assert_eq!(st["notificationRequestStatus"], "REFUSED", "{st}");
+    assert!(st.get("iun").is_none());
+    // Refused notifications are not visible by IUN.
+    let iun = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &rid).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        app.get(&format!("/delivery/v2.9/notifications/sent/{iun}"))
+            .await
+            .status(),
+        404
+    );
+    st["errors"].as_array().unwrap().clone()
+}
+
+fn has(errors: &[Value], code: &str, fragment: &str) -> bool {
+    errors
+        .iter()
+        .any(|e| e["code"] == code && e["detail"].as_str().unwrap_or("").contains(fragment))
+}
+
+#[tokio::test]
+async fn async_validation_refuses_with_send_codes_and_reasons() {
+    let app = spawn_app().await;
+    let doc = app.upload_pdf("atto").await;
+
+    // versionToken not taken from x-amz-version-id.
+    let mut b = notification(&Uploaded {
+        version: "v1".into(),
+        ..doc.clone()
+    });
+    let errs = refusal(&app, &b).await;
+    assert!(
+        has(&errs, "FILE_NOTFOUND", "must be the x-amz-version-id"),
+        "{errs:?}"
+    );
+
+    // Preloaded but never uploaded.
+    let sha = sha256_b64(b"never");
+    let slot = app.preload(DEMO_KEY, "application/pdf", &sha).await;
+    b = notification(&Uploaded {
+        key: slot["key"].as_str().unwrap().into(),
+        version: "x".into(),
+        sha256: sha,
+    });
+    assert!(has(
+        &refusal(&app, &b).await,
+        "FILE_NOTFOUND",
+        "never uploaded"
+    ));
+
+    // Digest in the request differs from the uploaded bytes.
+    b = notification(&Uploaded {
+        sha256: sha256_b64(b"something else"),
+        ..doc.clone()
+    });
+    assert!(has(&refusal(&app, &b).await, "FILE_SHA_ERROR", &doc.sha256));
+
+    // Not a PDF.
+    let txt = app
+        .upload_as(DEMO_KEY, "application/pdf", b"just text")
+        .await;
+    b = notification(&txt);
+    assert!(has(
+        &refusal(&app, &b).await,
+        "FILE_PDF_INVALID_ERROR",
+        "not a PDF"
+    ));
+
+    // A tax id the registry does not know, and a zip that is not a CAP.
+    b = notification(&doc);
+    b["recipients"][0]["taxId"] = json!("LNALNI80A01H501T");
+    assert!(has(
+        &refusal(&app, &b).await,
+        "TAXID_NOT_VALID",
+        "LNALNI80A01H501T"
+    ));
+    b = notification(&doc);
+    b["recipients"][0]["physicalAddress"]["zip"] = json!("00000");
+    assert!(has(&refusal(&app, &b).await, "NOT_VALID_ADDRESS", "00000"));
+
+    // Another Ente's file is not this Ente's file.
+    let other = spawn_with(send_mock::MockConfig {
+        enti: vec![
+            send_mock::EnteProfile::demo(),
+            send_mock::EnteProfile {
+                name: "Comune B".into(),
+                tax_id: "01199250158".into(),
+                api_key: send_mock::ApiKey::new("key-b"),
+                ..send_mock::EnteProfile::demo()
+            },
+        ],
+        time_scale: std::time::Duration::from_secs(86_400),
+        ..send_mock::MockConfig::for_tests()
+    })
+    .await;
+    let b_file = other
+        .upload_as("key-b", "application/pdf", &pdf("of B"))
+        .await;
+    let body = notification(&b_file);
+    let r = other.post("/delivery/v2.6/requests", &body).await;
+    assert_eq!(r.status(), 202);
+    other.advance("10m").await;
+    let (_, st) = other
+        .get_json(&format!(
+            "/delivery/v2.6/requests?paProtocolNumber={}&idempotenceToken=token-1",
+            body["paProtocolNumber"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(st["notificationRequestStatus"], "REFUSED");
+    assert_eq!(st["errors"][0]["code"], "FILE_NOTFOUND");
+    other.mock.stop().await;
+    app.mock.stop().await;
+}
+
+#[tokio::test]
+async fn documents_are_served_byte_for_byte() {
+    let app = spawn_app().await;
+    let bytes = pdf("contenuto esatto");
+    let doc = app.upload_as(DEMO_KEY, "application/pdf", &bytes).await;
+    let (_, iun) = app.send_accepted(&notification(&doc)).await;
+    let (s, meta) = app
+        .get_json(&format!(
+            "/delivery/notifications/sent/{iun}/attachments/documents/0"
+        ))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(meta["sha256"], doc.sha256);
+    assert_eq!(meta["contentLength"], bytes.len());
+    let got = app
+        .client
+        .get(meta["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&got[..], &bytes[..]);
+    // Download URLs expire too.
+    app.advance("2h").await;
+    assert_eq!(
+        app.client
+            .get(meta["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    app.mock.stop().await;
+}

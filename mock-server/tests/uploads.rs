@@ -400,3 +400,34 @@ async fn documents_are_served_byte_for_byte() {
     );
     app.mock.stop().await;
 }
+
+#[tokio::test]
+async fn large_files_stream_and_oversized_ones_are_refused() {
+    let app = spawn_app().await;
+    let mut big = pdf("big");
+    big.resize(30 * 1024 * 1024, b'x');
+    let up = app.upload_as(DEMO_KEY, "application/pdf", &big).await;
+    let slot = app.mock.store().slot(&up.key).unwrap();
+    assert_eq!(slot.versions[0].size, big.len() as u64);
+    assert_eq!(
+        std::fs::metadata(&slot.versions[0].path).unwrap().len(),
+        big.len() as u64
+    );
+
+    let mut huge = pdf("huge");
+    huge.resize(101 * 1024 * 1024, b'x');
+    let sha = sha256_b64(&huge);
+    let slot = app.preload(DEMO_KEY, "application/pdf", &sha).await;
+    let h = vec![
+        ("content-type", "application/pdf".to_string()),
+        (
+            "x-amz-meta-secret",
+            slot["secret"].as_str().unwrap().to_string(),
+        ),
+        ("x-amz-checksum-sha256", sha),
+    ];
+    let (status, text, _) = put(&app, slot["url"].as_str().unwrap(), &h, &huge).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("EntityTooLarge"), "{text}");
+    app.mock.stop().await;
+}

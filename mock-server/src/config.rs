@@ -110,6 +110,8 @@ pub struct MockConfig {
     pub public_url: Option<String>,
     /// Answer `retryAfter` (no `url`) to the first metadata call of each file.
     pub retry_after_downloads: bool,
+    /// Directories of user timeline scripts (YAML).
+    pub timelines: Vec<PathBuf>,
 }
 
 impl Default for MockConfig {
@@ -121,6 +123,7 @@ impl Default for MockConfig {
             data_dir: None,
             public_url: None,
             retry_after_downloads: false,
+            timelines: vec![],
         }
     }
 }

@@ -59,8 +59,10 @@ impl MockServer {
                 (tmp.path().to_path_buf(), Some(tmp))
             }
         };
+        let scripts = domain::library::ScriptLibrary::load(&config.timelines)
+            .map_err(std::io::Error::other)?;
         let clock = Arc::new(VirtualClock::new(chrono::Utc::now(), config.time_scale));
-        let store = Arc::new(Store::new(clock, config.enti.clone(), files_dir));
+        let store = Arc::new(Store::new(clock, config.enti.clone(), scripts, files_dir));
         let state = AppState {
             config: Arc::new(config),
             store: store.clone(),

@@ -32,6 +32,9 @@ struct Cli {
     /// Answer `retryAfter` without `url` to the first metadata call of each file.
     #[arg(long)]
     retry_after_downloads: bool,
+    /// Directory of YAML timeline scripts (repeatable). Default: ./fixtures/timelines if present.
+    #[arg(long)]
+    timelines: Vec<PathBuf>,
 }
 
 #[tokio::main]
@@ -53,6 +56,14 @@ async fn main() {
         data_dir: cli.data_dir,
         public_url: cli.public_url,
         retry_after_downloads: cli.retry_after_downloads,
+        timelines: if cli.timelines.is_empty() {
+            Some(PathBuf::from("fixtures/timelines"))
+                .filter(|p| p.is_dir())
+                .into_iter()
+                .collect()
+        } else {
+            cli.timelines
+        },
         ..MockConfig::default()
     };
     if let Some(path) = &cli.enti {
@@ -70,10 +81,14 @@ async fn main() {
         .iter()
         .map(|e| format!("{} ({})", e.name, e.tax_id))
         .collect();
+    if let Err(e) = send_mock::domain::library::ScriptLibrary::load(&config.timelines) {
+        eprintln!("send-mock: bad timeline script: {e}");
+        std::process::exit(2);
+    }
     let mock = match MockServer::start(config).await {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("send-mock: cannot listen on {}: {e}", cli.listen);
+            eprintln!("send-mock: cannot start on {}: {e}", cli.listen);
             std::process::exit(1);
         }
     };

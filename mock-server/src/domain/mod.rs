@@ -1,7 +1,9 @@
 //! The SEND domain: no HTTP in here. Values that exist are valid (parse, don't validate).
 
+pub mod builtin;
 pub mod clock;
 pub mod iun;
+pub mod library;
 pub mod pdf;
 pub mod price;
 pub mod request;

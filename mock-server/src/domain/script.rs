@@ -85,6 +85,10 @@ pub struct ScriptStep {
     /// For SCHEDULE_REFINEMENT: how long after this step the refinement happens.
     pub refinement_after: Option<Duration>,
     pub end_status: Option<&'static str>,
+    /// DIGITAL or ANALOG, for registry calls.
+    pub mode: Option<&'static str>,
+    /// Paper product (AR, 890, RS, RIS, RIR) when it differs from the request's.
+    pub product: Option<String>,
     /// Detail fields set verbatim (override the defaults).
     pub details: Map<String, Value>,
 }
@@ -105,6 +109,8 @@ pub fn step(category: Category) -> ScriptStep {
         legal_fact: None,
         refinement_after: None,
         end_status: None,
+        mode: None,
+        product: None,
         details: Map::new(),
     }
 }
@@ -155,6 +161,22 @@ impl ScriptStep {
         self.end_status = Some(s);
         self
     }
+    pub fn cause(mut self, c: &str) -> Self {
+        self.failure_cause = Some(c.to_string());
+        self
+    }
+    pub fn mode(mut self, m: &'static str) -> Self {
+        self.mode = Some(m);
+        self
+    }
+    pub fn product(mut self, p: &str) -> Self {
+        self.product = Some(p.to_string());
+        self
+    }
+    pub fn detail(mut self, k: &str, v: Value) -> Self {
+        self.details.insert(k.to_string(), v);
+        self
+    }
 }
 
 /// A named, ordered list of steps for one recipient.
@@ -162,105 +184,6 @@ impl ScriptStep {
 pub struct TimelineScript {
     pub name: String,
     pub steps: Vec<ScriptStep>,
-}
-
-/// Digital delivery to the special domicile, accepted by the PEC provider (send-api.md §4.2-A).
-pub fn digital_success() -> TimelineScript {
-    use Category as C;
-    TimelineScript {
-        name: "digital-success".into(),
-        steps: vec![
-            step(C::AAR_CREATION_REQUEST),
-            step(C::AAR_GENERATION),
-            step(C::GET_ADDRESS).source("PLATFORM").available(false),
-            step(C::GET_ADDRESS).source("SPECIAL").available(true),
-            step(C::SEND_DIGITAL_DOMICILE).source("SPECIAL"),
-            step(C::SEND_DIGITAL_PROGRESS)
-                .after(Duration::minutes(5))
-                .source("SPECIAL")
-                .code("C001")
-                .legal_fact(LegalFactKind::PecReceipt),
-            step(C::SEND_DIGITAL_FEEDBACK)
-                .after(Duration::minutes(30))
-                .source("SPECIAL")
-                .code("C003")
-                .response("OK")
-                .legal_fact(LegalFactKind::PecReceipt),
-            step(C::DIGITAL_DELIVERY_CREATION_REQUEST).end("SUCCESS"),
-            step(C::SCHEDULE_REFINEMENT)
-                .after(Duration::zero())
-                .refinement_after(Duration::days(7)),
-            step(C::DIGITAL_SUCCESS_WORKFLOW).legal_fact(LegalFactKind::DigitalDelivery),
-            step(C::REFINEMENT).at_refinement(),
-        ],
-    }
-}
-
-/// No digital domicile: registered letter (AR or 890) delivered at the first attempt (§4.2-C).
-pub fn analog_success(product: &str) -> TimelineScript {
-    use Category as C;
-    let (name, codes, scan) = if product == "AR" {
-        (
-            "analog-ar-ok",
-            ["RECRN001A", "RECRN001B", "RECRN001C"],
-            "AR",
-        )
-    } else {
-        (
-            "analog-890-ok",
-            ["RECAG001A", "RECAG001B", "RECAG001C"],
-            "23L",
-        )
-    };
-    TimelineScript {
-        name: name.into(),
-        steps: vec![
-            step(C::AAR_CREATION_REQUEST),
-            step(C::AAR_GENERATION),
-            step(C::GET_ADDRESS).source("PLATFORM").available(false),
-            step(C::GET_ADDRESS).source("SPECIAL").available(false),
-            step(C::PUBLIC_REGISTRY_CALL),
-            step(C::PUBLIC_REGISTRY_RESPONSE),
-            step(C::GET_ADDRESS).source("GENERAL").available(false),
-            step(C::SCHEDULE_ANALOG_WORKFLOW),
-            step(C::PREPARE_ANALOG_DOMICILE).after(Duration::hours(1)),
-            step(C::SEND_ANALOG_DOMICILE).after(Duration::hours(1)),
-            step(C::SEND_ANALOG_PROGRESS)
-                .after(Duration::hours(12))
-                .code("CON080"),
-            step(C::SEND_ANALOG_PROGRESS)
-                .after(Duration::hours(12))
-                .code("CON020"),
-            step(C::SEND_ANALOG_PROGRESS)
-                .after(Duration::days(1))
-                .code(codes[0]),
-            step(C::SEND_ANALOG_PROGRESS)
-                .after(Duration::hours(2))
-                .code(codes[1])
-                .scan(scan),
-            step(C::SEND_ANALOG_FEEDBACK)
-                .after(Duration::hours(1))
-                .code(codes[2])
-                .response("OK"),
-            step(C::ANALOG_SUCCESS_WORKFLOW),
-            step(C::SCHEDULE_REFINEMENT)
-                .after(Duration::zero())
-                .refinement_after(Duration::days(10)),
-            step(C::REFINEMENT).at_refinement(),
-        ],
-    }
-}
-
-/// The built-in script a recipient follows, by SEND's delivery choice: a digital domicile
-/// gets the digital workflow, otherwise the paper product of `physicalCommunicationType`.
-pub fn choose(recipient: &Recipient, physical_communication_type: &str) -> TimelineScript {
-    if recipient.digital_domicile.is_some() {
-        digital_success()
-    } else if physical_communication_type == "AR_REGISTERED_LETTER" {
-        analog_success("AR")
-    } else {
-        analog_success("890")
-    }
 }
 
 /// Where one recipient is in its script.
@@ -354,11 +277,14 @@ pub fn build_element(
         .as_ref()
         .map(|d| json!({"type": d.kind, "address": d.address}));
     let physical = address_json(ctx.recipient.physical_address.as_ref());
-    let product = if ctx.physical_communication_type == "AR_REGISTERED_LETTER" {
-        "AR"
-    } else {
-        "890"
-    };
+    let product = step.product.clone().unwrap_or_else(|| {
+        if ctx.physical_communication_type == "AR_REGISTERED_LETTER" {
+            "AR".into()
+        } else {
+            "890".into()
+        }
+    });
+    let product = product.as_str();
     let mut d = Map::new();
     d.insert("recIndex".into(), json!(rec));
     let mut facts = Vec::new();
@@ -613,6 +539,175 @@ pub fn build_element(
             d.insert("physicalAddress".into(), physical.clone());
             element_id("ANALOG_SUCCESS_WORKFLOW", iun, &[("RECINDEX", r)])
         }
+        C::PREPARE_DIGITAL_DOMICILE | C::SCHEDULE_DIGITAL_WORKFLOW => {
+            d.insert("digitalAddressSource".into(), json!(source));
+            if let Some(a) = &digital {
+                d.insert("digitalAddress".into(), a.clone());
+            }
+            if step.category == C::PREPARE_DIGITAL_DOMICILE {
+                d.insert("retryNumber".into(), json!(step.attempt));
+                d.insert("attemptDate".into(), json!(rfc3339(now)));
+            } else {
+                d.insert("sentAttemptMade".into(), json!(step.attempt));
+                d.insert("lastAttemptDate".into(), json!(rfc3339(now)));
+                d.insert(
+                    "schedulingDate".into(),
+                    json!(rfc3339(now + Duration::days(7))),
+                );
+            }
+            element_id(
+                step.category.as_str(),
+                iun,
+                &[
+                    ("RECINDEX", r),
+                    ("SOURCE", source.into()),
+                    ("ATTEMPT", attempt),
+                ],
+            )
+        }
+        C::PREPARE_SIMPLE_REGISTERED_LETTER | C::SEND_SIMPLE_REGISTERED_LETTER => {
+            d.insert("physicalAddress".into(), physical.clone());
+            if step.category == C::SEND_SIMPLE_REGISTERED_LETTER {
+                let cost = analog_cost(product);
+                run.analog_cost += cost;
+                d.insert("productType".into(), json!(product));
+                d.insert("analogCost".into(), json!(cost));
+                d.insert("numberOfPages".into(), json!(1));
+                d.insert("envelopeWeight".into(), json!(20));
+                d.insert(
+                    "prepareRequestId".into(),
+                    json!(element_id(
+                        "PREPARE_SIMPLE_REGISTERED_LETTER",
+                        iun,
+                        &[("RECINDEX", rec.to_string())]
+                    )),
+                );
+            }
+            element_id(step.category.as_str(), iun, &[("RECINDEX", r)])
+        }
+        C::SEND_SIMPLE_REGISTERED_LETTER_PROGRESS => {
+            run.progress_idx += 1;
+            d.insert("notificationDate".into(), json!(rfc3339(now)));
+            if let Some(c) = &step.code {
+                d.insert("deliveryDetailCode".into(), json!(c));
+            }
+            if let Some(c) = &step.failure_cause {
+                d.insert("deliveryFailureCause".into(), json!(c));
+            }
+            d.insert(
+                "registeredLetterCode".into(),
+                json!(format!("RL{:010}", now.timestamp() % 10_000_000_000)),
+            );
+            d.insert(
+                "sendRequestId".into(),
+                json!(element_id(
+                    "SEND_SIMPLE_REGISTERED_LETTER",
+                    iun,
+                    &[("RECINDEX", rec.to_string())]
+                )),
+            );
+            element_id(
+                "SEND_SIMPLE_REGISTERED_LETTER_PROGRESS",
+                iun,
+                &[("RECINDEX", r), ("IDX", run.progress_idx.to_string())],
+            )
+        }
+        C::PREPARE_ANALOG_DOMICILE_FAILURE => {
+            d.insert(
+                "failureCause".into(),
+                json!(step.failure_cause.as_deref().unwrap_or("D00")),
+            );
+            d.insert(
+                "prepareRequestId".into(),
+                json!(element_id(
+                    "PREPARE_ANALOG_DOMICILE",
+                    iun,
+                    &[
+                        ("RECINDEX", rec.to_string()),
+                        ("ATTEMPT", step.attempt.to_string())
+                    ]
+                )),
+            );
+            element_id(
+                "PREPARE_ANALOG_DOMICILE_FAILURE",
+                iun,
+                &[("RECINDEX", r), ("ATTEMPT", attempt)],
+            )
+        }
+        C::ANALOG_FAILURE_WORKFLOW => {
+            if let Some(k) = &run.aar_key {
+                d.insert(
+                    "generatedAarUrl".into(),
+                    json!(format!("safestorage://{k}")),
+                );
+            }
+            element_id("ANALOG_FAILURE_WORKFLOW", iun, &[("RECINDEX", r)])
+        }
+        C::COMPLETELY_UNREACHABLE_CREATION_REQUEST => {
+            d.insert("endWorkflowStatus".into(), json!("FAILURE"));
+            d.insert("completionWorkflowDate".into(), json!(rfc3339(now)));
+            element_id(
+                "COMPLETELY_UNREACHABLE_CREATION_REQUEST",
+                iun,
+                &[("RECINDEX", r)],
+            )
+        }
+        C::COMPLETELY_UNREACHABLE => {
+            d.insert("legalFactGenerationDate".into(), json!(rfc3339(now)));
+            element_id("COMPLETELY_UNREACHABLE", iun, &[("RECINDEX", r)])
+        }
+        C::ANALOG_WORKFLOW_RECIPIENT_DECEASED => {
+            d.insert("physicalAddress".into(), physical.clone());
+            if !run.viewed {
+                d.insert("notificationCost".into(), json!(100 + run.analog_cost));
+            }
+            run.refined = true;
+            element_id(
+                "ANALOG_WORKFLOW_RECIPIENT_DECEASED",
+                iun,
+                &[("RECINDEX", r)],
+            )
+        }
+        C::NOTIFICATION_VIEWED_CREATION_REQUEST => {
+            d.insert("eventTimestamp".into(), json!(rfc3339(now)));
+            element_id(
+                "NOTIFICATION_VIEWED_CREATION_REQUEST",
+                iun,
+                &[("RECINDEX", r)],
+            )
+        }
+        C::NOTIFICATION_VIEWED => {
+            d.insert("eventTimestamp".into(), json!(rfc3339(now)));
+            // The view perfects the notification unless the refinement already did.
+            if !run.refined {
+                d.insert("notificationCost".into(), json!(100 + run.analog_cost));
+            }
+            run.viewed = true;
+            element_id("NOTIFICATION_VIEWED", iun, &[("RECINDEX", r)])
+        }
+        C::SEND_COURTESY_MESSAGE => {
+            let kind = step.source.unwrap_or("APPIO");
+            d.insert(
+                "digitalAddress".into(),
+                json!({"type": kind, "address": ctx.recipient.tax_id}),
+            );
+            d.insert("sendDate".into(), json!(rfc3339(now)));
+            if kind == "APPIO" {
+                d.insert("ioSendMessageResult".into(), json!("SENT_COURTESY"));
+            }
+            element_id(
+                "SEND_COURTESY_MESSAGE",
+                iun,
+                &[("RECINDEX", r), ("COURTESYADDRESSTYPE", kind.into())],
+            )
+        }
+        C::PROBABLE_SCHEDULING_ANALOG_DATE => {
+            d.insert(
+                "schedulingAnalogDate".into(),
+                json!(rfc3339(now + Duration::days(7))),
+            );
+            element_id("PROBABLE_SCHEDULING_ANALOG_DATE", iun, &[("RECINDEX", r)])
+        }
         other => element_id(other.as_str(), iun, &[("RECINDEX", r)]),
     };
     if let Some(kind) = step.legal_fact {
@@ -653,129 +748,4 @@ pub fn build_element(
         details: d,
     };
     (element, facts)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::request::DigitalAddress;
-
-    fn recipient(pec: Option<&str>) -> Recipient {
-        Recipient {
-            recipient_type: "PF".into(),
-            tax_id: "BNRMHL75C06G702B".into(),
-            denomination: "Michelangelo Buonarroti".into(),
-            digital_domicile: pec.map(|a| DigitalAddress {
-                kind: "PEC".into(),
-                address: a.into(),
-            }),
-            physical_address: Some(PhysicalAddress {
-                address: "Via @OK_890".into(),
-                municipality: "Roma".into(),
-                zip: Some("00100".into()),
-                province: Some("RM".into()),
-                ..Default::default()
-            }),
-            payments: None,
-            notice_code_alternative: None,
-        }
-    }
-
-    fn play(rec: &Recipient, pct: &str) -> (Vec<TimelineElement>, Vec<NewLegalFact>) {
-        let mut run = RecipientRun::new(0, choose(rec, pct));
-        let mut t: DateTime<Utc> = "2026-11-30T10:00:00Z".parse().unwrap();
-        let mut n = 0;
-        let mut keys = |p: &str, ext: &str| {
-            n += 1;
-            format!("{p}-{n}.{ext}")
-        };
-        let (mut out, mut facts) = (vec![], vec![]);
-        while let Some(due) = run.next_due(t) {
-            t = due;
-            let s = run.script.steps[run.next].clone();
-            run.next += 1;
-            let mut ctx = ElementContext {
-                iun: "AAAA-BBBB-CCCC-202611-D-1",
-                recipient: rec,
-                physical_communication_type: pct,
-                now: t,
-                new_key: &mut keys,
-            };
-            let (e, f) = build_element(&mut ctx, &mut run, &s);
-            out.push(e);
-            facts.extend(f);
-        }
-        (out, facts)
-    }
-
-    #[test]
-    fn digital_success_order_ids_and_legal_facts() {
-        let (els, facts) = play(&recipient(Some("prova@pec.it")), "REGISTERED_LETTER_890");
-        let cats: Vec<&str> = els.iter().map(|e| e.category.as_str()).collect();
-        assert_eq!(
-            cats,
-            [
-                "AAR_CREATION_REQUEST",
-                "AAR_GENERATION",
-                "GET_ADDRESS",
-                "GET_ADDRESS",
-                "SEND_DIGITAL_DOMICILE",
-                "SEND_DIGITAL_PROGRESS",
-                "SEND_DIGITAL_FEEDBACK",
-                "DIGITAL_DELIVERY_CREATION_REQUEST",
-                "SCHEDULE_REFINEMENT",
-                "DIGITAL_SUCCESS_WORKFLOW",
-                "REFINEMENT"
-            ]
-        );
-        assert_eq!(
-            els[4].element_id,
-            "SEND_DIGITAL.IUN_AAAA-BBBB-CCCC-202611-D-1.RECINDEX_0.SOURCE_SPECIAL.REPEAT_false.ATTEMPT_0"
-        );
-        assert_eq!(
-            els[5].element_id,
-            "DIGITAL_PROG.IUN_AAAA-BBBB-CCCC-202611-D-1.RECINDEX_0.SOURCE_SPECIAL.REPEAT_false.ATTEMPT_0.IDX_1"
-        );
-        let kinds: Vec<&str> = facts.iter().map(|f| f.kind.category()).collect();
-        assert_eq!(
-            kinds,
-            ["AAR", "PEC_RECEIPT", "PEC_RECEIPT", "DIGITAL_DELIVERY"]
-        );
-        // The AAR is registered for download but is not a legal fact of the element.
-        assert_eq!(els[0].details["aarKey"], els[1].details["generatedAarUrl"]);
-        assert!(els[1].legal_facts.is_empty());
-        assert!(
-            facts[1].key.starts_with("PN_EXTERNAL_LEGAL_FACTS-") && facts[1].key.ends_with(".xml")
-        );
-        // Refinement 7 days after the schedule.
-        let sched = els
-            .iter()
-            .find(|e| e.category == Category::SCHEDULE_REFINEMENT)
-            .unwrap();
-        let refine = els.last().unwrap();
-        assert_eq!(refine.timestamp - sched.timestamp, Duration::days(7));
-        assert_eq!(refine.details["notificationCost"], 100);
-    }
-
-    #[test]
-    fn analog_890_carries_cost_scan_and_uppercase_address() {
-        let (els, facts) = play(&recipient(None), "REGISTERED_LETTER_890");
-        let send = els
-            .iter()
-            .find(|e| e.category == Category::SEND_ANALOG_DOMICILE)
-            .unwrap();
-        assert_eq!(send.details["productType"], "890");
-        assert_eq!(send.details["analogCost"], 852);
-        assert_eq!(send.details["physicalAddress"]["address"], "VIA @OK_890");
-        let scan = els
-            .iter()
-            .find(|e| e.details.get("deliveryDetailCode") == Some(&json!("RECAG001B")))
-            .unwrap();
-        assert_eq!(scan.details["attachments"][0]["documentType"], "23L");
-        assert_eq!(
-            facts.iter().map(|f| f.kind.category()).collect::<Vec<_>>(),
-            ["AAR", "ANALOG_DELIVERY"]
-        );
-        assert_eq!(els.last().unwrap().details["notificationCost"], 100 + 852);
-    }
 }

@@ -1,12 +1,15 @@
-//! The mock's own controls (not part of SEND): the virtual clock.
+//! The mock's own controls (not part of SEND): the virtual clock, scripts, recipient actions.
 
 use super::AppState;
 use super::auth::Caller;
-use super::extract::JsonBody;
+use super::extract::{ApiPath, JsonBody};
+use super::notifications::parse_iun;
 use super::problem::{ApiError, ApiResult};
 use crate::domain::clock::{parse_duration, rfc3339};
+use crate::store::ViewOutcome;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -14,6 +17,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/mock/clock", get(clock))
         .route("/mock/clock/advance", post(advance))
+        .route("/mock/scripts", get(scripts))
+        .route("/mock/scripts/next", put(pin_next))
+        .route(
+            "/mock/notifications/{iun}/recipients/{rec_index}/view",
+            post(view),
+        )
 }
 
 async fn clock(State(state): State<AppState>, _: Caller) -> Json<Value> {
@@ -50,4 +59,50 @@ async fn advance(
     }
     let now = state.store.advance(by);
     Ok(Json(json!({"now": rfc3339(now)})))
+}
+
+async fn scripts(State(state): State<AppState>, _: Caller) -> Json<Value> {
+    Json(json!({"scripts": state.store.scripts.names()}))
+}
+
+async fn pin_next(
+    State(state): State<AppState>,
+    Caller(ente): Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    let name = body.get("script").and_then(Value::as_str).ok_or_else(|| {
+        ApiError::invalid_body_one("body must be {\"script\": \"analog-890-ok\"}")
+    })?;
+    state.store.pin_next_script(ente, name).map_err(|known| {
+        ApiError::bad_request(
+            "PN_GENERIC_INVALIDPARAMETER",
+            Some("script".into()),
+            format!("unknown script `{name}`; known: {}", known.join(", ")),
+        )
+    })?;
+    Ok(Json(json!({"next": name})))
+}
+
+async fn view(
+    State(state): State<AppState>,
+    Caller(ente): Caller,
+    ApiPath((iun, rec)): ApiPath<(String, usize)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let iun = parse_iun(&iun)?;
+    match state.store.view(ente, &iun, rec) {
+        None => Err(ApiError::not_found(
+            "PN_DELIVERY_NOTIFICATIONNOTFOUND",
+            format!("no accepted notification {iun} with recipient {rec} for this Ente"),
+        )),
+        Some(ViewOutcome::Viewed) => Ok((
+            StatusCode::OK,
+            Json(json!({"iun": iun.as_str(), "recIndex": rec, "viewed": true})),
+        )),
+        Some(ViewOutcome::AlreadyViewed) => Ok((
+            StatusCode::OK,
+            Json(
+                json!({"iun": iun.as_str(), "recIndex": rec, "viewed": false, "detail": "already viewed or cancelled: nothing new"}),
+            ),
+        )),
+    }
 }

@@ -6,6 +6,8 @@
 //! element with the virtual instant it was due at, so timestamps never depend on when the
 //! ticker happened to wake up.
 
+#[cfg(test)]
+mod engine_tests;
 pub mod events;
 pub mod files;
 pub mod legal_facts;
@@ -13,6 +15,7 @@ pub mod legal_facts;
 use crate::config::EnteProfile;
 use crate::domain::clock::VirtualClock;
 use crate::domain::iun::Iun;
+use crate::domain::library::ScriptLibrary;
 use crate::domain::price::{self, Price};
 use crate::domain::request::{NotificationRequest, RequestVersion};
 use crate::domain::script::{self, ElementContext, LegalFactKind, NewLegalFact, RecipientRun};
@@ -65,6 +68,8 @@ pub struct Notification {
     pub runs: Vec<RecipientRun>,
     pub refusal: Option<Vec<RefusalReason>>,
     pub cancel_requested: bool,
+    /// A script pinned with `PUT /mock/scripts/next` before this notification was sent.
+    pub pinned_script: Option<String>,
 }
 
 impl Notification {
@@ -162,6 +167,7 @@ struct State {
     legal_facts: HashMap<String, LegalFactRecord>,
     grants: HashMap<String, Grant>,
     asked_once: HashSet<String>,
+    pinned: HashMap<usize, String>,
     schedule: BinaryHeap<Reverse<Due>>,
     events: EventLog,
     seq: u64,
@@ -173,8 +179,16 @@ pub struct Store {
     rng: Mutex<StdRng>,
     pub clock: Arc<VirtualClock>,
     pub enti: Vec<EnteProfile>,
+    pub scripts: ScriptLibrary,
     files_dir: PathBuf,
     wake: Notify,
+}
+
+/// Outcome of a recipient viewing a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewOutcome {
+    Viewed,
+    AlreadyViewed,
 }
 
 fn random_hex(rng: &mut impl Rng, bytes: usize) -> String {
@@ -184,12 +198,18 @@ fn random_hex(rng: &mut impl Rng, bytes: usize) -> String {
 }
 
 impl Store {
-    pub fn new(clock: Arc<VirtualClock>, enti: Vec<EnteProfile>, files_dir: PathBuf) -> Self {
+    pub fn new(
+        clock: Arc<VirtualClock>,
+        enti: Vec<EnteProfile>,
+        scripts: ScriptLibrary,
+        files_dir: PathBuf,
+    ) -> Self {
         Store {
             state: Mutex::new(State::default()),
             rng: Mutex::new(StdRng::from_os_rng()),
             clock,
             enti,
+            scripts,
             files_dir,
             wake: Notify::new(),
         }
@@ -352,6 +372,7 @@ impl Store {
             );
         }
         let recipients = request.recipients.len();
+        let pinned_script = st.pinned.remove(&ente);
         st.notifications.insert(
             iun.clone(),
             Notification {
@@ -365,6 +386,7 @@ impl Store {
                 runs: vec![],
                 refusal: None,
                 cancel_requested: false,
+                pinned_script,
             },
         );
         st.schedule_job(now + VALIDATION_DELAY, &iun, Job::Validate);
@@ -552,6 +574,36 @@ impl Store {
         Ok(())
     }
 
+    /// Pins `script` for every recipient of the next notification `ente` sends.
+    pub fn pin_next_script(&self, ente: usize, script: &str) -> Result<(), Vec<String>> {
+        if self.scripts.by_name(script).is_none() {
+            return Err(self.scripts.names());
+        }
+        self.lock().pinned.insert(ente, script.to_string());
+        Ok(())
+    }
+
+    /// The recipient `rec` reads the notification now (SEND's NOTIFICATION_VIEWED).
+    pub fn view(&self, ente: usize, iun: &Iun, rec: usize) -> Option<ViewOutcome> {
+        let now = self.clock.now();
+        self.fire_due(now);
+        let mut st = self.lock();
+        let n = st
+            .notifications
+            .get(iun)
+            .filter(|n| n.ente == ente && n.accepted() && rec < n.request.recipients.len())?;
+        if n.status() == Status::CANCELLED || n.runs.get(rec).is_some_and(|r| r.viewed) {
+            return Some(ViewOutcome::AlreadyViewed);
+        }
+        for step in [
+            script::step(Category::NOTIFICATION_VIEWED_CREATION_REQUEST),
+            script::step(Category::NOTIFICATION_VIEWED).legal_fact(LegalFactKind::RecipientAccess),
+        ] {
+            st.build_and_emit(self, iun, rec, &step, now);
+        }
+        Some(ViewOutcome::Viewed)
+    }
+
     /// Jumps the clock forward and fires everything that became due, in order.
     pub fn advance(&self, by: Duration) -> DateTime<Utc> {
         let now = self.clock.advance(by);
@@ -736,7 +788,6 @@ impl State {
         }
         // Accepted: address normalisation, the SENDER_ACK legal fact, then each recipient's script.
         let recipients: Vec<_> = n.request.recipients.clone();
-        let pct = n.request.physical_communication_type.clone();
         let el = self.notification_element(
             iun,
             Category::VALIDATE_NORMALIZE_ADDRESSES_REQUEST,
@@ -806,10 +857,22 @@ impl State {
             }],
         );
 
+        let n = &self.notifications[iun];
+        let pinned = n
+            .pinned_script
+            .as_deref()
+            .and_then(|p| store.scripts.by_name(p));
         let runs: Vec<RecipientRun> = recipients
             .iter()
             .enumerate()
-            .map(|(i, r)| RecipientRun::new(i, script::choose(r, &pct)))
+            .map(|(i, r)| {
+                RecipientRun::new(
+                    i,
+                    pinned
+                        .clone()
+                        .unwrap_or_else(|| store.scripts.choose(r, &n.request)),
+                )
+            })
             .collect();
         let cancel = self
             .notifications
@@ -935,13 +998,57 @@ impl State {
         if n.status() == Status::CANCELLED || n.cancel_requested {
             return;
         }
-        let Some(mut run) = n.runs.get(rec).cloned() else {
+        let Some(run) = n.runs.get_mut(rec) else {
             return;
         };
+        // A view perfects the notification: the refinement no longer happens, and a letter not
+        // yet sent is not sent (send-api.md §4.2-E).
+        while let Some(s) = run.script.steps.get(run.next) {
+            let paper_not_sent = matches!(
+                s.category,
+                Category::PREPARE_ANALOG_DOMICILE | Category::SEND_ANALOG_DOMICILE
+            ) && s.attempt == 0;
+            if run.viewed && paper_not_sent {
+                run.next = run.script.steps.len();
+            } else if run.viewed
+                && !run.refined
+                && (s.at_refinement || s.category == Category::SCHEDULE_REFINEMENT)
+            {
+                run.next += 1;
+            } else {
+                break;
+            }
+        }
         let Some(step) = run.script.steps.get(run.next).cloned() else {
             return;
         };
         run.next += 1;
+        self.build_and_emit(store, iun, rec, &step, at);
+        let next = self
+            .notifications
+            .get(iun)
+            .and_then(|n| n.runs.get(rec))
+            .and_then(|r| r.next_due(at));
+        if let Some(due) = next {
+            self.schedule_job(due, iun, Job::Recipient(rec));
+        }
+    }
+
+    /// Builds the element of `step` for recipient `rec` at `at` and emits it.
+    fn build_and_emit(
+        &mut self,
+        store: &Store,
+        iun: &Iun,
+        rec: usize,
+        step: &script::ScriptStep,
+        at: DateTime<Utc>,
+    ) {
+        let Some(n) = self.notifications.get_mut(iun) else {
+            return;
+        };
+        let Some(run) = n.runs.get_mut(rec) else {
+            return;
+        };
         let recipient = n.request.recipients[rec].clone();
         let pct = n.request.physical_communication_type.clone();
         let mut keys = Self::new_key(store);
@@ -952,15 +1059,8 @@ impl State {
             now: at,
             new_key: &mut keys,
         };
-        let (element, facts) = script::build_element(&mut ctx, &mut run, &step);
-        let next = run.next_due(at);
-        if let Some(n) = self.notifications.get_mut(iun) {
-            n.runs[rec] = run;
-        }
+        let (element, facts) = script::build_element(&mut ctx, run, step);
         self.emit(store, iun, element, facts);
-        if let Some(due) = next {
-            self.schedule_job(due, iun, Job::Recipient(rec));
-        }
     }
 
     fn start_cancellation(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {

@@ -112,6 +112,10 @@ pub struct MockConfig {
     pub retry_after_downloads: bool,
     /// Directories of user timeline scripts (YAML).
     pub timelines: Vec<PathBuf>,
+    /// The stream polling interval answered in `retry-after` when a stream is drained.
+    pub stream_retry_after: Duration,
+    /// Answer 429 to a stream read made before the last `retry-after` elapsed.
+    pub strict_retry_after: bool,
 }
 
 impl Default for MockConfig {
@@ -124,6 +128,8 @@ impl Default for MockConfig {
             public_url: None,
             retry_after_downloads: false,
             timelines: vec![],
+            stream_retry_after: Duration::from_millis(1000),
+            strict_retry_after: true,
         }
     }
 }

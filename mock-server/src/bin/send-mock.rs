@@ -35,6 +35,12 @@ struct Cli {
     /// Directory of YAML timeline scripts (repeatable). Default: ./fixtures/timelines if present.
     #[arg(long)]
     timelines: Vec<PathBuf>,
+    /// Stream polling interval answered in `retry-after` once a stream is drained.
+    #[arg(long, default_value = "1000ms", value_parser = parse_duration)]
+    stream_retry_after: std::time::Duration,
+    /// Do not answer 429 to stream reads that come before `retry-after` elapsed.
+    #[arg(long)]
+    lenient_retry_after: bool,
 }
 
 #[tokio::main]
@@ -56,6 +62,8 @@ async fn main() {
         data_dir: cli.data_dir,
         public_url: cli.public_url,
         retry_after_downloads: cli.retry_after_downloads,
+        stream_retry_after: cli.stream_retry_after,
+        strict_retry_after: !cli.lenient_retry_after,
         timelines: if cli.timelines.is_empty() {
             Some(PathBuf::from("fixtures/timelines"))
                 .filter(|p| p.is_dir())

@@ -11,5 +11,6 @@ pub mod rules;
 pub mod schema;
 pub mod script;
 pub mod status;
+pub mod stream;
 pub mod tax_id;
 pub mod timeline;

@@ -13,6 +13,7 @@ pub mod problem;
 pub mod requests;
 pub mod status;
 pub mod storage;
+pub mod streams;
 
 use crate::config::MockConfig;
 use crate::store::Store;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cancel::router())
         .merge(legal_facts::router())
         .merge(payments::router())
+        .merge(streams::router())
         .merge(admin::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)

@@ -638,13 +638,16 @@ fn advancing_fires_in_order_and_nothing_early_and_notifications_interleave() {
     let a = e.send(Some("prova@pec.it"), "Via Roma 1", "REGISTERED_LETTER_890");
     e.store.advance(Duration::minutes(3));
     let b = e.send(None, "Via @OK_890", "REGISTERED_LETTER_890");
-    assert!(
-        e.store.notification(0, &a).unwrap().timeline.is_empty(),
-        "validation takes 5 minutes"
-    );
+    // Validation starts a minute after the send; acceptance comes at five.
+    let na = e.store.notification(0, &a).unwrap();
+    assert_eq!(cats(&na), ["VALIDATE_NORMALIZE_ADDRESSES_REQUEST"]);
+    assert_eq!(na.status(), Status::IN_VALIDATION);
     e.store.advance(Duration::minutes(2));
     assert_eq!(cats(&e.store.notification(0, &a).unwrap()).len(), 4);
-    assert!(e.store.notification(0, &b).unwrap().timeline.is_empty());
+    assert_eq!(
+        cats(&e.store.notification(0, &b).unwrap()),
+        ["VALIDATE_NORMALIZE_ADDRESSES_REQUEST"]
+    );
     e.store.advance(Duration::days(7));
     let (na, nb) = (
         e.store.notification(0, &a).unwrap(),

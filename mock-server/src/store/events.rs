@@ -23,6 +23,7 @@ pub struct EventLog {
 }
 
 impl EventLog {
+    /// Appends an event; returns its sequence number (1-based position in the log).
     pub fn push(
         &mut self,
         ente: usize,
@@ -30,7 +31,7 @@ impl EventLog {
         element_index: usize,
         status_after: Status,
         new_status: Option<Status>,
-    ) {
+    ) -> u64 {
         let seq = self.events.len() as u64 + 1;
         self.events.push(EmittedEvent {
             seq,
@@ -40,5 +41,6 @@ impl EventLog {
             status_after,
             new_status,
         });
+        seq
     }
 }

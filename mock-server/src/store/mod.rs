@@ -11,6 +11,7 @@ mod engine_tests;
 pub mod events;
 pub mod files;
 pub mod legal_facts;
+pub mod streams;
 
 use crate::config::EnteProfile;
 use crate::domain::clock::VirtualClock;
@@ -37,8 +38,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
-/// Virtual time between a send and its asynchronous validation outcome.
-pub const VALIDATION_DELAY: Duration = Duration::minutes(5);
+/// Virtual time between a send and the start of its asynchronous validation (when a refusal
+/// is known, or VALIDATE_NORMALIZE_ADDRESSES_REQUEST is recorded).
+pub const VALIDATION_START: Duration = Duration::minutes(1);
+/// Virtual time between a send and its acceptance.
+pub const ACCEPTANCE_DELAY: Duration = Duration::minutes(5);
 /// Virtual time between a cancellation request and NOTIFICATION_CANCELLED.
 pub const CANCELLATION_DELAY: Duration = Duration::minutes(1);
 /// SEND's answer while a request is being validated.
@@ -87,6 +91,7 @@ impl Notification {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Job {
     Validate,
+    Accept,
     Recipient(usize),
     CompleteCancellation,
 }
@@ -168,6 +173,7 @@ struct State {
     grants: HashMap<String, Grant>,
     asked_once: HashSet<String>,
     pinned: HashMap<usize, String>,
+    streams: HashMap<String, streams::Stream>,
     schedule: BinaryHeap<Reverse<Due>>,
     events: EventLog,
     seq: u64,
@@ -389,7 +395,7 @@ impl Store {
                 pinned_script,
             },
         );
-        st.schedule_job(now + VALIDATION_DELAY, &iun, Job::Validate);
+        st.schedule_job(now + VALIDATION_START, &iun, Job::Validate);
         drop(st);
         self.wake();
         Ok(iun)
@@ -626,6 +632,7 @@ impl Store {
             };
             match due.job {
                 Job::Validate => st.validate(self, &due.iun, due.at),
+                Job::Accept => st.accept(self, &due.iun, due.at),
                 Job::Recipient(i) => st.run_step(self, &due.iun, i, due.at),
                 Job::CompleteCancellation => st.complete_cancellation(self, &due.iun, due.at),
             }
@@ -701,10 +708,12 @@ impl State {
             );
         }
         let new_status = n.tracker.apply(&element);
+        let category = element.category;
         n.timeline.push(element);
         let index = n.timeline.len() - 1;
         let after = n.tracker.current();
-        self.events.push(ente, iun, index, after, new_status);
+        let seq = self.events.push(ente, iun, index, after, new_status);
+        self.dispatch(seq, ente, iun, category, after, new_status);
     }
 
     fn new_key(store: &Store) -> impl FnMut(&str, &str) -> String + '_ {
@@ -786,8 +795,7 @@ impl State {
             self.emit(store, iun, el, vec![]);
             return;
         }
-        // Accepted: address normalisation, the SENDER_ACK legal fact, then each recipient's script.
-        let recipients: Vec<_> = n.request.recipients.clone();
+        // Valid: address normalisation starts now, acceptance follows.
         let el = self.notification_element(
             iun,
             Category::VALIDATE_NORMALIZE_ADDRESSES_REQUEST,
@@ -797,6 +805,25 @@ impl State {
             vec![],
         );
         self.emit(store, iun, el, vec![]);
+        let sent_at = self.notifications[iun].sent_at;
+        self.schedule_job((sent_at + ACCEPTANCE_DELAY).max(at), iun, Job::Accept);
+    }
+
+    /// Acceptance: normalised addresses, the SENDER_ACK legal fact, then each recipient's script.
+    fn accept(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
+        let Some(n) = self.notifications.get(iun) else {
+            return;
+        };
+        let recipients: Vec<_> = n.request.recipients.clone();
+        let mut base = Map::new();
+        base.insert("notificationRequestId".into(), json!(n.request_id()));
+        base.insert(
+            "paProtocolNumber".into(),
+            json!(n.request.pa_protocol_number),
+        );
+        if let Some(t) = &n.request.idempotence_token {
+            base.insert("idempotenceToken".into(), json!(t));
+        }
         for (i, r) in recipients.iter().enumerate() {
             if let Some(addr) = &r.physical_address {
                 let a = serde_json::to_value(addr).expect("address serializes");

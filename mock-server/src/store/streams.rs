@@ -1,0 +1,412 @@
+//! Progress streams: each stream gets its events when they are emitted (after its creation,
+//! through its filter), keeps them until acknowledged or expired, and pages them 50 at a time.
+
+use super::{Notification, State, Store};
+use crate::domain::clock::rfc3339;
+use crate::domain::iun::Iun;
+use crate::domain::status::Status;
+use crate::domain::stream::{EventType, Filter, StreamVersion, event_id};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+/// SEND's page size.
+pub const PAGE: usize = 50;
+/// Events are kept this long (SEND's stream TTL).
+pub const EVENT_TTL: Duration = Duration::days(7);
+/// Active streams allowed per Ente.
+pub const MAX_STREAMS: usize = 10;
+
+/// A stream's configuration as the client set it.
+#[derive(Debug, Clone)]
+pub struct StreamSpec {
+    pub title: String,
+    pub event_type: EventType,
+    pub filter_values: Option<Vec<String>>,
+    pub groups: Vec<String>,
+    pub wait_for_accepted: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    event_id: u64,
+    seq: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub id: String,
+    pub ente: usize,
+    pub version: StreamVersion,
+    pub spec: StreamSpec,
+    pub activation: DateTime<Utc>,
+    pub disabled: Option<DateTime<Utc>>,
+    filter: Filter,
+    queue: VecDeque<Queued>,
+    /// Events held by waitForAccepted until their notification is accepted or refused.
+    held: HashMap<Iun, Vec<u64>>,
+    next_id: u64,
+    not_before: Option<Instant>,
+}
+
+impl Stream {
+    /// The metadata answer (`StreamMetadataResponse…`) of the stream's version.
+    pub fn metadata(&self) -> Value {
+        let mut m = json!({
+            "title": self.spec.title,
+            "eventType": self.spec.event_type.as_str(),
+            "streamId": self.id,
+            "activationDate": rfc3339(self.activation),
+        });
+        if let Some(f) = &self.spec.filter_values {
+            m["filterValues"] = json!(f);
+        }
+        if self.version.has_groups() {
+            m["groups"] = json!(self.spec.groups);
+            m["version"] = json!(self.version.label());
+            if let Some(d) = self.disabled {
+                m["disabledDate"] = json!(rfc3339(d));
+            }
+        }
+        if self.version.has_wait_for_accepted() {
+            m["waitForAccepted"] = json!(self.spec.wait_for_accepted.unwrap_or(false));
+        }
+        m
+    }
+}
+
+/// Why a stream operation failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamError {
+    NotFound,
+    Forbidden(String),
+    TooMany,
+    BadFilter(String),
+    /// Polled before the last retry-after elapsed: wait this many milliseconds.
+    TooEarly(u64),
+}
+
+/// One page of events.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub events: Vec<Value>,
+    pub retry_after_ms: u64,
+}
+
+/// How reads are paced.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    pub interval_ms: u64,
+    pub strict: bool,
+}
+
+impl State {
+    /// Feeds an emitted event to the streams of its Ente.
+    pub(super) fn dispatch(
+        &mut self,
+        seq: u64,
+        ente: usize,
+        iun: &Iun,
+        category: crate::domain::timeline::Category,
+        status_after: Status,
+        new_status: Option<Status>,
+    ) {
+        let settled = status_after != Status::IN_VALIDATION;
+        for s in self
+            .streams
+            .values_mut()
+            .filter(|s| s.ente == ente && s.disabled.is_none())
+        {
+            if !s.filter.admits(category, new_status) {
+                continue;
+            }
+            let wait =
+                s.spec.wait_for_accepted == Some(true) && s.spec.event_type == EventType::Timeline;
+            if wait && !settled {
+                s.held.entry(iun.clone()).or_default().push(seq);
+                continue;
+            }
+            if let Some(held) = s.held.remove(iun) {
+                for h in held {
+                    s.next_id += 1;
+                    s.queue.push_back(Queued {
+                        event_id: s.next_id,
+                        seq: h,
+                    });
+                }
+            }
+            s.next_id += 1;
+            s.queue.push_back(Queued {
+                event_id: s.next_id,
+                seq,
+            });
+        }
+    }
+
+    fn stream_mut(
+        &mut self,
+        ente: usize,
+        version: StreamVersion,
+        id: &str,
+    ) -> Result<&mut Stream, StreamError> {
+        let s = self
+            .streams
+            .get_mut(id)
+            .filter(|s| s.ente == ente)
+            .ok_or(StreamError::NotFound)?;
+        if s.version != version {
+            return Err(StreamError::Forbidden(format!(
+                "api version mismatch: stream {id} was created with {} and must be used through that version",
+                s.version.label()
+            )));
+        }
+        Ok(s)
+    }
+
+    /// Renders one queued event in the stream version's shape.
+    fn render(&self, version: StreamVersion, q: Queued) -> Option<Value> {
+        let ev = self.events.events.get(q.seq as usize - 1)?;
+        let n: &Notification = self.notifications.get(&ev.iun)?;
+        let element = n.timeline.get(ev.element_index)?;
+        let accepted = !matches!(ev.status_after, Status::IN_VALIDATION | Status::REFUSED);
+        let dv = version.element_version();
+        let mut out =
+            json!({"eventId": event_id(q.event_id), "notificationRequestId": n.request_id()});
+        if accepted {
+            out["iun"] = json!(n.iun.as_str());
+        }
+        if ev.status_after != Status::IN_VALIDATION {
+            out["newStatus"] = json!(ev.status_after.shown_in(dv));
+        }
+        if version == StreamVersion::V1 {
+            out["timestamp"] = json!(rfc3339(element.timestamp));
+            out["timelineEventCategory"] = json!(element.category.as_str());
+            if let Some(r) = element.rec_index() {
+                out["recipientIndex"] = json!(r);
+            }
+            if let Some(c) = element.details.get("analogCost") {
+                out["analogCost"] = c.clone();
+            }
+            out["channel"] = json!("B2B");
+            out["legalfactIds"] = json!(
+                element
+                    .legal_facts
+                    .iter()
+                    .map(|l| l.key.trim_start_matches("safestorage://"))
+                    .collect::<Vec<_>>()
+            );
+            if let Some(r) = element.details.get("refusalReasons") {
+                out["validationErrors"] = r.clone();
+            }
+        } else {
+            out["element"] = element.render(dv, n.sent_at);
+        }
+        Some(out)
+    }
+}
+
+impl Store {
+    pub fn create_stream(
+        &self,
+        ente: usize,
+        version: StreamVersion,
+        spec: StreamSpec,
+        replaced: Option<String>,
+    ) -> Result<Value, StreamError> {
+        let filter = Filter::resolve(
+            version,
+            spec.event_type,
+            spec.filter_values.as_deref().unwrap_or(&[]),
+        )
+        .map_err(StreamError::BadFilter)?;
+        let now = self.clock.now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut st = self.lock();
+        if let Some(old) = &replaced {
+            let o = st.stream_mut(ente, version, old)?;
+            if o.disabled.is_some() {
+                return Err(StreamError::Forbidden(format!(
+                    "stream {old} is already disabled"
+                )));
+            }
+            o.disabled = Some(now);
+        }
+        let active = st
+            .streams
+            .values()
+            .filter(|s| s.ente == ente && s.disabled.is_none())
+            .count();
+        if active >= MAX_STREAMS {
+            if let Some(old) = &replaced {
+                if let Some(o) = st.streams.get_mut(old) {
+                    o.disabled = None;
+                }
+            }
+            return Err(StreamError::TooMany);
+        }
+        let s = Stream {
+            id: id.clone(),
+            ente,
+            version,
+            spec,
+            activation: now,
+            disabled: None,
+            filter,
+            queue: VecDeque::new(),
+            held: HashMap::new(),
+            next_id: 0,
+            not_before: None,
+        };
+        let meta = s.metadata();
+        st.streams.insert(id, s);
+        Ok(meta)
+    }
+
+    pub fn list_streams(&self, ente: usize, version: StreamVersion) -> Vec<Value> {
+        let st = self.lock();
+        let mut v: Vec<&Stream> = st
+            .streams
+            .values()
+            .filter(|s| s.ente == ente && s.version == version)
+            .collect();
+        v.sort_by_key(|s| (s.activation, s.id.clone()));
+        v.iter()
+            .map(|s| json!({"streamId": s.id, "title": s.spec.title}))
+            .collect()
+    }
+
+    pub fn stream(
+        &self,
+        ente: usize,
+        version: StreamVersion,
+        id: &str,
+    ) -> Result<Value, StreamError> {
+        Ok(self.lock().stream_mut(ente, version, id)?.metadata())
+    }
+
+    pub fn update_stream(
+        &self,
+        ente: usize,
+        version: StreamVersion,
+        id: &str,
+        spec: StreamSpec,
+    ) -> Result<Value, StreamError> {
+        let filter = Filter::resolve(
+            version,
+            spec.event_type,
+            spec.filter_values.as_deref().unwrap_or(&[]),
+        )
+        .map_err(StreamError::BadFilter)?;
+        let mut st = self.lock();
+        let s = st.stream_mut(ente, version, id)?;
+        if s.disabled.is_some() {
+            return Err(StreamError::Forbidden(format!(
+                "stream {id} is disabled and cannot be updated"
+            )));
+        }
+        if let Some(lost) = s.spec.groups.iter().find(|g| !spec.groups.contains(g)) {
+            return Err(StreamError::Forbidden(format!(
+                "groups can only be extended: `{lost}` would be removed"
+            )));
+        }
+        s.spec = spec;
+        s.filter = filter;
+        Ok(s.metadata())
+    }
+
+    pub fn delete_stream(
+        &self,
+        ente: usize,
+        version: StreamVersion,
+        id: &str,
+    ) -> Result<(), StreamError> {
+        let mut st = self.lock();
+        st.stream_mut(ente, version, id)?;
+        st.streams.remove(id);
+        Ok(())
+    }
+
+    pub fn disable_stream(
+        &self,
+        ente: usize,
+        version: StreamVersion,
+        id: &str,
+    ) -> Result<Value, StreamError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let s = st.stream_mut(ente, version, id)?;
+        if s.disabled.is_some() {
+            return Err(StreamError::Forbidden(format!(
+                "stream {id} is already disabled"
+            )));
+        }
+        s.disabled = Some(now);
+        Ok(s.metadata())
+    }
+
+    /// One read: acknowledges up to `last_event_id`, drops expired events, returns the next page.
+    pub fn consume(
+        &self,
+        ente: usize,
+        version: StreamVersion,
+        id: &str,
+        last_event_id: Option<u64>,
+        pacing: Pacing,
+    ) -> Result<Page, StreamError> {
+        let now = self.clock.now();
+        self.fire_due(now);
+        let mut st = self.lock();
+        let real_now = Instant::now();
+        let s = st.stream_mut(ente, version, id)?;
+        if pacing.strict {
+            if let Some(nb) = s.not_before.filter(|nb| *nb > real_now) {
+                let wait = (nb - real_now).as_millis() as u64;
+                return Err(StreamError::TooEarly(wait.max(1)));
+            }
+        }
+        if let Some(last) = last_event_id {
+            while s.queue.front().is_some_and(|q| q.event_id <= last) {
+                s.queue.pop_front();
+            }
+        }
+        let queued: Vec<Queued> = s.queue.iter().copied().collect();
+        let version = s.version;
+        // Expired events go first (they are the oldest), then a page is rendered.
+        let expired: Vec<u64> = queued
+            .iter()
+            .take_while(|q| {
+                st.events
+                    .events
+                    .get(q.seq as usize - 1)
+                    .and_then(|e| {
+                        st.notifications
+                            .get(&e.iun)
+                            .and_then(|n| n.timeline.get(e.element_index))
+                    })
+                    .is_some_and(|el| el.ingestion + EVENT_TTL < now)
+            })
+            .map(|q| q.event_id)
+            .collect();
+        let rest = &queued[expired.len()..];
+        let events: Vec<Value> = rest
+            .iter()
+            .take(PAGE)
+            .filter_map(|q| st.render(version, *q))
+            .collect();
+        let more = rest.len() > PAGE;
+        let retry_after_ms = if more { 0 } else { pacing.interval_ms };
+        let s = st.streams.get_mut(id).expect("checked above");
+        if let Some(&last_expired) = expired.last() {
+            while s.queue.front().is_some_and(|q| q.event_id <= last_expired) {
+                s.queue.pop_front();
+            }
+        }
+        s.not_before = (retry_after_ms > 0)
+            .then(|| real_now + std::time::Duration::from_millis(retry_after_ms));
+        Ok(Page {
+            events,
+            retry_after_ms,
+        })
+    }
+}

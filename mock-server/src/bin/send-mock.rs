@@ -83,6 +83,18 @@ async fn main() {
             }
         }
     }
+    // Register the signal handlers before announcing readiness, so an early Ctrl-C or SIGTERM
+    // still shuts down cleanly.
+    let (mut sigint, mut sigterm) = match (
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()),
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()),
+    ) {
+        (Ok(i), Ok(t)) => (i, t),
+        _ => {
+            eprintln!("send-mock: cannot install signal handlers");
+            std::process::exit(1);
+        }
+    };
     let demo = cli.enti.is_none();
     let enti: Vec<String> = config
         .enti
@@ -105,7 +117,10 @@ async fn main() {
         tracing::info!("demo Ente: send `x-api-key: demo-api-key`");
     }
     mock.wait(async {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = sigint.recv() => {}
+            _ = sigterm.recv() => {}
+        }
         tracing::info!("shutting down");
     })
     .await;

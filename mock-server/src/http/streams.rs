@@ -136,24 +136,24 @@ fn parse_spec(
             .collect::<Vec<_>>()
     });
     let mut groups = Vec::new();
-    if version.has_groups() {
-        if let Some(items) = r.array(m, "", "groups", 0, usize::MAX) {
-            groups = items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| {
-                    r.check_str(
-                        v,
-                        &format!("/groups/{i}"),
-                        Str {
-                            min: 0,
-                            max: 1024,
-                            pattern: None,
-                        },
-                    )
-                })
-                .collect();
-        }
+    if version.has_groups()
+        && let Some(items) = r.array(m, "", "groups", 0, usize::MAX)
+    {
+        groups = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                r.check_str(
+                    v,
+                    &format!("/groups/{i}"),
+                    Str {
+                        min: 0,
+                        max: 1024,
+                        pattern: None,
+                    },
+                )
+            })
+            .collect();
     }
     let wait = if version.has_wait_for_accepted() {
         r.boolean(m, "", "waitForAccepted")

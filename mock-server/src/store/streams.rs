@@ -238,10 +238,10 @@ impl Store {
             .filter(|s| s.ente == ente && s.disabled.is_none())
             .count();
         if active >= MAX_STREAMS {
-            if let Some(old) = &replaced {
-                if let Some(o) = st.streams.get_mut(old) {
-                    o.disabled = None;
-                }
+            if let Some(old) = &replaced
+                && let Some(o) = st.streams.get_mut(old)
+            {
+                o.disabled = None;
             }
             return Err(StreamError::TooMany);
         }
@@ -359,11 +359,11 @@ impl Store {
         let mut st = self.lock();
         let real_now = Instant::now();
         let s = st.stream_mut(ente, version, id)?;
-        if pacing.strict {
-            if let Some(nb) = s.not_before.filter(|nb| *nb > real_now) {
-                let wait = (nb - real_now).as_millis() as u64;
-                return Err(StreamError::TooEarly(wait.max(1)));
-            }
+        if pacing.strict
+            && let Some(nb) = s.not_before.filter(|nb| *nb > real_now)
+        {
+            let wait = (nb - real_now).as_millis() as u64;
+            return Err(StreamError::TooEarly(wait.max(1)));
         }
         if let Some(last) = last_event_id {
             while s.queue.front().is_some_and(|q| q.event_id <= last) {

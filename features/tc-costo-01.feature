@@ -1,0 +1,15 @@
+@TC-COSTO-01
+Feature: TC-COSTO-01 — notification price and debt-position update
+  The price of a notice (sendFee, analogCost, paFee, vat) is read from SEND to update the debt
+  position: by the sender when it is the creditor, by the creditor when it is another Ente.
+  An Ente integrated with pagoPA only in ASYNC mode is exempt.
+
+  Scenario: Scenario 1 — the sender is the creditor
+    Given an accepted notification with a pagoPA payment whose creditor is the Ente itself
+    Then the sender reads a price consistent with the fee policy
+    And once the notification is refined the price carries the refinement date
+
+  Scenario: Scenario 2 — the creditor is another Ente
+    Given an accepted notification with a pagoPA payment whose creditor is another Ente
+    Then the creditor reads a price consistent with the fee policy
+    And once the notification is refined the price carries the refinement date

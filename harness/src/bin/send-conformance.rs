@@ -1,0 +1,129 @@
+//! `send-conformance`: runs SEND's onboarding test cases for one or more Enti.
+
+use clap::{Parser, Subcommand};
+use send_conformance::client::ApiFamily;
+use send_conformance::profile::EnteProfile;
+use send_conformance::target::Target;
+use send_conformance::{RunOptions, default_features, run, summary_table};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "send-conformance",
+    version,
+    about = "SEND onboarding conformance: TC-INVIO-01..04 and TC-COSTO-01, per Ente"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the test cases and write a report per Ente.
+    Run {
+        /// Ente profile (TOML); repeatable. Default: fixtures/enti/demo.toml.
+        #[arg(long = "ente")]
+        ente: Vec<PathBuf>,
+        /// Every *.toml profile of a directory.
+        #[arg(long)]
+        enti_dir: Option<PathBuf>,
+        /// embedded (default), an http(s) URL of a mock, or uat.
+        #[arg(long, default_value = "embedded")]
+        target: String,
+        /// current (requests v2.6, detail v2.9, streams v2.9) or v2.3.
+        #[arg(long, default_value = "current")]
+        api_family: String,
+        /// Cucumber tag expression, e.g. "@TC-INVIO-01 or @TC-COSTO-01".
+        #[arg(long)]
+        tags: Option<String>,
+        #[arg(long, default_value = "reports")]
+        report_dir: PathBuf,
+        #[arg(long)]
+        features: Option<PathBuf>,
+        /// Show every step as it runs.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("send-conformance: {msg}");
+    std::process::exit(2);
+}
+
+fn demo_profile() -> PathBuf {
+    let here = PathBuf::from("fixtures/enti/demo.toml");
+    if here.is_file() {
+        here
+    } else {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/enti/demo.toml"
+        ))
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let Command::Run {
+        ente,
+        enti_dir,
+        target,
+        api_family,
+        tags,
+        report_dir,
+        features,
+        verbose,
+    } = Cli::parse().command;
+    let target = Target::parse(&target).unwrap_or_else(|e| fail(&e));
+    let family =
+        ApiFamily::parse(&api_family).unwrap_or_else(|e| fail(&format!("--api-family: {e}")));
+    let mut paths = ente;
+    if let Some(dir) = enti_dir {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| fail(&format!("{}: {e}", dir.display())))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        found.sort();
+        paths.extend(found);
+    }
+    if paths.is_empty() {
+        paths.push(demo_profile());
+    }
+    let profiles: Vec<EnteProfile> = paths
+        .iter()
+        .map(|p| EnteProfile::load(p).unwrap_or_else(|e| fail(&e)))
+        .collect();
+    let features = features.unwrap_or_else(default_features);
+    if !features.is_dir() {
+        fail(&format!("features folder {} not found", features.display()));
+    }
+    let mut all_go_live = true;
+    let mut tables = String::new();
+    for profile in profiles {
+        let opts = RunOptions {
+            profile: profile.clone(),
+            target: target.clone(),
+            family,
+            tags: tags.clone(),
+            report_dir: report_dir.clone(),
+            features: features.clone(),
+            verbose,
+        };
+        match run(opts).await {
+            Ok(outcome) => {
+                all_go_live &= outcome.go_live;
+                tables.push_str(&summary_table(&profile, &outcome));
+            }
+            Err(e) => {
+                all_go_live = false;
+                tables.push_str(&format!("\n{}: not run — {e}\n", profile.name));
+            }
+        }
+    }
+    println!("{tables}");
+    std::process::exit(if all_go_live { 0 } else { 1 });
+}

@@ -1,0 +1,275 @@
+//! Ente profiles (`fixtures/enti/*.toml`): who the Ente is, how it authenticates, its payment
+//! and fee settings, and the recipients its test notifications go to.
+
+use crate::client::Secret;
+use serde::Deserialize;
+use std::fmt;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipient {
+    #[serde(rename = "type", default = "pf")]
+    pub recipient_type: String,
+    pub tax_id: String,
+    pub denomination: String,
+    pub pec: Option<String>,
+    pub address: String,
+    pub zip: Option<String>,
+    pub municipality: String,
+    pub province: Option<String>,
+    pub foreign_state: Option<String>,
+}
+
+fn pf() -> String {
+    "PF".into()
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdndSettings {
+    pub client_id: String,
+    pub kid: String,
+    /// Environment variable holding the PEM private key (never the key itself).
+    pub key_file_env: String,
+    pub purpose_id: String,
+    pub token_url: String,
+    pub audience: String,
+}
+
+impl fmt::Debug for PdndSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PdndSettings")
+            .field("client_id", &self.client_id)
+            .field("kid", &self.kid)
+            .field("purpose_id", &self.purpose_id)
+            .field("token_url", &self.token_url)
+            .finish()
+    }
+}
+
+/// How the Ente integrates pagoPA: an Ente integrated only ASYNC is exempt from TC-COSTO-01.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum PagoPaIntMode {
+    NONE,
+    SYNC,
+    ASYNC,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnteProfile {
+    pub name: String,
+    pub tax_id: String,
+    /// The API key itself (demo and mock only)…
+    api_key: Option<String>,
+    /// …or the environment variable holding it (UAT).
+    api_key_env: Option<String>,
+    #[serde(default = "taxonomy")]
+    pub taxonomy_code: String,
+    #[serde(default)]
+    pub taxonomy_codes: Vec<String>,
+    pub group: Option<String>,
+    /// The creditor of TC-COSTO-01 scenario 2 (another Ente).
+    pub creditor_tax_id: String,
+    /// Its API key, or the variable holding it, if the creditor reads the price itself.
+    creditor_api_key: Option<String>,
+    creditor_api_key_env: Option<String>,
+    /// First digits of generated notice codes (18 digits in all).
+    #[serde(default = "notice_prefix")]
+    pub notice_code_prefix: String,
+    #[serde(default = "fee_policy")]
+    pub fee_policy: String,
+    #[serde(default = "pa_fee")]
+    pub pa_fee: i64,
+    #[serde(default = "vat")]
+    pub vat: i64,
+    #[serde(default = "int_mode")]
+    pub pago_pa_int_mode: PagoPaIntMode,
+    pub pdnd: Option<PdndSettings>,
+    pub recipients: Vec<Recipient>,
+}
+
+fn taxonomy() -> String {
+    "010202N".into()
+}
+fn notice_prefix() -> String {
+    "302011".into()
+}
+fn fee_policy() -> String {
+    "DELIVERY_MODE".into()
+}
+fn pa_fee() -> i64 {
+    100
+}
+fn vat() -> i64 {
+    22
+}
+fn int_mode() -> PagoPaIntMode {
+    PagoPaIntMode::SYNC
+}
+
+impl fmt::Debug for EnteProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnteProfile")
+            .field("name", &self.name)
+            .field("tax_id", &self.tax_id)
+            .field("api_key", &"***")
+            .field("pdnd", &self.pdnd)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EnteProfile {
+    /// Reads and checks a profile; the error is one line naming the file, field and problem.
+    pub fn load(path: &Path) -> Result<EnteProfile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<EnteProfile, String> {
+        let p: EnteProfile = toml::from_str(text).map_err(|e| {
+            e.to_string()
+                .replace('\n', " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })?;
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|c| c.is_ascii_digit());
+        if !digits(&p.tax_id, 11) {
+            return Err(format!("tax_id: must be 11 digits, got `{}`", p.tax_id));
+        }
+        if !digits(&p.creditor_tax_id, 11) {
+            return Err(format!(
+                "creditor_tax_id: must be 11 digits, got `{}`",
+                p.creditor_tax_id
+            ));
+        }
+        if p.notice_code_prefix.len() > 12
+            || !p.notice_code_prefix.bytes().all(|c| c.is_ascii_digit())
+        {
+            return Err(format!(
+                "notice_code_prefix: at most 12 digits, got `{}`",
+                p.notice_code_prefix
+            ));
+        }
+        if !["FLAT_RATE", "DELIVERY_MODE"].contains(&p.fee_policy.as_str()) {
+            return Err(format!(
+                "fee_policy: FLAT_RATE or DELIVERY_MODE, got `{}`",
+                p.fee_policy
+            ));
+        }
+        if !(0..=100).contains(&p.pa_fee) || !(0..=100).contains(&p.vat) {
+            return Err("pa_fee and vat: each must be 0..100".into());
+        }
+        if p.api_key.is_none() && p.api_key_env.is_none() {
+            return Err("api_key: give api_key or api_key_env".into());
+        }
+        if p.recipients.is_empty() {
+            return Err("recipients: at least one [[recipients]] is needed".into());
+        }
+        Ok(p)
+    }
+
+    /// The API key (from the profile or its environment variable).
+    pub fn api_key(&self) -> Result<Secret, String> {
+        resolve(&self.api_key, &self.api_key_env, "api_key")
+    }
+
+    /// The creditor's API key, if the profile gives one.
+    pub fn creditor_api_key(&self) -> Option<Secret> {
+        resolve(
+            &self.creditor_api_key,
+            &self.creditor_api_key_env,
+            "creditor_api_key",
+        )
+        .ok()
+    }
+
+    /// A short, file-system-safe name for report folders.
+    pub fn slug(&self) -> String {
+        let s: String = self
+            .name
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        s.split('-')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
+    /// A fresh notice code: the prefix, then digits from time and a counter, 18 in all.
+    pub fn next_notice_code(&self) -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let t = chrono::Utc::now().timestamp_micros() as u64;
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let tail = format!(
+            "{:020}",
+            t.wrapping_mul(31).wrapping_add(n.wrapping_mul(7919)) ^ rand::random::<u32>() as u64
+        );
+        let need = 18 - self.notice_code_prefix.len();
+        format!("{}{}", self.notice_code_prefix, &tail[tail.len() - need..])
+    }
+}
+
+fn resolve(value: &Option<String>, env: &Option<String>, field: &str) -> Result<Secret, String> {
+    if let Some(v) = value {
+        return Ok(Secret::new(v.clone()));
+    }
+    let var = env.as_ref().ok_or_else(|| format!("{field}: not given"))?;
+    std::env::var(var)
+        .map(Secret::new)
+        .map_err(|_| format!("{field}_env: the environment variable {var} is not set"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../fixtures/enti/demo.toml");
+
+    #[test]
+    fn the_demo_profile_parses_and_hides_its_key() {
+        let p = EnteProfile::parse(DEMO).unwrap();
+        assert_eq!(p.tax_id, "80016350821");
+        assert_eq!(p.api_key().unwrap().expose(), "demo-api-key");
+        assert!(!format!("{p:?}").contains("demo-api-key"));
+        assert_eq!(p.slug(), "comune-di-esempio-demo");
+        let a = p.next_notice_code();
+        let b = p.next_notice_code();
+        assert_eq!(a.len(), 18);
+        assert!(a.starts_with(&p.notice_code_prefix) && a.bytes().all(|c| c.is_ascii_digit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn profile_errors_name_the_field() {
+        let bad = DEMO.replace("tax_id = \"80016350821\"", "tax_id = \"8001\"");
+        assert!(EnteProfile::parse(&bad).unwrap_err().starts_with("tax_id:"));
+        let bad = DEMO.replace(
+            "fee_policy = \"DELIVERY_MODE\"",
+            "fee_policy = \"SOMETIMES\"",
+        );
+        assert!(
+            EnteProfile::parse(&bad)
+                .unwrap_err()
+                .starts_with("fee_policy:")
+        );
+        let bad = format!("{DEMO}\ncolour = \"red\"\n");
+        let err = EnteProfile::parse(&bad).unwrap_err();
+        assert!(err.contains("colour") && !err.contains('\n'), "{err}");
+        let env = DEMO.replace(
+            "api_key = \"demo-api-key\"",
+            "api_key_env = \"SEND_TEST_UNSET_VARIABLE\"",
+        );
+        let p = EnteProfile::parse(&env).unwrap();
+        assert!(
+            p.api_key()
+                .unwrap_err()
+                .contains("SEND_TEST_UNSET_VARIABLE")
+        );
+    }
+}

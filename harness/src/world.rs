@@ -1,0 +1,210 @@
+//! The scenario state (one World per scenario) and the run context every World shares.
+
+use crate::client::SendClient;
+use crate::profile::EnteProfile;
+use crate::target::{Target, Timing};
+use serde::Serialize;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What every scenario of one Ente's run shares.
+pub struct RunContext {
+    pub profile: EnteProfile,
+    pub target: Target,
+    pub client: SendClient,
+    /// The creditor of TC-COSTO-01 scenario 2, when its key is known.
+    pub creditor: Option<SendClient>,
+    pub timing: Timing,
+    pub evidence: Mutex<Evidence>,
+}
+
+/// What a run observed, for the report: per scenario, the ids and facts it produced.
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    pub scenarios: BTreeMap<String, ScenarioEvidence>,
+    /// Files downloaded and verified: (scenario, file name, bytes).
+    #[serde(skip)]
+    pub files: Vec<(String, String, Vec<u8>)>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioEvidence {
+    pub notification_request_ids: Vec<String>,
+    pub iuns: Vec<String>,
+    pub status_history: Vec<Value>,
+    pub timeline: Vec<Value>,
+    pub stream_events: Vec<Value>,
+    pub legal_facts: Vec<Value>,
+    pub documents: Vec<Value>,
+    pub prices: Vec<Value>,
+    pub notes: Vec<String>,
+}
+
+thread_local! {
+    // A run's Cucumber future is not Send: it is driven on one thread from start to end, so
+    // each run (one Ente) has its own context even when several run at once.
+    static CONTEXT: RefCell<Option<Arc<RunContext>>> = const { RefCell::new(None) };
+}
+
+/// Makes `ctx` the context of the Worlds this thread creates from now on.
+pub fn set_context(ctx: Option<Arc<RunContext>>) {
+    CONTEXT.with(|c| *c.borrow_mut() = ctx);
+}
+
+fn context() -> Result<Arc<RunContext>, String> {
+    CONTEXT
+        .with(|c| c.borrow().clone())
+        .ok_or_else(|| "no run context: start a run with send_conformance::run".into())
+}
+
+/// A file a scenario uploaded.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub key: String,
+    pub version: String,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A stream the scenario reads, and where it is in it.
+#[derive(Debug, Clone)]
+pub struct StreamHandle {
+    pub id: String,
+    pub event_type: String,
+    pub last_event_id: Option<String>,
+    pub next_read: Instant,
+    pub events: Vec<Value>,
+    pub reads: usize,
+}
+
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct SendWorld {
+    pub ctx: Arc<RunContext>,
+    /// `feature / scenario`, set by the before hook.
+    pub scenario: String,
+    pub uploads: BTreeMap<String, Uploaded>,
+    pub request: Option<Value>,
+    pub request_id: Option<String>,
+    pub iun: Option<String>,
+    /// (creditorTaxId, noticeCode) of the notification's payment.
+    pub notice: Option<(String, String)>,
+    pub status_response: Option<Value>,
+    pub streams: Vec<StreamHandle>,
+    pub last_price: Option<Value>,
+}
+
+impl std::fmt::Debug for SendWorld {
+    // No keys, vouchers or documents: only what identifies the scenario's objects.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendWorld")
+            .field("scenario", &self.scenario)
+            .field("notificationRequestId", &self.request_id)
+            .field("iun", &self.iun)
+            .field("notice", &self.notice)
+            .field(
+                "streams",
+                &self.streams.iter().map(|s| &s.id).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl SendWorld {
+    async fn new() -> Result<Self, std::io::Error> {
+        Ok(SendWorld {
+            ctx: context().map_err(std::io::Error::other)?,
+            scenario: String::new(),
+            uploads: BTreeMap::new(),
+            request: None,
+            request_id: None,
+            iun: None,
+            notice: None,
+            status_response: None,
+            streams: vec![],
+            last_price: None,
+        })
+    }
+
+    pub fn client(&self) -> &SendClient {
+        &self.ctx.client
+    }
+
+    pub fn timing(&self) -> Timing {
+        self.ctx.timing
+    }
+
+    /// Records evidence for this scenario.
+    pub fn evidence(&self, f: impl FnOnce(&mut ScenarioEvidence)) {
+        let mut e = self.ctx.evidence.lock().unwrap_or_else(|p| p.into_inner());
+        f(e.scenarios.entry(self.scenario.clone()).or_default());
+    }
+
+    pub fn keep_file(&self, name: &str, bytes: Vec<u8>) {
+        let mut e = self.ctx.evidence.lock().unwrap_or_else(|p| p.into_inner());
+        e.files
+            .push((self.scenario.clone(), name.to_string(), bytes));
+    }
+
+    pub fn iun(&self) -> Result<String, String> {
+        self.iun.clone().ok_or_else(|| {
+            "no IUN yet: the notification was not accepted in an earlier step".into()
+        })
+    }
+
+    /// Polls `probe` with a growing pause (capped by the target's poll interval, and by the
+    /// wait SEND suggests) until it yields a value or the target's deadline passes.
+    pub async fn poll<T, F, Fut>(&self, what: &str, mut probe: F) -> Result<T, String>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Poll<T>, String>>,
+    {
+        let t = self.timing();
+        let deadline = Instant::now() + t.deadline;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            match probe().await? {
+                Poll::Ready(v) => return Ok(v),
+                Poll::Wait { suggested, seen } => {
+                    if Instant::now() >= deadline {
+                        return Err(format!(
+                            "{what}: not reached within {:?} (last seen: {seen})",
+                            t.deadline
+                        ));
+                    }
+                    let wait = suggested
+                        .unwrap_or(pause)
+                        .min(t.max_poll)
+                        .max(Duration::from_millis(5));
+                    tokio::time::sleep(wait).await;
+                    pause = (pause * 2).min(t.max_poll);
+                }
+            }
+        }
+    }
+}
+
+/// One poll's outcome.
+pub enum Poll<T> {
+    Ready(T),
+    /// Not yet: SEND's suggested wait, and what was seen (for the failure message).
+    Wait {
+        suggested: Option<Duration>,
+        seen: String,
+    },
+}
+
+/// A secret-free description of the context, for logs.
+impl std::fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunContext")
+            .field("ente", &self.profile.name)
+            .field("target", &self.target)
+            .finish()
+    }
+}

@@ -1,0 +1,171 @@
+//! The SEND client against a stand-in server: retries, lost answers, secrets.
+
+use send_conformance::client::transcript::Transcript;
+use send_conformance::client::{ApiFamily, Secret, SendClient};
+use serde_json::json;
+use std::time::Duration;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn client(server: &MockServer) -> (SendClient, Transcript) {
+    let t = Transcript::default();
+    let mut c = SendClient::new(
+        &server.uri(),
+        Secret::new("very-secret-key"),
+        ApiFamily::Current,
+        t.clone(),
+    );
+    c.retry.first_backoff = Duration::from_millis(5);
+    c.voucher = Some(Secret::new("eyJhbGciOi.voucher.payload"));
+    (c, t)
+}
+
+#[tokio::test]
+async fn safe_calls_are_retried_on_429_and_5xx_with_the_key_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/status"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/status"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "10"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/status"))
+        .and(header("x-api-key", "very-secret-key"))
+        .and(header("authorization", "Bearer eyJhbGciOi.voucher.payload"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"functionalities": [], "openIncidents": []})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, t) = client(&server);
+    let v = c.get_json("/status", "status").await.unwrap();
+    assert!(v["functionalities"].is_array());
+    assert_eq!(t.len(), 3, "two failures, then the answer");
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_the_error_names_the_problem() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/delivery/v2.9/notifications/sent/AAAA-AAAA-AAAA-202611-A-1",
+        ))
+        .respond_with(ResponseTemplate::new(500).set_body_json(
+            json!({"status": 500, "errors": [{"code": "PN_GENERIC_ERROR", "detail": "boom"}]}),
+        ))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server);
+    let err = c.detail("AAAA-AAAA-AAAA-202611-A-1").await.unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert!(err.to_string().contains("PN_GENERIC_ERROR: boom"), "{err}");
+}
+
+#[tokio::test]
+async fn a_send_whose_answer_was_lost_is_looked_up_not_repeated() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/delivery/v2.6/requests"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/delivery/v2.6/requests"))
+        .and(query_param("paProtocolNumber", "P-1"))
+        .and(query_param("idempotenceToken", "T-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"notificationRequestId": "QUFBQS1BQUFBLUFBQUEtMjAyNjExLUEtMQ==", "notificationRequestStatus": "WAITING"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server);
+    let id = c
+        .send(&json!({"paProtocolNumber": "P-1", "idempotenceToken": "T-1"}))
+        .await
+        .unwrap();
+    assert_eq!(id, "QUFBQS1BQUFBLUFBQUEtMjAyNjExLUEtMQ==");
+}
+
+#[tokio::test]
+async fn a_refused_send_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/delivery/v2.6/requests"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"status": 400, "errors": [{"code": "PN_INVALID_BODY", "element": "/subject", "detail": "too long"}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server);
+    let err = c
+        .send(&json!({"paProtocolNumber": "P-2"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.codes(), ["PN_INVALID_BODY"]);
+    assert!(
+        err.to_string()
+            .contains("PN_INVALID_BODY at /subject: too long"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_transcript_never_holds_the_key_the_voucher_or_the_upload_secret() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/delivery/attachments/preload")).respond_with(ResponseTemplate::new(200).set_body_json(json!([{"preloadIdx": "0", "secret": "slot-secret-xyz", "httpMethod": "PUT", "url": format!("{}/up?X-Amz-Signature=sig-abc", server.uri()), "key": "K"}]))).mount(&server).await;
+    Mock::given(method("PUT"))
+        .and(path("/up"))
+        .respond_with(ResponseTemplate::new(200).insert_header("x-amz-version-id", "v1"))
+        .mount(&server)
+        .await;
+    let (c, t) = client(&server);
+    let slot = c
+        .preload(&[("0".into(), "application/pdf".into(), "x".into())])
+        .await
+        .unwrap()
+        .remove(0);
+    let v = c
+        .upload(&slot, "application/pdf", b"%PDF-1.4", "x")
+        .await
+        .unwrap();
+    assert_eq!(v, "v1");
+    let dump = serde_json::to_string(&t.snapshot()).unwrap();
+    for secret in [
+        "very-secret-key",
+        "voucher.payload",
+        "sig-abc",
+        "slot-secret-xyz",
+    ] {
+        assert!(
+            !dump.contains(secret),
+            "{secret} leaked into the transcript"
+        );
+    }
+    // The upload went without the API key and the voucher.
+    let upload = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/up")
+        .unwrap();
+    assert!(
+        upload.headers.get("x-api-key").is_none() && upload.headers.get("authorization").is_none()
+    );
+    assert_eq!(
+        upload.headers.get("x-amz-meta-secret").unwrap(),
+        "slot-secret-xyz"
+    );
+    assert!(
+        format!("{c:?}").contains("Secret(***)") && !format!("{c:?}").contains("very-secret-key")
+    );
+}

@@ -1,0 +1,106 @@
+//! Runs that must fail, naming what a PT has to fix.
+
+use send_conformance::client::ApiFamily;
+use send_conformance::profile::EnteProfile;
+use send_conformance::target::Target;
+use send_conformance::{RunOptions, default_features, run};
+use send_mock::{MockConfig, MockServer};
+use std::path::PathBuf;
+
+const DEMO: &str = include_str!("../../fixtures/enti/demo.toml");
+
+fn opts(profile: EnteProfile, target: Target, tags: &str, dir: &std::path::Path) -> RunOptions {
+    RunOptions {
+        profile,
+        target,
+        family: ApiFamily::Current,
+        tags: Some(tags.into()),
+        report_dir: dir.to_path_buf(),
+        features: default_features(),
+        verbose: false,
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_api_key_fails_every_tc_and_says_the_key_is_unknown() {
+    let mock = MockServer::start(MockConfig::for_tests()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = EnteProfile::parse(&DEMO.replace(
+        "api_key = \"demo-api-key\"",
+        "api_key = \"not-the-right-key\"",
+    ))
+    .unwrap();
+    let o = run(opts(
+        profile,
+        Target::Url(mock.base_url()),
+        "@TC-INVIO-01 or @TC-INVIO-02",
+        dir.path(),
+    ))
+    .await
+    .unwrap();
+    assert!(!o.go_live);
+    for tc in &o.verdicts[..2] {
+        assert_eq!(tc.verdict, "failed", "{}", tc.id);
+        assert!(
+            tc.reasons
+                .iter()
+                .any(|r| r.contains("403") && r.contains("unknown x-api-key")),
+            "{:?}",
+            tc.reasons
+        );
+    }
+    assert_eq!(o.verdicts[2].verdict, "not-run");
+    let report = std::fs::read_to_string(o.report_dir.join("report.json")).unwrap();
+    assert!(
+        !report.contains("not-the-right-key"),
+        "the key must not reach the report"
+    );
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_notification_fails_tc_invio_01_with_the_refusal_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    // Zip 00000 is refused by SEND's address normalisation.
+    let profile =
+        EnteProfile::parse(&DEMO.replacen("zip = \"00100\"", "zip = \"00000\"", 1)).unwrap();
+    let o = run(opts(profile, Target::Embedded, "@TC-INVIO-01", dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(o.verdicts[0].verdict, "failed");
+    let reason = o.verdicts[0].reasons.join(" ");
+    assert!(
+        reason.contains("REFUSED") && reason.contains("NOT_VALID_ADDRESS"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("SEND accepts the request"),
+        "the failing step is named: {reason}"
+    );
+}
+
+#[tokio::test]
+async fn an_async_only_ente_is_exempt_from_tc_costo_01() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = EnteProfile::parse(&DEMO.replace(
+        "pago_pa_int_mode = \"SYNC\"",
+        "pago_pa_int_mode = \"ASYNC\"",
+    ))
+    .unwrap();
+    let o = run(opts(
+        profile,
+        Target::Embedded,
+        "@TC-COSTO-01 or @TC-INVIO-01",
+        dir.path(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(o.verdicts[4].verdict, "exempt");
+    assert!(
+        o.scenarios
+            .iter()
+            .all(|s| !s.tags.contains(&"TC-COSTO-01".to_string())),
+        "its scenarios are not run"
+    );
+    let _ = PathBuf::new();
+}

@@ -71,12 +71,6 @@ fn tag_expression(opts: &RunOptions) -> Option<String> {
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
     let started = chrono::Utc::now();
     let profile = opts.profile.clone();
-    if profile.pdnd.is_some() {
-        return Err(format!(
-            "{}: the PDND voucher flow is not supported by this harness version yet; remove [pdnd] to run with the API key only",
-            profile.name
-        ));
-    }
     let mock = match &opts.target {
         Target::Embedded => Some(target::start_embedded(&profile).await?),
         _ => None,
@@ -87,7 +81,27 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         _ => target::UAT_URL.to_string(),
     };
     let transcript = Transcript::default();
-    let client = SendClient::new(&base, profile.api_key()?, opts.family, transcript.clone());
+    let mut client = SendClient::new(&base, profile.api_key()?, opts.family, transcript.clone());
+    if let Some(p) = &profile.pdnd {
+        // The embedded mock is its own PDND: its token endpoint replaces PDND's.
+        let token_url = if matches!(opts.target, Target::Embedded) {
+            format!("{base}/mock/pdnd/token.oauth2")
+        } else {
+            p.token_url.clone()
+        };
+        let settings = client::pdnd::VoucherSettings {
+            client_id: p.client_id.clone(),
+            kid: p.kid.clone(),
+            purpose_id: p.purpose_id.clone(),
+            token_url,
+            audience: p.audience.clone(),
+        };
+        client.minter = Some(Arc::new(client::pdnd::VoucherMinter::new(
+            settings,
+            &p.private_key()?,
+            transcript.clone(),
+        )?));
+    }
     let creditor = match &opts.target {
         Target::Embedded => {
             Some(client.as_ente(Secret::new(target::embedded_creditor_key(&profile))))
@@ -176,6 +190,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         "startedAt": started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "finishedAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "goLive": go_live,
+        "vouchersMinted": ctx.client.minter.as_ref().map(|m| m.minted()),
         "testCases": verdicts,
         "scenarios": scenarios,
         "evidence": evidence,
@@ -196,6 +211,40 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         go_live,
         all_passed,
     })
+}
+
+/// Runs several Enti, at most `concurrency` at a time. Each run drives its own Cucumber on its
+/// own thread (a run is not Send), so runs never share a context.
+pub fn run_many(
+    runs: Vec<RunOptions>,
+    concurrency: usize,
+) -> Vec<(EnteProfile, Result<RunOutcome, String>)> {
+    let concurrency = concurrency.max(1);
+    let mut results = Vec::new();
+    for chunk in runs.chunks(concurrency) {
+        let handles: Vec<_> = chunk
+            .iter()
+            .cloned()
+            .map(|opts| {
+                std::thread::spawn(move || {
+                    let profile = opts.profile.clone();
+                    let outcome = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| format!("cannot start a runtime: {e}"))
+                        .and_then(|rt| rt.block_on(run(opts)));
+                    (profile, outcome)
+                })
+            })
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok(r) => results.push(r),
+                Err(_) => results.push((chunk[0].profile.clone(), Err("the run panicked".into()))),
+            }
+        }
+    }
+    results
 }
 
 /// The short table printed at the end of a run.

@@ -30,11 +30,40 @@ fn pf() -> String {
 pub struct PdndSettings {
     pub client_id: String,
     pub kid: String,
-    /// Environment variable holding the PEM private key (never the key itself).
-    pub key_file_env: String,
+    /// Environment variable holding the path of the PEM private key (never the key itself)…
+    pub key_file_env: Option<String>,
+    /// …or the path itself (throwaway test keys only).
+    pub key_file: Option<std::path::PathBuf>,
     pub purpose_id: String,
+    #[serde(default = "token_url")]
     pub token_url: String,
+    #[serde(default = "audience")]
     pub audience: String,
+    /// The public key, for the embedded mock to trust the assertions (mock runs only).
+    pub public_key_file: Option<std::path::PathBuf>,
+}
+
+fn token_url() -> String {
+    "https://auth.uat.interop.pagopa.it/token.oauth2".into()
+}
+fn audience() -> String {
+    "auth.uat.interop.pagopa.it/client-assertion".into()
+}
+
+impl PdndSettings {
+    /// The PEM private key, from `key_file` or the file `key_file_env` names.
+    pub fn private_key(&self) -> Result<Vec<u8>, String> {
+        let path = match (&self.key_file, &self.key_file_env) {
+            (Some(p), _) => p.clone(),
+            (None, Some(var)) => std::env::var(var).map(Into::into).map_err(|_| {
+                format!("pdnd.key_file_env: the environment variable {var} is not set")
+            })?,
+            (None, None) => {
+                return Err("pdnd: give key_file_env (or key_file for a test key)".into());
+            }
+        };
+        std::fs::read(&path).map_err(|e| format!("pdnd: private key {}: {e}", path.display()))
+    }
 }
 
 impl fmt::Debug for PdndSettings {
@@ -124,7 +153,20 @@ impl EnteProfile {
     /// Reads and checks a profile; the error is one line naming the file, field and problem.
     pub fn load(path: &Path) -> Result<EnteProfile, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let mut p = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Key files are named relative to the profile.
+        let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(pdnd) = &mut p.pdnd {
+            for f in [&mut pdnd.key_file, &mut pdnd.public_key_file]
+                .into_iter()
+                .flatten()
+            {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+            }
+        }
+        Ok(p)
     }
 
     pub fn parse(text: &str) -> Result<EnteProfile, String> {

@@ -74,13 +74,22 @@ pub fn embedded_creditor_key(profile: &EnteProfile) -> String {
 /// scenario 2, on an ephemeral port, with a fast clock (one SEND day per 100 ms).
 pub async fn start_embedded(profile: &EnteProfile) -> Result<MockServer, String> {
     let key = profile.api_key()?;
+    let pdnd = profile.pdnd.as_ref();
+    if let Some(p) = pdnd
+        && p.public_key_file.is_none()
+    {
+        return Err("pdnd.public_key_file: the embedded mock needs the public key of the PDND client to check its assertions".into());
+    }
     let ente = send_mock::EnteProfile {
         name: profile.name.clone(),
         tax_id: profile.tax_id.clone(),
         api_key: ApiKey::new(key.expose()),
-        pdnd: false,
+        pdnd: pdnd.is_some(),
         groups: vec![],
         taxonomy_codes: profile.taxonomy_codes.clone(),
+        pdnd_client_id: pdnd.map(|p| p.client_id.clone()),
+        pdnd_kid: pdnd.map(|p| p.kid.clone()),
+        pdnd_public_key_file: pdnd.and_then(|p| p.public_key_file.clone()),
     };
     let mut enti = vec![ente];
     if profile.creditor_tax_id != profile.tax_id {

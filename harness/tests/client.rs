@@ -169,3 +169,100 @@ async fn the_transcript_never_holds_the_key_the_voucher_or_the_upload_secret() {
         format!("{c:?}").contains("Secret(***)") && !format!("{c:?}").contains("very-secret-key")
     );
 }
+
+#[tokio::test]
+async fn the_voucher_is_minted_once_sent_with_every_call_and_never_logged() {
+    use send_conformance::client::pdnd::{VoucherMinter, VoucherSettings};
+    use wiremock::matchers::body_string_contains;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token.oauth2"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"))
+        .and(body_string_contains("client_id=client-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "voucher-abc", "token_type": "Bearer", "expires_in": 600})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/status"))
+        .and(header("authorization", "Bearer voucher-abc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let t = Transcript::default();
+    let mut c = SendClient::new(
+        &server.uri(),
+        Secret::new("k"),
+        ApiFamily::Current,
+        t.clone(),
+    );
+    let settings = VoucherSettings {
+        client_id: "client-1".into(),
+        kid: "kid-1".into(),
+        purpose_id: "p-1".into(),
+        token_url: format!("{}/token.oauth2", server.uri()),
+        audience: "auth.uat.interop.pagopa.it/client-assertion".into(),
+    };
+    let key = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/pdnd/test-client.key"
+    ))
+    .unwrap();
+    let minter = std::sync::Arc::new(VoucherMinter::new(settings, &key, t.clone()).unwrap());
+    // The assertion carries what PDND checks.
+    let a = minter.assertion(1_800_000_000).unwrap();
+    let header = jsonwebtoken::decode_header(&a).unwrap();
+    assert_eq!(
+        (header.alg, header.kid.as_deref()),
+        (jsonwebtoken::Algorithm::RS256, Some("kid-1"))
+    );
+    let pem = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/pdnd/test-client.pub.pem"
+    ))
+    .unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.validate_exp = false;
+    v.set_audience(&["auth.uat.interop.pagopa.it/client-assertion"]);
+    let claims = jsonwebtoken::decode::<serde_json::Value>(
+        &a,
+        &jsonwebtoken::DecodingKey::from_rsa_pem(&pem).unwrap(),
+        &v,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(
+        (
+            claims["iss"].as_str(),
+            claims["sub"].as_str(),
+            claims["purposeId"].as_str()
+        ),
+        (Some("client-1"), Some("client-1"), Some("p-1"))
+    );
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        600
+    );
+    assert!(claims["jti"].is_string());
+
+    c.minter = Some(minter.clone());
+    c.get_json("/status", "status").await.unwrap();
+    c.get_json("/status", "status").await.unwrap();
+    assert_eq!(
+        minter.minted(),
+        1,
+        "the voucher is reused, not minted per call"
+    );
+    let dump = serde_json::to_string(&t.snapshot()).unwrap();
+    assert!(
+        !dump.contains("voucher-abc"),
+        "the voucher leaked into the transcript"
+    );
+    assert!(
+        !dump.contains(&a),
+        "the client assertion leaked into the transcript"
+    );
+}

@@ -104,3 +104,84 @@ async fn an_async_only_ente_is_exempt_from_tc_costo_01() {
     );
     let _ = PathBuf::new();
 }
+
+#[tokio::test]
+async fn a_pdnd_ente_runs_with_a_voucher_and_a_wrong_kid_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/enti/demo-pdnd.toml"
+    ));
+    let profile = EnteProfile::load(&path).unwrap();
+    let o = run(opts(profile, Target::Embedded, "@TC-INVIO-01", dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(
+        o.verdicts[0].verdict, "passed",
+        "{:?}",
+        o.verdicts[0].reasons
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(o.report_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["vouchersMinted"], 1);
+
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("kid = \"demo-kid-1\"", "kid = \"wrong-kid\"");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        text.replace(
+            "../pdnd/",
+            &format!("{}/../fixtures/pdnd/", env!("CARGO_MANIFEST_DIR")),
+        ),
+    )
+    .unwrap();
+    let mut profile = EnteProfile::load(&bad).unwrap();
+    // The mock trusts the right kid; the client signs with a wrong one.
+    if let Some(p) = &mut profile.pdnd {
+        p.public_key_file = Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/pdnd/test-client.pub.pem"
+        )));
+    }
+    let mock = MockServer::start(MockConfig {
+        enti: vec![send_mock::EnteProfile {
+            name: "PDND".into(),
+            tax_id: "80016350821".into(),
+            api_key: send_mock::ApiKey::new("demo-pdnd-api-key"),
+            pdnd: true,
+            pdnd_client_id: Some("9b361d49-33f4-4f1e-a88b-4e12661f2309".into()),
+            pdnd_kid: Some("demo-kid-1".into()),
+            pdnd_public_key_file: Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../fixtures/pdnd/test-client.pub.pem"
+            ))),
+            ..send_mock::EnteProfile::demo()
+        }],
+        ..MockConfig::for_tests()
+    })
+    .await
+    .unwrap();
+    if let Some(p) = &mut profile.pdnd {
+        p.token_url = format!("{}/mock/pdnd/token.oauth2", mock.base_url());
+    }
+    let o = run(opts(
+        profile,
+        Target::Url(mock.base_url()),
+        "@TC-INVIO-01",
+        dir.path(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(o.verdicts[0].verdict, "failed");
+    assert!(
+        o.verdicts[0]
+            .reasons
+            .join(" ")
+            .contains("kid wrong-kid is not a key"),
+        "{:?}",
+        o.verdicts[0].reasons
+    );
+    mock.stop().await;
+}

@@ -42,6 +42,14 @@ pub struct EnteProfile {
     /// Taxonomy codes enabled for the Ente; empty = any valid code.
     #[serde(default)]
     pub taxonomy_codes: Vec<String>,
+    /// PDND client of the Ente (for `pdnd = true`): its client id, key id, and the PEM file of
+    /// the public key its client assertions are checked with.
+    #[serde(default)]
+    pub pdnd_client_id: Option<String>,
+    #[serde(default)]
+    pub pdnd_kid: Option<String>,
+    #[serde(default)]
+    pub pdnd_public_key_file: Option<PathBuf>,
 }
 
 impl EnteProfile {
@@ -54,6 +62,9 @@ impl EnteProfile {
             pdnd: false,
             groups: vec![],
             taxonomy_codes: vec![],
+            pdnd_client_id: None,
+            pdnd_kid: None,
+            pdnd_public_key_file: None,
         }
     }
 }

@@ -63,9 +63,11 @@ impl MockServer {
             .map_err(std::io::Error::other)?;
         let clock = Arc::new(VirtualClock::new(chrono::Utc::now(), config.time_scale));
         let store = Arc::new(Store::new(clock, config.enti.clone(), scripts, files_dir));
+        let pdnd = Arc::new(pdnd_clients(&config.enti)?);
         let state = AppState {
             config: Arc::new(config),
             store: store.clone(),
+            pdnd,
             local_addr: addr,
         };
         let app = http::router(state);
@@ -123,6 +125,37 @@ impl MockServer {
         let _ = (&mut self.server).await;
         self.ticker.abort();
     }
+}
+
+/// The PDND clients of the Enti flagged `pdnd`, with their public keys.
+fn pdnd_clients(enti: &[EnteProfile]) -> std::io::Result<domain::pdnd::Pdnd> {
+    let mut clients = Vec::new();
+    for (i, e) in enti.iter().enumerate().filter(|(_, e)| e.pdnd) {
+        let missing = || {
+            std::io::Error::other(format!(
+                "{}: pdnd = true needs pdnd_client_id, pdnd_kid and pdnd_public_key_file",
+                e.name
+            ))
+        };
+        let file = e.pdnd_public_key_file.as_ref().ok_or_else(missing)?;
+        let pem = std::fs::read(file).map_err(|err| {
+            std::io::Error::other(format!("{}: {}: {err}", e.name, file.display()))
+        })?;
+        let key = jsonwebtoken::DecodingKey::from_rsa_pem(&pem).map_err(|err| {
+            std::io::Error::other(format!(
+                "{}: {} is not an RSA public key: {err}",
+                e.name,
+                file.display()
+            ))
+        })?;
+        clients.push(domain::pdnd::PdndClient {
+            ente: i,
+            client_id: e.pdnd_client_id.clone().ok_or_else(missing)?,
+            kid: e.pdnd_kid.clone().ok_or_else(missing)?,
+            key,
+        });
+    }
+    Ok(domain::pdnd::Pdnd::new(clients))
 }
 
 /// Fires scheduled timeline work when it becomes due on the virtual clock.

@@ -19,6 +19,15 @@ async fn two_enti() -> TestApp {
         tax_id: "00215150236".into(),
         api_key: ApiKey::new("key-pdnd"),
         pdnd: true,
+        pdnd_client_id: Some("client-1".into()),
+        pdnd_kid: Some("kid-1".into()),
+        pdnd_public_key_file: Some(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../fixtures/pdnd/test-client.pub.pem"
+            )
+            .into(),
+        ),
         ..EnteProfile::demo()
     };
     spawn_with(MockConfig {
@@ -50,19 +59,100 @@ async fn missing_key_is_401_unknown_key_403_both_problems() {
     app.mock.stop().await;
 }
 
-#[tokio::test]
-async fn pdnd_keys_need_a_bearer_voucher_and_other_keys_must_not_send_one() {
-    let app = two_enti().await;
-    assert_eq!(app.get_as("key-pdnd", "/status").await.status(), 403);
+fn assertion(aud: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    h.kid = Some("kid-1".into());
+    let claims = serde_json::json!({"iss": "client-1", "sub": "client-1", "aud": aud, "purposeId": "p", "jti": "j", "iat": now, "exp": now + 300});
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!(
+        "../../fixtures/pdnd/test-client.key"
+    ))
+    .unwrap();
+    jsonwebtoken::encode(&h, &claims, &key).unwrap()
+}
+
+async fn token(app: &TestApp, aud: &str) -> (u16, Value) {
+    let form = [
+        ("grant_type", "client_credentials".to_string()),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+        ),
+        ("client_id", "client-1".to_string()),
+        ("client_assertion", assertion(aud)),
+    ];
     let r = app
         .client
-        .get(app.url("/status"))
-        .header("x-api-key", "key-pdnd")
-        .header("authorization", "Bearer abc")
+        .post(app.url("/mock/pdnd/token.oauth2"))
+        .form(&form)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn pdnd_keys_need_a_valid_voucher_and_other_keys_must_not_send_one() {
+    let app = two_enti().await;
+    let with = |bearer: &str| {
+        app.client
+            .get(app.url("/status"))
+            .header("x-api-key", "key-pdnd")
+            .header("authorization", format!("Bearer {bearer}"))
+            .send()
+    };
+    assert_eq!(app.get_as("key-pdnd", "/status").await.status(), 403);
+    let r = with("abc").await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.json::<Value>().await.unwrap()["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a JWT")
+    );
+    // The client assertion itself is not a voucher.
+    let r = with(&assertion("auth.uat.interop.pagopa.it/client-assertion"))
+        .await
+        .unwrap();
+    assert!(
+        r.json::<Value>().await.unwrap()["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at+jwt")
+    );
+    // A voucher from the token endpoint opens the door.
+    let (s, t) = token(&app, "auth.uat.interop.pagopa.it/client-assertion").await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(
+        with(t["access_token"].as_str().unwrap())
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // PDND's errors, named.
+    let (s, e) = token(&app, "https://auth.uat.interop.pagopa.it/client-assertion").await;
+    assert_eq!(s, 400);
+    assert_eq!(e["errors"][0]["code"], "015-0008");
+    assert!(
+        e["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("without the scheme")
+    );
+    let r = app
+        .client
+        .post(app.url("/mock/pdnd/token.oauth2"))
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["errors"][0]["code"],
+        "015-9000"
+    );
+    // A key not enabled for PDND must not send a voucher.
     let r = app
         .client
         .get(app.url("/status"))

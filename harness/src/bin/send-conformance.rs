@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use send_conformance::client::ApiFamily;
 use send_conformance::profile::EnteProfile;
 use send_conformance::target::Target;
-use send_conformance::{RunOptions, default_features, run, summary_table};
+use send_conformance::{RunOptions, default_features, run_many, summary_table};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -44,6 +44,9 @@ enum Command {
         /// Show every step as it runs.
         #[arg(long, short)]
         verbose: bool,
+        /// How many Enti run at the same time.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
     },
 }
 
@@ -64,8 +67,7 @@ fn demo_profile() -> PathBuf {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let Command::Run {
         ente,
         enti_dir,
@@ -75,6 +77,7 @@ async fn main() {
         report_dir,
         features,
         verbose,
+        concurrency,
     } = Cli::parse().command;
     let target = Target::parse(&target).unwrap_or_else(|e| fail(&e));
     let family =
@@ -101,22 +104,25 @@ async fn main() {
     if !features.is_dir() {
         fail(&format!("features folder {} not found", features.display()));
     }
-    let mut all_go_live = true;
-    let mut tables = String::new();
-    for profile in profiles {
-        let opts = RunOptions {
-            profile: profile.clone(),
+    let runs: Vec<RunOptions> = profiles
+        .into_iter()
+        .map(|profile| RunOptions {
+            profile,
             target: target.clone(),
             family,
             tags: tags.clone(),
             report_dir: report_dir.clone(),
             features: features.clone(),
             verbose,
-        };
-        match run(opts).await {
-            Ok(outcome) => {
-                all_go_live &= outcome.go_live;
-                tables.push_str(&summary_table(&profile, &outcome));
+        })
+        .collect();
+    let mut all_go_live = true;
+    let mut tables = String::new();
+    for (profile, outcome) in run_many(runs, concurrency) {
+        match outcome {
+            Ok(o) => {
+                all_go_live &= o.go_live;
+                tables.push_str(&summary_table(&profile, &o));
             }
             Err(e) => {
                 all_go_live = false;

@@ -2,6 +2,7 @@
 //! transient failures retried (never a send: a send whose answer was lost is looked up by
 //! paProtocolNumber + idempotenceToken, as SEND recommends) and every exchange recorded.
 
+pub mod pdnd;
 pub mod transcript;
 
 use reqwest::Method;
@@ -190,8 +191,10 @@ pub struct SendClient {
     http: reqwest::Client,
     base: String,
     api_key: Secret,
-    /// A PDND voucher, sent as `Authorization: Bearer` (never to storage URLs).
+    /// A fixed PDND voucher, sent as `Authorization: Bearer` (never to storage URLs)…
     pub voucher: Option<Secret>,
+    /// …or the minter that obtains and renews one.
+    pub minter: Option<std::sync::Arc<pdnd::VoucherMinter>>,
     pub family: ApiFamily,
     pub transcript: Transcript,
     pub retry: RetryPolicy,
@@ -214,6 +217,7 @@ impl SendClient {
             base: base.trim_end_matches('/').to_string(),
             api_key,
             voucher: None,
+            minter: None,
             family,
             transcript,
             retry,
@@ -225,6 +229,7 @@ impl SendClient {
         SendClient {
             api_key,
             voucher: None,
+            minter: None,
             ..self.clone()
         }
     }
@@ -245,7 +250,11 @@ impl SendClient {
         let mut req = self.http.request(method.clone(), url).headers(headers);
         if authenticated {
             req = req.header("x-api-key", self.api_key.expose());
-            if let Some(v) = &self.voucher {
+            let voucher = match &self.minter {
+                Some(m) => Some(m.voucher().await?),
+                None => self.voucher.clone(),
+            };
+            if let Some(v) = voucher {
                 req = req.header("authorization", format!("Bearer {}", v.expose()));
             }
         }

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod iun;
 pub mod library;
 pub mod pdf;
+pub mod pdnd;
 pub mod price;
 pub mod request;
 pub mod rules;

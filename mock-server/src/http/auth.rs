@@ -43,11 +43,22 @@ impl FromRequestParts<AppState> for Caller {
                 "PN_FORBIDDEN",
                 "User is not authorized to access this resource with an explicit deny (this API key requires a PDND voucher in Authorization: Bearer)",
             )),
-            (true, Some(v)) if !v.to_str().unwrap_or("").starts_with("Bearer ") => {
-                Err(ApiError::forbidden(
-                    "PN_FORBIDDEN",
-                    "User is not authorized to access this resource with an explicit deny (Authorization must be `Bearer <PDND voucher>`)",
-                ))
+            (true, Some(v)) => {
+                let token = v.to_str().unwrap_or("").strip_prefix("Bearer ").ok_or_else(|| {
+                    ApiError::forbidden("PN_FORBIDDEN", "User is not authorized to access this resource with an explicit deny (Authorization must be `Bearer <PDND voucher>`)")
+                })?;
+                let client = state.pdnd.verify(token, chrono::Utc::now().timestamp()).map_err(|why| {
+                    ApiError::forbidden("PN_FORBIDDEN", format!("User is not authorized to access this resource with an explicit deny ({why})"))
+                })?;
+                if ente.pdnd_client_id.as_deref() != Some(client.as_str()) {
+                    return Err(ApiError::forbidden(
+                        "PN_FORBIDDEN",
+                        format!(
+                            "User is not authorized to access this resource with an explicit deny (the voucher belongs to PDND client {client}, not to this API key's Ente)"
+                        ),
+                    ));
+                }
+                Ok(Caller(idx))
             }
             (false, Some(_)) => Err(ApiError::forbidden(
                 "PN_FORBIDDEN",

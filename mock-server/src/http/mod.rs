@@ -8,6 +8,7 @@ pub mod extract;
 pub mod legal_facts;
 pub mod notifications;
 pub mod payments;
+pub mod pdnd;
 pub mod price;
 pub mod problem;
 pub mod requests;
@@ -34,6 +35,7 @@ pub const DOWNLOAD_RETRY_AFTER_SECS: u32 = 1;
 pub struct AppState {
     pub config: Arc<MockConfig>,
     pub store: Arc<Store>,
+    pub pdnd: Arc<crate::domain::pdnd::Pdnd>,
     pub local_addr: SocketAddr,
 }
 
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(legal_facts::router())
         .merge(payments::router())
         .merge(streams::router())
+        .merge(pdnd::router())
         .merge(admin::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)

@@ -116,6 +116,8 @@ pub struct EnteProfile {
     #[serde(default = "int_mode")]
     pub pago_pa_int_mode: PagoPaIntMode,
     pub pdnd: Option<PdndSettings>,
+    /// A PDF of the Ente's to notify (relative to the profile); a generated one otherwise.
+    pub document_file: Option<std::path::PathBuf>,
     pub recipients: Vec<Recipient>,
 }
 
@@ -156,6 +158,20 @@ impl EnteProfile {
         let mut p = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         // Key files are named relative to the profile.
         let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(f) = &mut p.document_file {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
+            let head = std::fs::read(&*f)
+                .map_err(|e| format!("{}: document_file {}: {e}", path.display(), f.display()))?;
+            if !head.starts_with(b"%PDF-") {
+                return Err(format!(
+                    "{}: document_file {}: not a PDF",
+                    path.display(),
+                    f.display()
+                ));
+            }
+        }
         if let Some(pdnd) = &mut p.pdnd {
             for f in [&mut pdnd.key_file, &mut pdnd.public_key_file]
                 .into_iter()

@@ -50,7 +50,12 @@ pub fn pdf(title: &str) -> Vec<u8> {
 /// Preloads and uploads a PDF under `name`, as SEND asks: base64 sha256 in preload, upload
 /// and send, versionToken from x-amz-version-id.
 pub async fn upload_pdf(w: &mut SendWorld, name: &str) -> Result<(), String> {
-    let bytes = pdf(&format!("{} - {name}", w.ctx.profile.name));
+    let bytes = match (&w.ctx.profile.document_file, name) {
+        (Some(f), "document") => {
+            std::fs::read(f).map_err(|e| format!("document_file {}: {e}", f.display()))?
+        }
+        _ => pdf(&format!("{} - {name}", w.ctx.profile.name)),
+    };
     let sha = sha256_b64(&bytes);
     let slot = w
         .client()

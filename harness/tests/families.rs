@@ -1,0 +1,45 @@
+//! The v2.3 API family drives the same test cases through SEND's v2.3 operations.
+
+use send_conformance::client::ApiFamily;
+use send_conformance::profile::EnteProfile;
+use send_conformance::target::Target;
+use send_conformance::{RunOptions, default_features, run};
+use std::path::PathBuf;
+
+#[tokio::test]
+async fn the_v23_family_passes_and_calls_only_v23_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = EnteProfile::load(&PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/enti/demo.toml"
+    )))
+    .unwrap();
+    let opts = RunOptions {
+        profile,
+        target: Target::Embedded,
+        family: ApiFamily::V23,
+        tags: Some("@TC-INVIO-01 or @TC-INVIO-03".into()),
+        report_dir: dir.path().to_path_buf(),
+        features: default_features(),
+        verbose: false,
+    };
+    let o = run(opts).await.unwrap();
+    assert_eq!(
+        o.verdicts[0].verdict, "passed",
+        "{:?}",
+        o.verdicts[0].reasons
+    );
+    assert_eq!(
+        o.verdicts[2].verdict, "passed",
+        "{:?}",
+        o.verdicts[2].reasons
+    );
+    let transcript =
+        std::fs::read_to_string(o.report_dir.join("evidence/transcript.jsonl")).unwrap();
+    assert!(
+        transcript.contains("/delivery/v2.3/requests")
+            && transcript.contains("/delivery-progresses/v2.3/streams")
+            && transcript.contains("/delivery/v2.3/notifications/sent/")
+    );
+    assert!(!transcript.contains("/v2.6/") && !transcript.contains("/v2.9/"));
+}

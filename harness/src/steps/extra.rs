@@ -9,13 +9,8 @@ use reqwest::Method;
 #[given(expr = "a notification whose document was never uploaded")]
 async fn never_uploaded(w: &mut SendWorld) -> Result<(), String> {
     let bytes = pdf("never uploaded");
-    let sha = sha256_b64(&bytes);
-    let slot = w
-        .client()
-        .preload(&[("0".into(), "application/pdf".into(), sha.clone())])
-        .await
-        .map_err(|e| e.to_string())?
-        .remove(0);
+    // A slot is asked, but nothing is uploaded into it.
+    let (slot, sha) = preload_pdf(w, &bytes).await?;
     w.uploads.insert(
         "document".into(),
         crate::world::Uploaded {

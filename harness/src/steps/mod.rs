@@ -47,6 +47,21 @@ pub fn pdf(title: &str) -> Vec<u8> {
     out
 }
 
+/// Asks one upload slot for `bytes` (a PDF); returns it with the base64 sha256 declared.
+pub async fn preload_pdf(
+    w: &SendWorld,
+    bytes: &[u8],
+) -> Result<(send_wire::PreLoadResponse, String), String> {
+    let sha = sha256_b64(bytes);
+    let mut slots = w
+        .client()
+        .preload(&[("0".into(), "application/pdf".into(), sha.clone())])
+        .await
+        .map_err(|e| e.to_string())?;
+    let slot = slots.pop().ok_or("preload answered no slot")?;
+    Ok((slot, sha))
+}
+
 /// Preloads and uploads a PDF under `name`, as SEND asks: base64 sha256 in preload, upload
 /// and send, versionToken from x-amz-version-id.
 pub async fn upload_pdf(w: &mut SendWorld, name: &str) -> Result<(), String> {
@@ -56,13 +71,7 @@ pub async fn upload_pdf(w: &mut SendWorld, name: &str) -> Result<(), String> {
         }
         _ => pdf(&format!("{} - {name}", w.ctx.profile.name)),
     };
-    let sha = sha256_b64(&bytes);
-    let slot = w
-        .client()
-        .preload(&[("0".into(), "application/pdf".into(), sha.clone())])
-        .await
-        .map_err(|e| e.to_string())?
-        .remove(0);
+    let (slot, sha) = preload_pdf(w, &bytes).await?;
     let version = w
         .client()
         .upload(&slot, "application/pdf", &bytes, &sha)

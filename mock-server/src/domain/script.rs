@@ -258,6 +258,28 @@ fn address_json(a: Option<&PhysicalAddress>) -> Value {
     v
 }
 
+/// What every postal event carries: its date, the postal codes, the letter and the send it
+/// belongs to.
+fn postal_progress(
+    d: &mut Map<String, Value>,
+    step: &ScriptStep,
+    now: DateTime<Utc>,
+    send_request_id: String,
+) {
+    d.insert("notificationDate".into(), json!(rfc3339(now)));
+    if let Some(c) = &step.code {
+        d.insert("deliveryDetailCode".into(), json!(c));
+    }
+    if let Some(c) = &step.failure_cause {
+        d.insert("deliveryFailureCause".into(), json!(c));
+    }
+    d.insert(
+        "registeredLetterCode".into(),
+        json!(format!("RL{:010}", now.timestamp() % 10_000_000_000)),
+    );
+    d.insert("sendRequestId".into(), json!(send_request_id));
+}
+
 /// Builds the element for `step` of `run`, advancing the run's counters.
 pub fn build_element(
     ctx: &mut ElementContext,
@@ -484,28 +506,15 @@ pub fn build_element(
             id
         }
         C::SEND_ANALOG_PROGRESS | C::SEND_ANALOG_FEEDBACK => {
-            d.insert("notificationDate".into(), json!(rfc3339(now)));
-            if let Some(c) = &step.code {
-                d.insert("deliveryDetailCode".into(), json!(c));
-            }
-            if let Some(c) = &step.failure_cause {
-                d.insert("deliveryFailureCause".into(), json!(c));
-            }
-            d.insert(
-                "registeredLetterCode".into(),
-                json!(format!("RL{:010}", now.timestamp() % 10_000_000_000)),
+            let send = element_id(
+                "SEND_ANALOG_DOMICILE",
+                iun,
+                &[
+                    ("RECINDEX", rec.to_string()),
+                    ("ATTEMPT", step.attempt.to_string()),
+                ],
             );
-            d.insert(
-                "sendRequestId".into(),
-                json!(element_id(
-                    "SEND_ANALOG_DOMICILE",
-                    iun,
-                    &[
-                        ("RECINDEX", rec.to_string()),
-                        ("ATTEMPT", step.attempt.to_string())
-                    ]
-                )),
-            );
+            postal_progress(&mut d, step, now, send);
             d.insert(
                 "serviceLevel".into(),
                 json!(ctx.physical_communication_type),
@@ -587,25 +596,12 @@ pub fn build_element(
         }
         C::SEND_SIMPLE_REGISTERED_LETTER_PROGRESS => {
             run.progress_idx += 1;
-            d.insert("notificationDate".into(), json!(rfc3339(now)));
-            if let Some(c) = &step.code {
-                d.insert("deliveryDetailCode".into(), json!(c));
-            }
-            if let Some(c) = &step.failure_cause {
-                d.insert("deliveryFailureCause".into(), json!(c));
-            }
-            d.insert(
-                "registeredLetterCode".into(),
-                json!(format!("RL{:010}", now.timestamp() % 10_000_000_000)),
+            let send = element_id(
+                "SEND_SIMPLE_REGISTERED_LETTER",
+                iun,
+                &[("RECINDEX", rec.to_string())],
             );
-            d.insert(
-                "sendRequestId".into(),
-                json!(element_id(
-                    "SEND_SIMPLE_REGISTERED_LETTER",
-                    iun,
-                    &[("RECINDEX", rec.to_string())]
-                )),
-            );
+            postal_progress(&mut d, step, now, send);
             element_id(
                 "SEND_SIMPLE_REGISTERED_LETTER_PROGRESS",
                 iun,

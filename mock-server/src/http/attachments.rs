@@ -9,7 +9,7 @@ use crate::domain::schema::{Pattern, Reader, Str};
 use axum::extract::State;
 use axum::{Json, Router, routing::post};
 use regex::Regex;
-use send_wire::{PreLoadResponse, ProblemError};
+use send_wire::PreLoadResponse;
 use serde_json::Value;
 use std::sync::LazyLock;
 
@@ -77,16 +77,7 @@ async fn preload(
         }
     }
     if !r.violations.is_empty() {
-        return Err(ApiError::invalid_body(
-            r.violations
-                .into_iter()
-                .map(|v| ProblemError {
-                    code: "PN_INVALID_BODY".into(),
-                    element: Some(v.element),
-                    detail: Some(v.detail),
-                })
-                .collect(),
-        ));
+        return Err(ApiError::from_violations(r.violations));
     }
     let slots = state.store.preload(ente, &parsed);
     Ok(Json(

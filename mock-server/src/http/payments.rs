@@ -11,7 +11,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
-use send_wire::ProblemError;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/delivery/events/payment/pagopa", post(pagopa))
@@ -55,16 +54,7 @@ async fn pagopa(
         }
     }
     if !r.violations.is_empty() {
-        return Err(ApiError::invalid_body(
-            r.violations
-                .into_iter()
-                .map(|v| ProblemError {
-                    code: "PN_INVALID_BODY".into(),
-                    element: Some(v.element),
-                    detail: Some(v.detail),
-                })
-                .collect(),
-        ));
+        return Err(ApiError::from_violations(r.violations));
     }
     state
         .store

@@ -71,6 +71,24 @@ impl ApiError {
         )
     }
 
+    /// 400 `PN_INVALID_BODY` with one error per schema violation.
+    pub fn from_violations(violations: Vec<crate::domain::schema::Violation>) -> Self {
+        Self::invalid_body(
+            violations
+                .into_iter()
+                .map(|v| ProblemError {
+                    code: "PN_INVALID_BODY".into(),
+                    element: Some(if v.element.is_empty() {
+                        "/".into()
+                    } else {
+                        v.element
+                    }),
+                    detail: Some(v.detail),
+                })
+                .collect(),
+        )
+    }
+
     pub fn invalid_body_one(detail: impl Into<String>) -> Self {
         Self::invalid_body(vec![err("PN_INVALID_BODY", None, detail)])
     }

@@ -37,22 +37,7 @@ async fn send(
     version: RequestVersion,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<NewNotificationResponse>)> {
-    let req = request::parse(version, &body).map_err(|violations| {
-        ApiError::invalid_body(
-            violations
-                .into_iter()
-                .map(|v| ProblemError {
-                    code: "PN_INVALID_BODY".into(),
-                    element: Some(if v.element.is_empty() {
-                        "/".into()
-                    } else {
-                        v.element
-                    }),
-                    detail: Some(v.detail),
-                })
-                .collect(),
-        )
-    })?;
+    let req = request::parse(version, &body).map_err(ApiError::from_violations)?;
     let profile = &state.store.enti[ente];
     let sender = SenderProfile {
         tax_id: &profile.tax_id,

@@ -204,16 +204,7 @@ fn parse_spec(
 }
 
 fn invalid(r: Reader) -> ApiError {
-    ApiError::invalid_body(
-        r.violations
-            .into_iter()
-            .map(|v| ProblemError {
-                code: "PN_INVALID_BODY".into(),
-                element: Some(v.element),
-                detail: Some(v.detail),
-            })
-            .collect(),
-    )
+    ApiError::from_violations(r.violations)
 }
 
 async fn create(

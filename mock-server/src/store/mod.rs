@@ -739,6 +739,36 @@ impl State {
         }
     }
 
+    /// Emits a notification-level element carrying a legal fact SEND generated under `key`.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_with_fact(
+        &mut self,
+        store: &Store,
+        iun: &Iun,
+        category: Category,
+        prefix: &str,
+        at: DateTime<Utc>,
+        details: Map<String, Value>,
+        key: String,
+        kind: LegalFactKind,
+    ) {
+        let legal = vec![LegalFactsId {
+            key: format!("safestorage://{key}"),
+            category: kind.category().into(),
+        }];
+        let el = self.notification_element(iun, category, prefix, at, details, legal);
+        self.emit(
+            store,
+            iun,
+            el,
+            vec![NewLegalFact {
+                key,
+                kind,
+                rec_index: None,
+            }],
+        );
+    }
+
     /// SEND's asynchronous validation: files, digests, PDFs, tax ids, addresses.
     fn validate(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
         let Some(n) = self.notifications.get(iun) else {
@@ -861,27 +891,15 @@ impl State {
             vec![],
         );
         self.emit(store, iun, el, vec![]);
-        let legal = vec![LegalFactsId {
-            key: format!("safestorage://{ack_key}"),
-            category: "SENDER_ACK".into(),
-        }];
-        let el = self.notification_element(
+        self.emit_with_fact(
+            store,
             iun,
             Category::REQUEST_ACCEPTED,
             "REQUEST_ACCEPTED",
             at,
             base,
-            legal,
-        );
-        self.emit(
-            store,
-            iun,
-            el,
-            vec![NewLegalFact {
-                key: ack_key,
-                kind: LegalFactKind::SenderAck,
-                rec_index: None,
-            }],
+            ack_key,
+            LegalFactKind::SenderAck,
         );
 
         let n = &self.notifications[iun];
@@ -1122,27 +1140,15 @@ impl State {
             json!(100 * not_refined.len() as i64),
         );
         d.insert("notRefinedRecipientIndexes".into(), json!(not_refined));
-        let legal = vec![LegalFactsId {
-            key: format!("safestorage://{key}"),
-            category: "NOTIFICATION_CANCELLED".into(),
-        }];
-        let el = self.notification_element(
+        self.emit_with_fact(
+            store,
             iun,
             Category::NOTIFICATION_CANCELLED,
             "NOTIFICATION_CANCELLED",
             at,
             d,
-            legal,
-        );
-        self.emit(
-            store,
-            iun,
-            el,
-            vec![NewLegalFact {
-                key,
-                kind: LegalFactKind::NotificationCancelled,
-                rec_index: None,
-            }],
+            key,
+            LegalFactKind::NotificationCancelled,
         );
     }
 }

@@ -28,6 +28,18 @@ pub struct StreamSpec {
     pub wait_for_accepted: Option<bool>,
 }
 
+impl StreamSpec {
+    /// The filter this spec asks for in `version`, or why it cannot be.
+    fn filter(&self, version: StreamVersion) -> Result<Filter, StreamError> {
+        Filter::resolve(
+            version,
+            self.event_type,
+            self.filter_values.as_deref().unwrap_or(&[]),
+        )
+        .map_err(StreamError::BadFilter)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Queued {
     event_id: u64,
@@ -214,12 +226,7 @@ impl Store {
         spec: StreamSpec,
         replaced: Option<String>,
     ) -> Result<Value, StreamError> {
-        let filter = Filter::resolve(
-            version,
-            spec.event_type,
-            spec.filter_values.as_deref().unwrap_or(&[]),
-        )
-        .map_err(StreamError::BadFilter)?;
+        let filter = spec.filter(version)?;
         let now = self.clock.now();
         let id = uuid::Uuid::new_v4().to_string();
         let mut st = self.lock();
@@ -292,12 +299,7 @@ impl Store {
         id: &str,
         spec: StreamSpec,
     ) -> Result<Value, StreamError> {
-        let filter = Filter::resolve(
-            version,
-            spec.event_type,
-            spec.filter_values.as_deref().unwrap_or(&[]),
-        )
-        .map_err(StreamError::BadFilter)?;
+        let filter = spec.filter(version)?;
         let mut st = self.lock();
         let s = st.stream_mut(ente, version, id)?;
         if s.disabled.is_some() {

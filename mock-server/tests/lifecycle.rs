@@ -395,3 +395,21 @@ async fn a_clock_of_50ms_per_day_delivers_without_advancing() {
     }
     app.mock.stop().await;
 }
+
+#[tokio::test]
+async fn problems_show_sends_virtual_time() {
+    let app = spawn_app().await;
+    app.advance("30d").await;
+    let (_, body) = app
+        .get_json("/delivery/v2.9/notifications/sent/AAAA-AAAA-AAAA-202611-A-1")
+        .await;
+    let shown: chrono::DateTime<chrono::Utc> = body["timestamp"].as_str().unwrap().parse().unwrap();
+    assert!(
+        shown - chrono::Utc::now() > chrono::Duration::days(29),
+        "{shown}"
+    );
+    let (_, clock) = app.get_json("/mock/clock").await;
+    let now: chrono::DateTime<chrono::Utc> = clock["now"].as_str().unwrap().parse().unwrap();
+    assert!((now - shown).num_seconds().abs() < 60);
+    app.mock.stop().await;
+}

@@ -20,10 +20,11 @@ use crate::config::MockConfig;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::Request;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use problem::{ApiError, TRACE_ID, new_trace_id};
+use problem::{ApiError, REQUEST_TIME, TRACE_ID, new_trace_id};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -56,8 +57,8 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(middleware::from_fn_with_state(state.clone(), trace_id))
         .with_state(state)
-        .layer(middleware::from_fn(trace_id))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::internal(
                 "the mock failed while serving this request; it keeps serving others",
@@ -67,9 +68,12 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-async fn trace_id(req: Request, next: Next) -> Response {
+async fn trace_id(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let id = new_trace_id();
-    let mut res = TRACE_ID.scope(id.clone(), next.run(req)).await;
+    let now = state.store.clock.now();
+    let mut res = TRACE_ID
+        .scope(id.clone(), REQUEST_TIME.scope(now, next.run(req)))
+        .await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-amzn-trace-id", v);
     }

@@ -7,6 +7,8 @@ use send_wire::{Problem, ProblemError};
 tokio::task_local! {
     /// The trace id of the request being served (set by the trace middleware).
     pub static TRACE_ID: String;
+    /// SEND's (virtual) time when the request arrived: the timestamp Problems show.
+    pub static REQUEST_TIME: chrono::DateTime<chrono::Utc>;
 }
 
 /// The current request's trace id, or a fresh one outside a request.
@@ -178,7 +180,11 @@ impl ApiError {
             title: Some(self.title.to_string()),
             detail: Some(self.detail.chars().take(4096).collect()),
             trace_id: Some(current_trace_id()),
-            timestamp: Some(crate::domain::clock::rfc3339(chrono::Utc::now())),
+            timestamp: Some(crate::domain::clock::rfc3339(
+                REQUEST_TIME
+                    .try_with(|t| *t)
+                    .unwrap_or_else(|_| chrono::Utc::now()),
+            )),
             errors: if self.errors.is_empty() {
                 vec![err("PN_GENERIC_ERROR", None, self.detail.clone())]
             } else {

@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod checklist;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -95,6 +95,7 @@ fn metadata(
     l: &LegalFactRecord,
 ) -> LegalFactDownloadMetadataResponse {
     let token = state.store.grant(
+        l.ente,
         DownloadTarget::LegalFact(l.key.clone()),
         state.config.retry_after_downloads,
         &l.key,

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod cancel;
+pub mod checklist;
 pub mod extract;
 pub mod legal_facts;
 pub mod notifications;
@@ -11,6 +12,7 @@ pub mod payments;
 pub mod pdnd;
 pub mod price;
 pub mod problem;
+pub mod recorder;
 pub mod requests;
 pub mod status;
 pub mod storage;
@@ -54,9 +56,14 @@ pub fn router(state: AppState) -> Router {
         .merge(payments::router())
         .merge(streams::router())
         .merge(pdnd::router())
+        .merge(checklist::router())
         .merge(admin::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            recorder::record,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), trace_id))
         .with_state(state)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {

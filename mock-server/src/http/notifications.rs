@@ -129,6 +129,7 @@ fn file_metadata(
         )
     })?;
     let token = state.store.grant(
+        slot.ente,
         DownloadTarget::Upload {
             path: v.path.clone(),
             content_type: slot.content_type.clone(),

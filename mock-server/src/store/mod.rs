@@ -159,6 +159,7 @@ pub enum DownloadTarget {
 
 #[derive(Debug, Clone)]
 struct Grant {
+    ente: usize,
     target: DownloadTarget,
     expires_io: Duration,
 }
@@ -188,7 +189,11 @@ pub struct Store {
     pub scripts: ScriptLibrary,
     files_dir: PathBuf,
     wake: Notify,
+    calls: Mutex<(u64, HashMap<usize, Vec<crate::checklist::call::Call>>)>,
 }
+
+/// Calls kept per Ente for the checklist.
+pub const MAX_CALLS: usize = 50_000;
 
 /// Outcome of a recipient viewing a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +222,7 @@ impl Store {
             enti,
             scripts,
             files_dir,
+            calls: Mutex::new((0, HashMap::new())),
             wake: Notify::new(),
         }
     }
@@ -293,6 +299,7 @@ impl Store {
     /// A time-limited URL token for a file; `None` when `retry_after_first` holds it back once.
     pub fn grant(
         &self,
+        ente: usize,
         target: DownloadTarget,
         retry_after_first: bool,
         id: &str,
@@ -305,11 +312,54 @@ impl Store {
         st.grants.insert(
             token.clone(),
             Grant {
+                ente,
                 target,
                 expires_io: self.clock.io_time() + files::URL_VALIDITY,
             },
         );
         Some(token)
+    }
+
+    /// The Ente a download token was granted to.
+    pub fn grant_owner(&self, token: &str) -> Option<usize> {
+        self.lock().grants.get(token).map(|g| g.ente)
+    }
+
+    /// Records a call an Ente made (for the client checklist). The log keeps the most recent
+    /// `MAX_CALLS` calls per Ente.
+    pub fn record(&self, ente: usize, mut call: crate::checklist::call::Call) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls.0 += 1;
+        call.id = calls.0;
+        let log = calls.1.entry(ente).or_default();
+        if log.len() >= MAX_CALLS {
+            log.remove(0);
+        }
+        log.push(call);
+    }
+
+    /// The calls `ente` made, and every Ente's price calls (the creditor may ask a sender's price).
+    pub fn calls_for_checklist(&self, ente: usize) -> Vec<crate::checklist::call::Call> {
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<_> = calls.1.get(&ente).cloned().unwrap_or_default();
+        for (other, log) in calls.1.iter().filter(|(e, _)| **e != ente) {
+            let _ = other;
+            out.extend(
+                log.iter()
+                    .filter(|c| matches!(c.op(), crate::checklist::call::Op::Price { .. }))
+                    .cloned(),
+            );
+        }
+        out.sort_by_key(|c| c.id);
+        out
+    }
+
+    pub fn clear_calls(&self, ente: usize) {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .remove(&ente);
     }
 
     /// What a download token serves, if still valid.

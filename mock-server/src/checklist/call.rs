@@ -1,0 +1,131 @@
+//! A recorded SEND call: what the checklist engine judges. The mock records them as it serves;
+//! the harness builds them from its transcript.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Call {
+    pub id: u64,
+    /// Wall-clock milliseconds (retry-after is judged in real time).
+    pub at_ms: i64,
+    pub method: String,
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+    pub status: u16,
+    /// Request headers that matter to the checks (secrets are never kept).
+    pub request_headers: BTreeMap<String, String>,
+    pub request: Option<Value>,
+    pub response: Option<Value>,
+    /// Response headers that matter (`retry-after`, `x-amz-version-id`).
+    pub response_headers: BTreeMap<String, String>,
+    /// For non-JSON answers (storage errors), the text.
+    pub response_text: Option<String>,
+}
+
+/// Request headers the checks read.
+pub const KEPT_REQUEST_HEADERS: [&str; 4] = [
+    "content-type",
+    "x-amz-checksum-sha256",
+    "x-amz-trailer",
+    "trailer",
+];
+/// Response headers the checks read.
+pub const KEPT_RESPONSE_HEADERS: [&str; 2] = ["retry-after", "x-amz-version-id"];
+
+/// What a call was, by its path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    Preload,
+    Upload { key: String },
+    Download { path: String },
+    Send,
+    RequestStatus,
+    Detail { iun: String },
+    DocumentMeta { iun: String },
+    PaymentMeta { iun: String, name: String },
+    LegalFactMeta { iun: String, key: String },
+    Price { creditor: String, notice: String },
+    StreamCreate { timeline: bool },
+    StreamConsume { stream: String },
+    Other,
+}
+
+impl Call {
+    pub fn op(&self) -> Op {
+        let segs: Vec<&str> = self.path.trim_start_matches('/').split('/').collect();
+        match (self.method.as_str(), segs.as_slice()) {
+            ("POST", ["delivery", "attachments", "preload"]) => Op::Preload,
+            ("PUT" | "POST", ["storage", key]) => Op::Upload {
+                key: key.to_string(),
+            },
+            ("GET", ["storage", "download", ..]) => Op::Download {
+                path: self.path.clone(),
+            },
+            ("POST", ["delivery", "requests"]) | ("POST", ["delivery", _, "requests"]) => Op::Send,
+            ("GET", ["delivery", "requests"]) | ("GET", ["delivery", _, "requests"]) => {
+                Op::RequestStatus
+            }
+            ("GET", ["delivery", "notifications", "sent", iun])
+            | ("GET", ["delivery", _, "notifications", "sent", iun]) => Op::Detail {
+                iun: iun.to_string(),
+            },
+            (
+                "GET",
+                [
+                    "delivery",
+                    "notifications",
+                    "sent",
+                    iun,
+                    "attachments",
+                    "documents",
+                    _,
+                ],
+            ) => Op::DocumentMeta {
+                iun: iun.to_string(),
+            },
+            (
+                "GET",
+                [
+                    "delivery",
+                    "notifications",
+                    "sent",
+                    iun,
+                    "attachments",
+                    "payment",
+                    _,
+                    name,
+                ],
+            ) => Op::PaymentMeta {
+                iun: iun.to_string(),
+                name: name.to_string(),
+            },
+            ("GET", ["delivery-push", iun, "download", "legal-facts", key]) => Op::LegalFactMeta {
+                iun: iun.to_string(),
+                key: key.to_string(),
+            },
+            ("GET", ["delivery-push", iun, "legal-facts", _, key]) => Op::LegalFactMeta {
+                iun: iun.to_string(),
+                key: key.to_string(),
+            },
+            ("GET", ["delivery", "price", c, n]) | ("GET", ["delivery", _, "price", c, n]) => {
+                Op::Price {
+                    creditor: c.to_string(),
+                    notice: n.to_string(),
+                }
+            }
+            ("POST", ["delivery-progresses", .., "streams"]) => Op::StreamCreate {
+                timeline: self
+                    .request
+                    .as_ref()
+                    .is_some_and(|r| r["eventType"] == "TIMELINE"),
+            },
+            ("GET", ["delivery-progresses", .., "streams", id, "events"]) => Op::StreamConsume {
+                stream: id.to_string(),
+            },
+            _ => Op::Other,
+        }
+    }
+}

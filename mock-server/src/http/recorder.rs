@@ -1,0 +1,123 @@
+//! Records every SEND call per Ente for the client checklist: method, path, query, status,
+//! JSON bodies and the headers the checks read. Secrets are never kept; file bodies neither.
+
+use super::AppState;
+use crate::checklist::call::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS};
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+fn kept(h: &HeaderMap, names: &[&str]) -> BTreeMap<String, String> {
+    names
+        .iter()
+        .filter_map(|n| {
+            h.get(*n)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| (n.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn is_json(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"))
+}
+
+/// The Ente a call belongs to: its API key, or for storage the owner of the slot or grant.
+fn ente_of(state: &AppState, path: &str, h: &HeaderMap) -> Option<usize> {
+    if let Some(key) = h.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return state
+            .store
+            .enti
+            .iter()
+            .position(|e| e.api_key.expose() == key);
+    }
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["storage", "download", token, ..] => state.store.grant_owner(token),
+        ["storage", key] => state.store.slot(key).map(|s| s.ente),
+        _ => None,
+    }
+}
+
+pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/mock/") || path == "/checklistresult" {
+        return next.run(req).await;
+    }
+    let Some(ente) = ente_of(&state, &path, req.headers()) else {
+        return next.run(req).await;
+    };
+    let method = req.method().to_string();
+    let query: BTreeMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| serde_urlencoded::from_str(q).unwrap_or_default())
+        .unwrap_or_default();
+    let request_headers = kept(req.headers(), &KEPT_REQUEST_HEADERS);
+    let at_ms = chrono::Utc::now().timestamp_millis();
+    let (parts, body) = req.into_parts();
+    let (request, body) = if is_json(&parts.headers) {
+        match to_bytes(body, BODY_LIMIT).await {
+            Ok(b) => (serde_json::from_slice(&b).ok(), Body::from(b)),
+            // Too large to keep: the handler answers 413 itself from an empty body.
+            Err(_) => (None, Body::empty()),
+        }
+    } else {
+        (None, body)
+    };
+    let res = next.run(Request::from_parts(parts, body)).await;
+    let status = res.status().as_u16();
+    let response_headers = kept(res.headers(), &KEPT_RESPONSE_HEADERS);
+    let ct = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (response, response_text, res) = if ct.contains("json") || ct.contains("xml") {
+        let (parts, body) = res.into_parts();
+        match to_bytes(body, BODY_LIMIT * 8).await {
+            Ok(b) => {
+                let json = ct
+                    .contains("json")
+                    .then(|| serde_json::from_slice(&b).ok())
+                    .flatten();
+                let text = ct
+                    .contains("xml")
+                    .then(|| String::from_utf8_lossy(&b).into_owned());
+                (json, text, Response::from_parts(parts, Body::from(b)))
+            }
+            Err(_) => (
+                None,
+                None,
+                super::problem::ApiError::internal("response too large to record").into_response(),
+            ),
+        }
+    } else {
+        (None, None, res)
+    };
+    state.store.record(
+        ente,
+        Call {
+            id: 0,
+            at_ms,
+            method,
+            path,
+            query,
+            status,
+            request_headers,
+            request,
+            response,
+            response_headers,
+            response_text,
+        },
+    );
+    res
+}

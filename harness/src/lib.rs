@@ -181,7 +181,24 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    report::write_evidence(&out, &transcript.snapshot(), &evidence)?;
+    let exchanges = transcript.snapshot();
+    report::write_evidence(&out, &exchanges, &evidence)?;
+    // The same checklist the mock keeps, computed from this run's own transcript (UAT included).
+    let checks = send_mock::checklist::engine::evaluate(
+        &report::calls_from_transcript(&exchanges, &base),
+        &profile.tax_id,
+    );
+    std::fs::write(
+        out.join("checklist.json"),
+        serde_json::to_vec_pretty(&checks).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let pv = send_mock::checklist::engine::validator_shape(&checks);
+    std::fs::write(
+        out.join("checklistresult.json"),
+        serde_json::to_vec_pretty(&pv).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     let report = json!({
         "schemaVersion": report::SCHEMA_VERSION,
         "tool": {"name": "send-conformance", "version": env!("CARGO_PKG_VERSION")},

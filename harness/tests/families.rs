@@ -43,3 +43,38 @@ async fn the_v23_family_passes_and_calls_only_v23_operations() {
     );
     assert!(!transcript.contains("/v2.6/") && !transcript.contains("/v2.9/"));
 }
+
+#[tokio::test]
+async fn a_full_run_writes_a_green_validator_checklist_from_its_own_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = EnteProfile::load(&PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/enti/demo.toml"
+    )))
+    .unwrap();
+    let opts = RunOptions {
+        profile,
+        target: Target::Embedded,
+        family: ApiFamily::Current,
+        tags: Some("not @extra".into()),
+        report_dir: dir.path().to_path_buf(),
+        features: default_features(),
+        verbose: false,
+    };
+    let o = run(opts).await.unwrap();
+    assert!(o.go_live);
+    let checks: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(o.report_dir.join("checklist.json")).unwrap())
+            .unwrap();
+    for tc in checks.as_array().unwrap() {
+        assert!(
+            tc["ok"].as_bool().unwrap(),
+            "{}",
+            serde_json::to_string_pretty(tc).unwrap()
+        );
+    }
+    let pv: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(o.report_dir.join("checklistresult.json")).unwrap())
+            .unwrap();
+    assert_eq!(pv["result"].as_array().unwrap().len(), 5);
+}

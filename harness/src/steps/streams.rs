@@ -125,6 +125,8 @@ async fn acceptance(w: &mut SendWorld) -> Result<(), String> {
         e["element"]["category"] == "REQUEST_ACCEPTED" && e["newStatus"] == "ACCEPTED"
     })
     .await?;
+    // Acknowledge what was processed: the next read passes lastEventId (SEND then drops it).
+    read(w, 0).await?;
     let iun = e["iun"]
         .as_str()
         .ok_or("the acceptance event carries no iun")?

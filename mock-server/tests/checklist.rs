@@ -360,3 +360,21 @@ async fn two_entes_checklists_do_not_mix() {
     );
     app.mock.stop().await;
 }
+
+#[tokio::test]
+async fn the_checklist_page_shows_each_check_with_its_reason() {
+    let app = app().await;
+    let r = app.get("/mock/checklist.html").await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("TC-INVIO-03")
+            && html.contains("✗")
+            && html.contains("no call to /delivery/attachments/preload")
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "self-contained"
+    );
+    app.mock.stop().await;
+}

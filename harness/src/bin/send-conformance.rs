@@ -20,6 +20,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Print the checklist a mock keeps of your own client's calls, with the reason of every ✗.
+    Checklist {
+        /// The mock's base URL.
+        #[arg(long)]
+        target: String,
+        /// The API key your client uses (the Ente whose calls are judged).
+        #[arg(long, env = "SEND_API_KEY", hide_env_values = true)]
+        api_key: String,
+    },
     /// Run the test cases and write a report per Ente.
     Run {
         /// Ente profile (TOML); repeatable. Default: fixtures/enti/demo.toml.
@@ -67,7 +76,66 @@ fn demo_profile() -> PathBuf {
     }
 }
 
+fn print_checks(nodes: &serde_json::Value, depth: usize, out: &mut String) {
+    for n in nodes.as_array().into_iter().flatten() {
+        let mark = if n["ok"].as_bool() == Some(true) {
+            "✓"
+        } else {
+            "✗"
+        };
+        out.push_str(&format!(
+            "{}{mark} {}\n",
+            "  ".repeat(depth),
+            n["description"].as_str().unwrap_or_default()
+        ));
+        if n["children"].as_array().is_none_or(|c| c.is_empty())
+            && let Some(r) = n["reason"].as_str()
+        {
+            out.push_str(&format!("{}    → {r}\n", "  ".repeat(depth)));
+        }
+        print_checks(&n["children"], depth + 1, out);
+    }
+}
+
+fn checklist(target: &str, api_key: &str) -> ! {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let url = format!("{}/mock/checklist", target.trim_end_matches('/'));
+    let body: serde_json::Value = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(&url)
+            .header("x-api-key", api_key)
+            .send()
+            .await
+            .unwrap_or_else(|e| fail(&format!("{url}: {e}")));
+        if !r.status().is_success() {
+            fail(&format!("{url}: HTTP {}", r.status()));
+        }
+        r.json()
+            .await
+            .unwrap_or_else(|e| fail(&format!("{url}: not a checklist ({e})")))
+    });
+    let mut out = format!(
+        "{} ({})\n",
+        body["ente"]["name"].as_str().unwrap_or_default(),
+        body["ente"]["taxId"].as_str().unwrap_or_default()
+    );
+    print_checks(&body["checks"], 0, &mut out);
+    print!("{out}");
+    std::process::exit(if body["ok"].as_bool() == Some(true) {
+        0
+    } else {
+        1
+    });
+}
+
 fn main() {
+    let command = Cli::parse().command;
+    if let Command::Checklist { target, api_key } = &command {
+        checklist(target, api_key);
+    }
     let Command::Run {
         ente,
         enti_dir,
@@ -78,7 +146,10 @@ fn main() {
         features,
         verbose,
         concurrency,
-    } = Cli::parse().command;
+    } = command
+    else {
+        unreachable!("checklist exits above")
+    };
     let target = Target::parse(&target).unwrap_or_else(|e| fail(&e));
     let family =
         ApiFamily::parse(&api_family).unwrap_or_else(|e| fail(&format!("--api-family: {e}")));

@@ -8,6 +8,7 @@ use super::problem::ApiError;
 use crate::checklist::engine::{evaluate, validator_shape};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -15,6 +16,7 @@ use serde_json::{Value, json};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/mock/checklist", get(checklist).delete(reset))
+        .route("/mock/checklist.html", get(page))
         .route("/checklistresult", get(result))
 }
 
@@ -54,4 +56,59 @@ async fn result(
         &state.store.enti[ente].tax_id,
     );
     Ok(Json(validator_shape(&checks)))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn render(c: &crate::checklist::engine::Check, out: &mut String) {
+    let mark = if c.ok {
+        "<span class=ok>✓</span>"
+    } else {
+        "<span class=ko>✗</span>"
+    };
+    out.push_str(&format!("<li>{mark} {}", esc(&c.description)));
+    if let Some(r) = c.reason.as_ref().filter(|_| c.children.is_empty()) {
+        out.push_str(&format!("<div class=reason>{}</div>", esc(r)));
+    }
+    if !c.evidence.is_empty() {
+        out.push_str(&format!(
+            " <small>calls {}</small>",
+            c.evidence
+                .iter()
+                .map(|e| format!("#{e}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !c.children.is_empty() {
+        out.push_str("<ul>");
+        for child in &c.children {
+            render(child, out);
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</li>");
+}
+
+/// The same checklist as a page a PT can read (self-contained: no external assets).
+async fn page(State(state): State<AppState>, Caller(ente): Caller) -> Html<String> {
+    let e = &state.store.enti[ente];
+    let checks = evaluate(&state.store.calls_for_checklist(ente), &e.tax_id);
+    let mut body = String::new();
+    for c in &checks {
+        render(c, &mut body);
+    }
+    Html(format!(
+        "<!doctype html><html lang=en><meta charset=utf-8><title>SEND checklist — {name}</title>\
+         <style>body{{font:15px/1.45 system-ui,sans-serif;margin:2em;max-width:60em}}ul{{list-style:none;padding-left:1.2em}}\
+         .ok{{color:#0a7d28;font-weight:bold}}.ko{{color:#b00020;font-weight:bold}}.reason{{color:#555;margin-left:1.4em}}small{{color:#888}}</style>\
+         <h1>SEND onboarding checklist</h1><p>{name} ({tax})</p><ul>{body}</ul></html>",
+        name = esc(&e.name),
+        tax = esc(&e.tax_id)
+    ))
 }

@@ -22,9 +22,27 @@ pub fn router() -> Router<AppState> {
 
 async fn checklist(State(state): State<AppState>, Caller(ente): Caller) -> Json<Value> {
     let e = &state.store.enti[ente];
-    let checks = evaluate(&state.store.calls_for_checklist(ente), &e.tax_id);
+    let calls = state.store.calls_for_checklist(ente);
+    let checks = evaluate(&calls, &e.tax_id);
     let ok = checks.iter().all(|c| c.ok);
-    Json(json!({"ente": {"name": e.name, "taxId": e.tax_id}, "ok": ok, "checks": checks}))
+    Json(
+        json!({"ente": {"name": e.name, "taxId": e.tax_id}, "ok": ok, "checks": checks, "crossEnteCalls": cross_ente(&state, ente, &calls)}),
+    )
+}
+
+/// Calls made with this Ente's key on another Ente's notification or stream: the multi-tenant
+/// bug of PT platforms that mix up keys. (Price calls are allowed across Enti.)
+fn cross_ente(state: &AppState, ente: usize, calls: &[crate::checklist::call::Call]) -> Vec<Value> {
+    use crate::checklist::call::Op;
+    calls
+        .iter()
+        .filter(|c| !matches!(c.op(), Op::Price { .. }))
+        .filter_map(|c| {
+            let id = c.path.split('/').find(|seg| state.store.owner_of(seg).is_some())?;
+            let owner = state.store.owner_of(id)?;
+            (owner != ente).then(|| json!({"callId": c.id, "method": c.method, "path": c.path, "status": c.status, "owner": state.store.enti[owner].name}))
+        })
+        .collect()
 }
 
 async fn reset(State(state): State<AppState>, Caller(ente): Caller) -> StatusCode {

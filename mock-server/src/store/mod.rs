@@ -320,6 +320,15 @@ impl Store {
         Some(token)
     }
 
+    /// The Ente that owns a notification or a stream (for spotting cross-Ente calls).
+    pub fn owner_of(&self, iun_or_stream: &str) -> Option<usize> {
+        let st = self.lock();
+        if let Ok(iun) = Iun::parse(iun_or_stream) {
+            return st.notifications.get(&iun).map(|n| n.ente);
+        }
+        st.streams.get(iun_or_stream).map(|s| s.ente)
+    }
+
     /// The Ente a download token was granted to.
     pub fn grant_owner(&self, token: &str) -> Option<usize> {
         self.lock().grants.get(token).map(|g| g.ente)

@@ -258,6 +258,24 @@ fn address_json(a: Option<&PhysicalAddress>) -> Value {
     v
 }
 
+/// What a letter's send carries: its product and cost (added to the recipient's), pages,
+/// weight and the preparation it follows.
+fn paper_send(
+    d: &mut Map<String, Value>,
+    run: &mut RecipientRun,
+    product: &str,
+    pages: u32,
+    prepare_request_id: String,
+) {
+    let cost = analog_cost(product);
+    run.analog_cost += cost;
+    d.insert("productType".into(), json!(product));
+    d.insert("analogCost".into(), json!(cost));
+    d.insert("numberOfPages".into(), json!(pages));
+    d.insert("envelopeWeight".into(), json!(20));
+    d.insert("prepareRequestId".into(), json!(prepare_request_id));
+}
+
 /// What every postal event carries: its date, the postal codes, the letter and the send it
 /// belongs to.
 fn postal_progress(
@@ -485,23 +503,15 @@ pub fn build_element(
             let prefix = step.category.as_str();
             let id = element_id(prefix, iun, &[("RECINDEX", r), ("ATTEMPT", attempt)]);
             if step.category == C::SEND_ANALOG_DOMICILE {
-                let cost = analog_cost(product);
-                run.analog_cost += cost;
-                d.insert("productType".into(), json!(product));
-                d.insert("analogCost".into(), json!(cost));
-                d.insert("numberOfPages".into(), json!(2));
-                d.insert("envelopeWeight".into(), json!(20));
-                d.insert(
-                    "prepareRequestId".into(),
-                    json!(element_id(
-                        "PREPARE_ANALOG_DOMICILE",
-                        iun,
-                        &[
-                            ("RECINDEX", rec.to_string()),
-                            ("ATTEMPT", step.attempt.to_string())
-                        ]
-                    )),
+                let prepare = element_id(
+                    "PREPARE_ANALOG_DOMICILE",
+                    iun,
+                    &[
+                        ("RECINDEX", rec.to_string()),
+                        ("ATTEMPT", step.attempt.to_string()),
+                    ],
                 );
+                paper_send(&mut d, run, product, 2, prepare);
             }
             id
         }
@@ -577,20 +587,12 @@ pub fn build_element(
         C::PREPARE_SIMPLE_REGISTERED_LETTER | C::SEND_SIMPLE_REGISTERED_LETTER => {
             d.insert("physicalAddress".into(), physical.clone());
             if step.category == C::SEND_SIMPLE_REGISTERED_LETTER {
-                let cost = analog_cost(product);
-                run.analog_cost += cost;
-                d.insert("productType".into(), json!(product));
-                d.insert("analogCost".into(), json!(cost));
-                d.insert("numberOfPages".into(), json!(1));
-                d.insert("envelopeWeight".into(), json!(20));
-                d.insert(
-                    "prepareRequestId".into(),
-                    json!(element_id(
-                        "PREPARE_SIMPLE_REGISTERED_LETTER",
-                        iun,
-                        &[("RECINDEX", rec.to_string())]
-                    )),
+                let prepare = element_id(
+                    "PREPARE_SIMPLE_REGISTERED_LETTER",
+                    iun,
+                    &[("RECINDEX", rec.to_string())],
                 );
+                paper_send(&mut d, run, product, 1, prepare);
             }
             element_id(step.category.as_str(), iun, &[("RECINDEX", r)])
         }

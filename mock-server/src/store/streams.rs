@@ -176,6 +176,19 @@ impl State {
         Ok(s)
     }
 
+    /// Whether a queued event is older than the streams' TTL.
+    fn expired(&self, q: Queued, now: DateTime<Utc>) -> bool {
+        self.events
+            .events
+            .get(q.seq as usize - 1)
+            .and_then(|e| {
+                self.notifications
+                    .get(&e.iun)
+                    .and_then(|n| n.timeline.get(e.element_index))
+            })
+            .is_some_and(|el| el.ingestion + EVENT_TTL < now)
+    }
+
     /// Renders one queued event in the stream version's shape.
     fn render(&self, version: StreamVersion, q: Queued) -> Option<Value> {
         let ev = self.events.events.get(q.seq as usize - 1)?;
@@ -372,38 +385,24 @@ impl Store {
                 s.queue.pop_front();
             }
         }
-        let queued: Vec<Queued> = s.queue.iter().copied().collect();
+        // Work on the queue in place: only the expired front and one page are visited.
+        let mut queue = std::mem::take(&mut s.queue);
         let version = s.version;
-        // Expired events go first (they are the oldest), then a page is rendered.
-        let expired: Vec<u64> = queued
-            .iter()
-            .take_while(|q| {
-                st.events
-                    .events
-                    .get(q.seq as usize - 1)
-                    .and_then(|e| {
-                        st.notifications
-                            .get(&e.iun)
-                            .and_then(|n| n.timeline.get(e.element_index))
-                    })
-                    .is_some_and(|el| el.ingestion + EVENT_TTL < now)
-            })
-            .map(|q| q.event_id)
-            .collect();
-        let rest = &queued[expired.len()..];
-        let events: Vec<Value> = rest
+        while queue.front().is_some_and(|q| st.expired(*q, now)) {
+            queue.pop_front();
+        }
+        let events: Vec<Value> = queue
             .iter()
             .take(PAGE)
             .filter_map(|q| st.render(version, *q))
             .collect();
-        let more = rest.len() > PAGE;
-        let retry_after_ms = if more { 0 } else { pacing.interval_ms };
+        let retry_after_ms = if queue.len() > PAGE {
+            0
+        } else {
+            pacing.interval_ms
+        };
         let s = st.streams.get_mut(id).expect("checked above");
-        if let Some(&last_expired) = expired.last() {
-            while s.queue.front().is_some_and(|q| q.event_id <= last_expired) {
-                s.queue.pop_front();
-            }
-        }
+        s.queue = queue;
         s.not_before = (retry_after_ms > 0)
             .then(|| real_now + std::time::Duration::from_millis(retry_after_ms));
         Ok(Page {

@@ -6,23 +6,28 @@ use send_conformance::target::Target;
 use send_conformance::{RunOptions, default_features, run};
 use std::path::PathBuf;
 
-#[tokio::test]
-async fn the_v23_family_passes_and_calls_only_v23_operations() {
-    let dir = tempfile::tempdir().unwrap();
+/// A run of the demo profile on the embedded mock.
+fn demo_run(family: ApiFamily, tags: &str, dir: &std::path::Path) -> RunOptions {
     let profile = EnteProfile::load(&PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../fixtures/enti/demo.toml"
     )))
     .unwrap();
-    let opts = RunOptions {
+    RunOptions {
         profile,
         target: Target::Embedded,
-        family: ApiFamily::V23,
-        tags: Some("@TC-INVIO-01 or @TC-INVIO-03".into()),
-        report_dir: dir.path().to_path_buf(),
+        family,
+        tags: Some(tags.into()),
+        report_dir: dir.to_path_buf(),
         features: default_features(),
         verbose: false,
-    };
+    }
+}
+
+#[tokio::test]
+async fn the_v23_family_passes_and_calls_only_v23_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = demo_run(ApiFamily::V23, "@TC-INVIO-01 or @TC-INVIO-03", dir.path());
     let o = run(opts).await.unwrap();
     assert_eq!(
         o.verdicts[0].verdict, "passed",
@@ -47,20 +52,7 @@ async fn the_v23_family_passes_and_calls_only_v23_operations() {
 #[tokio::test]
 async fn a_full_run_writes_a_green_validator_checklist_from_its_own_transcript() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = EnteProfile::load(&PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/enti/demo.toml"
-    )))
-    .unwrap();
-    let opts = RunOptions {
-        profile,
-        target: Target::Embedded,
-        family: ApiFamily::Current,
-        tags: Some("not @extra".into()),
-        report_dir: dir.path().to_path_buf(),
-        features: default_features(),
-        verbose: false,
-    };
+    let opts = demo_run(ApiFamily::Current, "not @extra", dir.path());
     let o = run(opts).await.unwrap();
     assert!(o.go_live);
     let checks: serde_json::Value =

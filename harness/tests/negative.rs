@@ -102,7 +102,6 @@ async fn an_async_only_ente_is_exempt_from_tc_costo_01() {
             .all(|s| !s.tags.contains(&"TC-COSTO-01".to_string())),
         "its scenarios are not run"
     );
-    let _ = PathBuf::new();
 }
 
 #[tokio::test]

@@ -94,6 +94,16 @@ async fn follow(
         {
             return Ok(e.clone());
         }
+        // A refused notification never gets further: say so now rather than at the deadline.
+        if let Some(e) = w.streams[i].events.iter().find(|e| {
+            e["notificationRequestId"] == rid.as_str()
+                && e["element"]["category"] == "REQUEST_REFUSED"
+        }) {
+            return Err(format!(
+                "{what}: the {} stream reports the notification REFUSED: {}",
+                w.streams[i].event_type, e["element"]["details"]["refusalReasons"]
+            ));
+        }
         if Instant::now() > deadline {
             let seen: Vec<String> = w.streams[i]
                 .events

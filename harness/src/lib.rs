@@ -12,8 +12,7 @@ use client::{ApiFamily, Secret, SendClient, transcript::Transcript};
 use cucumber::{World as _, WriterExt as _, cli, writer};
 use futures::FutureExt as _;
 use profile::{EnteProfile, PagoPaIntMode};
-use report::{ScenarioResult, TcVerdict};
-use serde_json::json;
+use report::RunReport;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use target::Target;
@@ -33,15 +32,22 @@ pub struct RunOptions {
     pub verbose: bool,
 }
 
-/// What a run found.
+/// What a run found: the report and where it was written.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
     pub report_dir: PathBuf,
-    pub verdicts: Vec<TcVerdict>,
-    pub scenarios: Vec<ScenarioResult>,
-    pub go_live: bool,
+    pub report: RunReport,
+}
+
+impl RunOutcome {
+    pub fn go_live(&self) -> bool {
+        self.report.go_live
+    }
     /// Every scenario run (extras included) passed.
-    pub all_passed: bool,
+    pub fn all_passed(&self) -> bool {
+        let mut all = self.report.scenarios().peekable();
+        all.peek().is_some() && all.all(|s| s.passed())
+    }
 }
 
 /// The `features/` folder: next to the working directory, or the workspace's.
@@ -126,7 +132,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         out = ente_dir.join(format!("{stamp}-{n}"));
     }
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let junit = std::fs::File::create(out.join("junit.xml")).map_err(|e| e.to_string())?;
+    let collected = report::collect::Collected::default();
     let cucumber_json =
         std::fs::File::create(out.join("cucumber.json")).map_err(|e| e.to_string())?;
 
@@ -145,12 +151,20 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         .fail_on_skipped()
         .before(|feature, _rule, scenario, world| {
             let key = format!("{} / {}", feature.name, scenario.name);
-            async move { world.scenario = key }.boxed_local()
+            async move {
+                world.scenario = key;
+                world.reset_evidence();
+            }
+            .boxed_local()
         })
         .with_writer(
             console
                 .summarized()
-                .tee::<SendWorld, _>(writer::JUnit::for_tee(junit, 0))
+                .tee::<SendWorld, _>(
+                    report::collect::Collector::new(collected.clone())
+                        .discard_stats_writes()
+                        .discard_arbitrary_writes(),
+                )
                 .tee::<SendWorld, _>(writer::Json::for_tee(cucumber_json))
                 .normalized(),
         )
@@ -163,71 +177,97 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         m.stop().await;
     }
 
-    let cj: serde_json::Value = std::fs::read(out.join("cucumber.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(json!([]));
-    let scenarios = report::scenarios_from_cucumber_json(&cj);
-    let exempt: Vec<&str> = if profile.pago_pa_int_mode == PagoPaIntMode::ASYNC {
-        vec!["TC-COSTO-01"]
-    } else {
-        vec![]
-    };
-    let verdicts = report::verdicts(&scenarios, &exempt);
-    let go_live = report::go_live(&verdicts);
-    let all_passed = !scenarios.is_empty() && scenarios.iter().all(|s| s.status == "passed");
     let evidence = ctx
         .evidence
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    let exchanges = transcript.snapshot();
-    report::write_evidence(&out, &exchanges, &evidence)?;
-    // The same checklist the mock keeps, computed from this run's own transcript (UAT included).
-    let checks = send_mock::checklist::engine::evaluate(
-        &report::calls_from_transcript(&exchanges, &base),
-        &profile.tax_id,
-    );
-    std::fs::write(
-        out.join("checklist.json"),
-        serde_json::to_vec_pretty(&checks).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    let pv = send_mock::checklist::engine::validator_shape(&checks);
-    std::fs::write(
-        out.join("checklistresult.json"),
-        serde_json::to_vec_pretty(&pv).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    let report = json!({
-        "schemaVersion": report::SCHEMA_VERSION,
-        "tool": {"name": "send-conformance", "version": env!("CARGO_PKG_VERSION")},
-        "target": {"label": opts.target.label(), "baseUrl": if matches!(opts.target, Target::Embedded) { "embedded".to_string() } else { base.clone() }, "apiFamily": opts.family.as_str()},
-        "ente": {"name": profile.name, "taxId": profile.tax_id, "pagoPaIntMode": format!("{:?}", profile.pago_pa_int_mode)},
-        "startedAt": started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "finishedAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "goLive": go_live,
-        "vouchersMinted": ctx.client.minter.as_ref().map(|m| m.minted()),
-        "testCases": verdicts,
-        "scenarios": scenarios,
-        "evidence": evidence,
-    });
-    std::fs::write(
-        out.join("report.json"),
-        serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
+    let scenarios = collected
+        .scenarios()
+        .iter()
+        .map(|r| report::scenario_report(r, &evidence))
+        .collect();
+    let exempt: Vec<&str> = if profile.pago_pa_int_mode == PagoPaIntMode::ASYNC {
+        vec!["TC-COSTO-01"]
+    } else {
+        vec![]
+    };
+    let (test_cases, extras) = report::test_cases(scenarios, &exempt);
+    let finished = chrono::Utc::now();
+    let report = RunReport {
+        schema_version: report::SCHEMA_VERSION,
+        tool: report::Tool {
+            name: "send-conformance",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        target: report::TargetInfo {
+            label: opts.target.label().to_string(),
+            base_url: if matches!(opts.target, Target::Embedded) {
+                "embedded".to_string()
+            } else {
+                target::without_credentials(&base)
+            },
+            api_family: opts.family.as_str().to_string(),
+        },
+        ente: report::EnteInfo {
+            name: profile.name.clone(),
+            tax_id: profile.tax_id.clone(),
+            pago_pa_int_mode: format!("{:?}", profile.pago_pa_int_mode),
+        },
+        started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        finished_at: finished.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        duration_ms: (finished - started).num_milliseconds().max(0) as u64,
+        go_live: report::go_live(&test_cases),
+        vouchers_minted: ctx.client.minter.as_ref().map(|m| m.minted() as u64),
+        test_cases,
+        extras,
+        errors: collected.parse_errors(),
+    };
+    write_report(&out, &report, &evidence, &transcript.snapshot(), &base)?;
     let latest = ente_dir.join("latest");
     let _ = std::fs::remove_file(&latest);
     #[cfg(unix)]
     let _ = std::os::unix::fs::symlink(out.file_name().unwrap_or_default(), &latest);
     Ok(RunOutcome {
         report_dir: out,
-        verdicts,
-        scenarios,
-        go_live,
-        all_passed,
+        report,
     })
+}
+
+/// Writes every output of a run into `out` (cucumber.json is already there).
+fn write_report(
+    out: &Path,
+    report: &RunReport,
+    evidence: &world::Evidence,
+    exchanges: &[client::transcript::Exchange],
+    base: &str,
+) -> Result<(), String> {
+    report::evidence::write(out, exchanges, evidence)?;
+    let checks = report::checklist::write(out, exchanges, base, &report.ente.tax_id)?;
+    report::evidence::write_json(&out.join("report.json"), report)?;
+    report::junit::write(out, report)?;
+    report::summary::write(out, report, &checks)?;
+    let mut files: Vec<String> = [
+        "report.json",
+        "junit.xml",
+        "cucumber.json",
+        "checklistresult.json",
+        "checklist.json",
+        "evidence/summary.md",
+        "evidence/summary.csv",
+        "evidence/transcript.jsonl",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut kept: Vec<String> = evidence
+        .files
+        .iter()
+        .map(|(_, name, _)| report::evidence::relative_path(name))
+        .collect();
+    kept.sort();
+    kept.dedup();
+    files.extend(kept);
+    report::html::write(out, report, &checks, &files)
 }
 
 /// Runs several Enti, at most `concurrency` at a time. Each run drives its own Cucumber on its
@@ -264,24 +304,28 @@ pub fn run_many(
     results
 }
 
-/// The short table printed at the end of a run.
+/// The short table printed at the end of a run: TC, verdict, duration, and the report path.
 pub fn summary_table(profile: &EnteProfile, o: &RunOutcome) -> String {
     let mut s = format!("\n{} ({})\n", profile.name, profile.tax_id);
-    for v in &o.verdicts {
-        s.push_str(&format!("  {:<12} {:<8} {}\n", v.id, v.verdict, v.title));
+    for v in &o.report.test_cases {
+        s.push_str(&format!(
+            "  {:<12} {:<8} {:>8}  {}\n",
+            v.id,
+            v.verdict.as_str(),
+            report::duration(v.duration_ms),
+            v.title
+        ));
         for r in &v.reasons {
-            s.push_str(&format!("               ✗ {r}\n"));
+            s.push_str(&format!("                          ✗ {r}\n"));
         }
     }
     s.push_str(&format!(
         "  go-live: {}\n  report:  {}\n",
-        if o.go_live { "YES" } else { "NO" },
-        o.report_dir.display()
+        if o.report.go_live { "YES" } else { "NO" },
+        o.report_dir.join("report.html").display()
     ));
-    let passed = o.scenarios.iter().filter(|s| s.status == "passed").count();
-    s.push_str(&format!(
-        "{passed} passed, {} failed\n",
-        o.scenarios.len() - passed
-    ));
+    let all: Vec<_> = o.report.scenarios().collect();
+    let passed = all.iter().filter(|s| s.passed()).count();
+    s.push_str(&format!("{passed} passed, {} failed\n", all.len() - passed));
     s
 }

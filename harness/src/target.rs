@@ -30,8 +30,8 @@ impl Target {
     pub fn label(&self) -> String {
         match self {
             Target::Embedded => "embedded mock".into(),
-            Target::Url(u) => u.clone(),
-            Target::Uat => format!("SEND UAT ({UAT_URL})"),
+            Target::Url(_) => "mock at URL".into(),
+            Target::Uat => "SEND UAT".into(),
         }
     }
 
@@ -109,4 +109,32 @@ pub async fn start_embedded(profile: &EnteProfile) -> Result<MockServer, String>
     MockServer::start(config)
         .await
         .map_err(|e| format!("cannot start the embedded mock: {e}"))
+}
+
+/// A URL fit for a report: without any `user:password@`.
+pub fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    #[test]
+    fn credentials_in_a_url_never_reach_a_report() {
+        use super::without_credentials as w;
+        assert_eq!(w("http://user:pw@host:8080/x"), "http://host:8080/x");
+        assert_eq!(
+            w("https://api.uat.notifichedigitali.it"),
+            "https://api.uat.notifichedigitali.it"
+        );
+        assert_eq!(w("http://host/a@b"), "http://host/a@b");
+    }
 }

@@ -31,9 +31,13 @@ pub struct Evidence {
     pub files: Vec<(String, String, Vec<u8>)>,
 }
 
+/// Everything a scenario produced and read. Lists of SEND's own JSON are kept as SEND sent them.
 #[derive(Debug, Default, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScenarioEvidence {
+    /// The requests sent (documents by key and sha256, recipients, payments): what PagoPA's
+    /// alternative evidence calls "the metadata used to create the notification".
+    pub requests: Vec<Value>,
     pub notification_request_ids: Vec<String>,
     pub iuns: Vec<String>,
     pub status_history: Vec<Value>,
@@ -145,10 +149,20 @@ impl SendWorld {
         f(e.scenarios.entry(self.scenario.clone()).or_default());
     }
 
-    pub fn keep_file(&self, name: &str, bytes: Vec<u8>) {
+    /// Keeps a downloaded file for `evidence/`; returns its path relative to the report.
+    pub fn keep_file(&self, name: &str, bytes: Vec<u8>) -> String {
         let mut e = self.ctx.evidence.lock().unwrap_or_else(|p| p.into_inner());
         e.files
             .push((self.scenario.clone(), name.to_string(), bytes));
+        crate::report::evidence::relative_path(name)
+    }
+
+    /// Starts this scenario's evidence afresh (a retry must not inherit a failed attempt's).
+    pub fn reset_evidence(&self) {
+        let mut e = self.ctx.evidence.lock().unwrap_or_else(|p| p.into_inner());
+        e.scenarios.remove(&self.scenario);
+        let scenario = self.scenario.clone();
+        e.files.retain(|(s, _, _)| *s != scenario);
     }
 
     pub fn iun(&self) -> Result<String, String> {

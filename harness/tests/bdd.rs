@@ -36,7 +36,7 @@ async fn main() {
         std::process::exit(1)
     });
     print!("{}", summary_table(&profile, &outcome));
-    if !outcome.all_passed {
+    if !outcome.all_passed() {
         std::process::exit(1);
     }
 }

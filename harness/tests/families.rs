@@ -30,14 +30,16 @@ async fn the_v23_family_passes_and_calls_only_v23_operations() {
     let opts = demo_run(ApiFamily::V23, "@TC-INVIO-01 or @TC-INVIO-03", dir.path());
     let o = run(opts).await.unwrap();
     assert_eq!(
-        o.verdicts[0].verdict, "passed",
+        o.report.test_cases[0].verdict.as_str(),
+        "passed",
         "{:?}",
-        o.verdicts[0].reasons
+        o.report.test_cases[0].reasons
     );
     assert_eq!(
-        o.verdicts[2].verdict, "passed",
+        o.report.test_cases[2].verdict.as_str(),
+        "passed",
         "{:?}",
-        o.verdicts[2].reasons
+        o.report.test_cases[2].reasons
     );
     let transcript =
         std::fs::read_to_string(o.report_dir.join("evidence/transcript.jsonl")).unwrap();
@@ -54,7 +56,7 @@ async fn a_full_run_writes_a_green_validator_checklist_from_its_own_transcript()
     let dir = tempfile::tempdir().unwrap();
     let opts = demo_run(ApiFamily::Current, "not @extra", dir.path());
     let o = run(opts).await.unwrap();
-    assert!(o.go_live);
+    assert!(o.go_live());
     let checks: serde_json::Value =
         serde_json::from_slice(&std::fs::read(o.report_dir.join("checklist.json")).unwrap())
             .unwrap();

@@ -38,9 +38,9 @@ async fn a_wrong_api_key_fails_every_tc_and_says_the_key_is_unknown() {
     ))
     .await
     .unwrap();
-    assert!(!o.go_live);
-    for tc in &o.verdicts[..2] {
-        assert_eq!(tc.verdict, "failed", "{}", tc.id);
+    assert!(!o.go_live());
+    for tc in &o.report.test_cases[..2] {
+        assert_eq!(tc.verdict.as_str(), "failed", "{}", tc.id);
         assert!(
             tc.reasons
                 .iter()
@@ -49,7 +49,7 @@ async fn a_wrong_api_key_fails_every_tc_and_says_the_key_is_unknown() {
             tc.reasons
         );
     }
-    assert_eq!(o.verdicts[2].verdict, "not-run");
+    assert_eq!(o.report.test_cases[2].verdict.as_str(), "not-run");
     let report = std::fs::read_to_string(o.report_dir.join("report.json")).unwrap();
     assert!(
         !report.contains("not-the-right-key"),
@@ -67,8 +67,8 @@ async fn a_refused_notification_fails_tc_invio_01_with_the_refusal_reason() {
     let o = run(opts(profile, Target::Embedded, "@TC-INVIO-01", dir.path()))
         .await
         .unwrap();
-    assert_eq!(o.verdicts[0].verdict, "failed");
-    let reason = o.verdicts[0].reasons.join(" ");
+    assert_eq!(o.report.test_cases[0].verdict.as_str(), "failed");
+    let reason = o.report.test_cases[0].reasons.join(" ");
     assert!(
         reason.contains("REFUSED") && reason.contains("NOT_VALID_ADDRESS"),
         "{reason}"
@@ -95,10 +95,10 @@ async fn an_async_only_ente_is_exempt_from_tc_costo_01() {
     ))
     .await
     .unwrap();
-    assert_eq!(o.verdicts[4].verdict, "exempt");
+    assert_eq!(o.report.test_cases[4].verdict.as_str(), "exempt");
     assert!(
-        o.scenarios
-            .iter()
+        o.report
+            .scenarios()
             .all(|s| !s.tags.contains(&"TC-COSTO-01".to_string())),
         "its scenarios are not run"
     );
@@ -116,9 +116,10 @@ async fn a_pdnd_ente_runs_with_a_voucher_and_a_wrong_kid_is_named() {
         .await
         .unwrap();
     assert_eq!(
-        o.verdicts[0].verdict, "passed",
+        o.report.test_cases[0].verdict.as_str(),
+        "passed",
         "{:?}",
-        o.verdicts[0].reasons
+        o.report.test_cases[0].reasons
     );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(o.report_dir.join("report.json")).unwrap()).unwrap();
@@ -173,14 +174,14 @@ async fn a_pdnd_ente_runs_with_a_voucher_and_a_wrong_kid_is_named() {
     ))
     .await
     .unwrap();
-    assert_eq!(o.verdicts[0].verdict, "failed");
+    assert_eq!(o.report.test_cases[0].verdict.as_str(), "failed");
     assert!(
-        o.verdicts[0]
+        o.report.test_cases[0]
             .reasons
             .join(" ")
             .contains("kid wrong-kid is not a key"),
         "{:?}",
-        o.verdicts[0].reasons
+        o.report.test_cases[0].reasons
     );
     mock.stop().await;
 }

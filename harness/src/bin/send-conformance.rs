@@ -187,18 +187,32 @@ fn main() {
             verbose,
         })
         .collect();
+    let several = runs.len() > 1;
+    let results = run_many(runs, concurrency);
     let mut all_go_live = true;
     let mut tables = String::new();
-    for (profile, outcome) in run_many(runs, concurrency) {
+    for (profile, outcome) in &results {
         match outcome {
             Ok(o) => {
-                all_go_live &= o.go_live;
-                tables.push_str(&summary_table(&profile, &o));
+                all_go_live &= o.go_live();
+                tables.push_str(&summary_table(profile, o));
             }
             Err(e) => {
                 all_go_live = false;
                 tables.push_str(&format!("\n{}: not run — {e}\n", profile.name));
             }
+        }
+    }
+    if several {
+        match send_conformance::report::batch::write(&report_dir, &results) {
+            Ok(s) => tables.push_str(&format!(
+                "\n{} Enti: {} ready for go-live, {} not ready — {}\n",
+                s.enti.len(),
+                s.go_live,
+                s.not_ready,
+                report_dir.join("summary.html").display()
+            )),
+            Err(e) => tables.push_str(&format!("\nbatch summary not written: {e}\n")),
         }
     }
     println!("{tables}");

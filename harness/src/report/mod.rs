@@ -1,11 +1,20 @@
-//! The run's outputs: per-TC verdicts from the Cucumber JSON, `report.json`, the transcript
-//! and the evidence files. (The HTML/JUnit/summary report of a later issue builds on these.)
+//! The run's report: one model ([`RunReport`], written as `report.json`) built from the
+//! scenarios Cucumber ran and the evidence the steps kept, rendered as HTML, JUnit, the
+//! alternative-evidence summary and, for a batch, a summary of every Ente.
+//!
+//! `report.json` schema (version [`SCHEMA_VERSION`]) is documented in `reports/README.md`.
 
-use crate::client::transcript::Exchange;
-use crate::world::Evidence;
+pub mod batch;
+pub mod checklist;
+pub mod collect;
+pub mod evidence;
+pub mod html;
+pub mod junit;
+pub mod summary;
+
+use crate::world::{Evidence, ScenarioEvidence};
+use collect::{ScenarioRecord, StepResult};
 use serde::Serialize;
-use serde_json::Value;
-use std::path::Path;
 
 /// The onboarding test cases, in PagoPA's current numbering.
 pub const TEST_CASES: [(&str, &str); 5] = [
@@ -28,280 +37,356 @@ pub const TEST_CASES: [(&str, &str); 5] = [
     ),
 ];
 
-pub const SCHEMA_VERSION: &str = "1.0";
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct StepResult {
-    pub text: String,
-    pub status: String,
-    pub error: Option<String>,
+/// Scenarios a test case needs before it can pass: TC-COSTO-01 has two (sender = creditor,
+/// sender ≠ creditor) and both must run.
+fn required_scenarios(tc: &str) -> usize {
+    if tc == "TC-COSTO-01" { 2 } else { 1 }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// Bumped on any change a reader of `report.json` could notice: major when a field is removed
+/// or changes meaning, minor when one is added.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Passed,
+    Failed,
+    NotRun,
+    /// The TC does not apply to this Ente (TC-COSTO-01 with pagoPaIntMode ASYNC).
+    Exempt,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Failed => "failed",
+            Verdict::NotRun => "not-run",
+            Verdict::Exempt => "exempt",
+        }
+    }
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ScenarioResult {
+pub struct RunReport {
+    pub schema_version: &'static str,
+    pub tool: Tool,
+    pub target: TargetInfo,
+    pub ente: EnteInfo,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: u64,
+    /// Every TC passed (TC-COSTO-01 with both scenarios), or is exempt.
+    pub go_live: bool,
+    /// PDND vouchers obtained during the run (absent without PDND).
+    pub vouchers_minted: Option<u64>,
+    pub test_cases: Vec<TcReport>,
+    /// Scenarios that belong to no TC (the @extra feature).
+    pub extras: Vec<ScenarioReport>,
+    /// Feature files that could not be read or parsed.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetInfo {
+    /// embedded, url or uat.
+    pub label: String,
+    /// The SEND base URL (`embedded` for the in-process mock). Never carries credentials.
+    pub base_url: String,
+    pub api_family: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnteInfo {
+    pub name: String,
+    pub tax_id: String,
+    pub pago_pa_int_mode: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TcReport {
+    pub id: String,
+    pub title: String,
+    pub verdict: Verdict,
+    pub duration_ms: u64,
+    /// Why the TC is not passed: `scenario: step — error`, one per failing scenario.
+    pub reasons: Vec<String>,
+    pub scenarios: Vec<ScenarioReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioReport {
     pub feature: String,
     pub name: String,
     pub tags: Vec<String>,
+    /// passed or failed: the outcome of the last attempt.
     pub status: String,
+    /// 1, or more when Cucumber retried the scenario.
+    pub attempts: usize,
+    /// Why each earlier attempt failed (a retried-then-passed scenario is flaky, not failed).
+    pub earlier_failures: Vec<String>,
+    pub duration_ms: u64,
+    /// The steps of the last attempt.
     pub steps: Vec<StepResult>,
+    /// What the scenario created and read: ids, statuses, timeline, events, files, prices.
+    pub evidence: ScenarioEvidence,
 }
 
-impl ScenarioResult {
-    pub fn key(&self) -> String {
-        format!("{} / {}", self.feature, self.name)
+impl ScenarioReport {
+    pub fn passed(&self) -> bool {
+        self.status == "passed"
     }
-    /// The first failing step and why, as a PT reads it.
+    /// The first failing step and why.
     pub fn reason(&self) -> Option<String> {
+        if self.passed() {
+            return None;
+        }
         self.steps
             .iter()
             .find(|s| s.status != "passed")
             .map(|s| match &s.error {
-                Some(e) => format!("{} — {}", s.text, e),
+                Some(e) => format!("{} — {e}", s.text),
                 None => format!("{} — {}", s.text, s.status),
             })
+            .or_else(|| Some("no step ran".into()))
+    }
+    /// `feature / scenario`, the key the steps file evidence under.
+    pub fn key(&self) -> String {
+        format!("{} / {}", self.feature, self.name)
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct TcVerdict {
-    pub id: String,
-    pub title: String,
-    /// passed, failed, not-run or exempt.
-    pub verdict: String,
-    pub scenarios: Vec<String>,
-    pub reasons: Vec<String>,
-}
-
-/// Reads the standard Cucumber JSON the run wrote.
-pub fn scenarios_from_cucumber_json(json: &Value) -> Vec<ScenarioResult> {
-    let mut out = Vec::new();
-    for f in json.as_array().into_iter().flatten() {
-        let feature = f["name"].as_str().unwrap_or_default().to_string();
-        let ftags: Vec<String> = f["tags"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t["name"].as_str())
-            .map(|t| t.trim_start_matches('@').to_string())
-            .collect();
-        for e in f["elements"].as_array().into_iter().flatten() {
-            if e["type"] == "background" {
-                continue;
-            }
-            let mut tags = ftags.clone();
-            tags.extend(
-                e["tags"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|t| t["name"].as_str())
-                    .map(|t| t.trim_start_matches('@').to_string()),
-            );
-            let steps: Vec<StepResult> = e["steps"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| StepResult {
-                    text: format!(
-                        "{}{}",
-                        s["keyword"].as_str().unwrap_or_default(),
-                        s["name"].as_str().unwrap_or_default()
-                    )
-                    .trim()
-                    .to_string(),
-                    status: s["result"]["status"]
-                        .as_str()
-                        .unwrap_or("undefined")
-                        .to_string(),
-                    error: s["result"]["error_message"].as_str().map(clean_error),
-                })
-                .collect();
-            let status = if !steps.is_empty() && steps.iter().all(|s| s.status == "passed") {
-                "passed"
-            } else {
-                "failed"
-            };
-            out.push(ScenarioResult {
-                feature: feature.clone(),
-                name: e["name"].as_str().unwrap_or_default().to_string(),
-                tags,
-                status: status.into(),
-                steps,
-            });
-        }
+/// A scenario's report from its attempts and the evidence kept under its key.
+pub fn scenario_report(r: &ScenarioRecord, evidence: &Evidence) -> ScenarioReport {
+    let last = r.last();
+    let key = format!("{} / {}", r.feature, r.name);
+    let passed = last.is_some_and(|a| a.passed());
+    let mut steps = last.map(|a| a.steps.clone()).unwrap_or_default();
+    if let Some(h) = last.and_then(|a| a.hook_error.clone()) {
+        steps.push(StepResult {
+            text: "(hook)".into(),
+            status: "failed".into(),
+            duration_ms: 0,
+            error: Some(h),
+        });
     }
-    out
+    ScenarioReport {
+        feature: r.feature.clone(),
+        name: r.name.clone(),
+        tags: r.tags.clone(),
+        status: if passed { "passed" } else { "failed" }.into(),
+        attempts: r.attempts.len(),
+        earlier_failures: r
+            .attempts
+            .iter()
+            .rev()
+            .skip(1)
+            .rev()
+            .filter_map(|a| a.reason())
+            .collect(),
+        duration_ms: r.attempts.iter().map(|a| a.duration_ms).sum(),
+        steps,
+        evidence: evidence.scenarios.get(&key).cloned().unwrap_or_default(),
+    }
 }
 
-/// The useful part of Cucumber's failure text (what the step returned), on one line.
-fn clean_error(m: &str) -> String {
-    let m = m
-        .rsplit_once("Captured output: ")
-        .map(|(_, tail)| tail)
-        .unwrap_or(m);
-    m.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(6)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The verdict of each test case; `exempt` lists TCs that do not apply to the Ente.
-pub fn verdicts(scenarios: &[ScenarioResult], exempt: &[&str]) -> Vec<TcVerdict> {
-    TEST_CASES
+/// Files every scenario under its TC (by tag); scenarios of no TC are extras.
+/// `exempt` lists TCs that do not apply to the Ente.
+pub fn test_cases(
+    scenarios: Vec<ScenarioReport>,
+    exempt: &[&str],
+) -> (Vec<TcReport>, Vec<ScenarioReport>) {
+    let is_tc = |s: &ScenarioReport| {
+        TEST_CASES
+            .iter()
+            .any(|(id, _)| s.tags.iter().any(|t| t == id))
+    };
+    let (mine, extras): (Vec<_>, Vec<_>) = scenarios.into_iter().partition(is_tc);
+    let tcs = TEST_CASES
         .iter()
         .map(|(id, title)| {
-            let mine: Vec<&ScenarioResult> = scenarios
+            let scenarios: Vec<ScenarioReport> = mine
                 .iter()
                 .filter(|s| s.tags.iter().any(|t| t == id))
+                .cloned()
                 .collect();
+            let mut reasons: Vec<String> = scenarios
+                .iter()
+                .filter_map(|s| s.reason().map(|r| format!("{}: {r}", s.name)))
+                .collect();
+            let needed = required_scenarios(id);
             let verdict = if exempt.contains(id) {
-                "exempt"
-            } else if mine.is_empty() {
-                "not-run"
-            } else if mine.iter().all(|s| s.status == "passed") {
-                "passed"
+                Verdict::Exempt
+            } else if scenarios.is_empty() {
+                Verdict::NotRun
+            } else if !reasons.is_empty() {
+                Verdict::Failed
+            } else if scenarios.len() < needed {
+                reasons.push(format!(
+                    "only {} of its {needed} scenarios ran: all are needed for go-live",
+                    scenarios.len()
+                ));
+                Verdict::NotRun
             } else {
-                "failed"
+                Verdict::Passed
             };
-            TcVerdict {
+            TcReport {
                 id: id.to_string(),
                 title: title.to_string(),
-                verdict: verdict.into(),
-                scenarios: mine.iter().map(|s| s.key()).collect(),
-                reasons: mine
-                    .iter()
-                    .filter_map(|s| s.reason().map(|r| format!("{}: {r}", s.name)))
-                    .collect(),
+                verdict,
+                duration_ms: scenarios.iter().map(|s| s.duration_ms).sum(),
+                reasons,
+                scenarios,
             }
         })
-        .collect()
+        .collect();
+    (tcs, extras)
+}
+
+/// A duration as people read it: `850 ms`, `1.6 s`.
+pub fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
 }
 
 /// Go-live: every test case passed (or is exempt).
-pub fn go_live(v: &[TcVerdict]) -> bool {
+pub fn go_live(v: &[TcReport]) -> bool {
     v.iter()
-        .all(|t| t.verdict == "passed" || t.verdict == "exempt")
+        .all(|t| matches!(t.verdict, Verdict::Passed | Verdict::Exempt))
 }
 
-/// The run's transcript as the call log the checklist engine judges. Calls to another host
-/// than SEND's (the storage's presigned URLs) are filed under `/storage/…` as the mock names them.
-pub fn calls_from_transcript(
-    transcript: &[Exchange],
-    base: &str,
-) -> Vec<send_mock::checklist::call::Call> {
-    use crate::client::transcript::BodyRecord;
-    use send_mock::checklist::call::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS};
-    let host = |u: &str| {
-        u.split("://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let send_host = host(base);
-    transcript
-        .iter()
-        .enumerate()
-        .map(|(i, x)| {
-            let after_host = x
-                .url
-                .split("://")
-                .nth(1)
-                .and_then(|r| r.find('/').map(|j| &r[j..]))
-                .unwrap_or("/");
-            let (path, query) = after_host.split_once('?').unwrap_or((after_host, ""));
-            let mut path = path.to_string();
-            if host(&x.url) != send_host && !path.starts_with("/storage/") {
-                path = match x.method.as_str() {
-                    "GET" => format!("/storage/download{path}"),
-                    _ => format!("/storage/{}", path.rsplit('/').next().unwrap_or_default()),
-                };
-            }
-            let keep = |h: &[(String, String)], names: &[&str]| {
-                h.iter()
-                    .filter(|(k, _)| names.contains(&k.as_str()))
-                    .cloned()
-                    .collect()
-            };
-            let json = |b: &BodyRecord| match b {
-                BodyRecord::Json { json } => Some(json.clone()),
-                _ => None,
-            };
-            Call {
-                id: i as u64 + 1,
-                at_ms: chrono::DateTime::parse_from_rfc3339(&x.at)
-                    .map(|t| t.timestamp_millis())
-                    .unwrap_or(0),
-                method: x.method.clone(),
-                path,
-                query: serde_urlencoded::from_str(query).unwrap_or_default(),
-                status: x.status,
-                request_headers: keep(&x.request_headers, &KEPT_REQUEST_HEADERS),
-                request: json(&x.request_body),
-                response: json(&x.response_body),
-                response_headers: keep(&x.response_headers, &KEPT_RESPONSE_HEADERS),
-                response_text: None,
-            }
-        })
-        .collect()
-}
-
-/// Writes the transcript as JSON lines and the downloaded files under `evidence/`.
-pub fn write_evidence(
-    dir: &Path,
-    transcript: &[Exchange],
-    evidence: &Evidence,
-) -> Result<(), String> {
-    let ev = dir.join("evidence");
-    std::fs::create_dir_all(&ev).map_err(|e| format!("{}: {e}", ev.display()))?;
-    let mut lines = String::new();
-    for x in transcript {
-        lines.push_str(&serde_json::to_string(x).map_err(|e| e.to_string())?);
-        lines.push('\n');
+impl RunReport {
+    /// Every scenario of the run, TCs first.
+    pub fn scenarios(&self) -> impl Iterator<Item = &ScenarioReport> {
+        self.test_cases
+            .iter()
+            .flat_map(|t| t.scenarios.iter())
+            .chain(self.extras.iter())
     }
-    std::fs::write(ev.join("transcript.jsonl"), lines).map_err(|e| e.to_string())?;
-    for (_, name, bytes) in &evidence.files {
-        let safe: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        std::fs::write(ev.join(safe), bytes).map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use collect::Attempt;
+
+    fn step(text: &str, status: &str, error: Option<&str>) -> StepResult {
+        StepResult {
+            text: text.into(),
+            status: status.into(),
+            duration_ms: 1,
+            error: error.map(str::to_string),
+        }
+    }
+
+    fn record(name: &str, tag: &str, attempts: Vec<Vec<StepResult>>) -> ScenarioRecord {
+        ScenarioRecord {
+            feature: "F".into(),
+            name: name.into(),
+            line: 1,
+            tags: vec![tag.into()],
+            attempts: attempts
+                .into_iter()
+                .map(|steps| Attempt {
+                    steps,
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    fn reports(records: &[ScenarioRecord]) -> Vec<ScenarioReport> {
+        records
+            .iter()
+            .map(|r| scenario_report(r, &Evidence::default()))
+            .collect()
+    }
 
     #[test]
-    fn verdicts_follow_the_scenarios_of_each_tc() {
-        let cj = json!([{"name": "F", "tags": [{"name": "@TC-INVIO-01"}], "elements": [
-            {"type": "scenario", "name": "ok", "tags": [], "steps": [{"keyword": "Given ", "name": "a", "result": {"status": "passed"}}]},
-        ]}, {"name": "G", "tags": [], "elements": [
-            {"type": "scenario", "name": "bad", "tags": [{"name": "@TC-COSTO-01"}], "steps": [
-                {"keyword": "Given ", "name": "a", "result": {"status": "passed"}},
-                {"keyword": "Then ", "name": "b", "result": {"status": "failed", "error_message": "HTTP 403 — PN_FORBIDDEN"}}]},
-        ]}]);
-        let s = scenarios_from_cucumber_json(&cj);
-        let v = verdicts(&s, &[]);
-        assert_eq!(v[0].verdict, "passed");
-        assert_eq!(v[1].verdict, "not-run");
-        assert_eq!(v[4].verdict, "failed");
-        assert!(v[4].reasons[0].contains("Then b — HTTP 403"));
-        assert!(!go_live(&v));
-        assert_eq!(verdicts(&s, &["TC-COSTO-01"])[4].verdict, "exempt");
+    fn verdicts_follow_the_last_attempt_of_each_scenario() {
+        let recs = vec![
+            record(
+                "ok",
+                "TC-INVIO-01",
+                vec![vec![step("Given a", "passed", None)]],
+            ),
+            record(
+                "flaky",
+                "TC-INVIO-02",
+                vec![
+                    vec![step("Given a", "failed", Some("HTTP 502"))],
+                    vec![step("Given a", "passed", None)],
+                ],
+            ),
+            record(
+                "bad",
+                "TC-INVIO-04",
+                vec![vec![
+                    step("Given a", "passed", None),
+                    step("Then b", "failed", Some("HTTP 403 — PN_FORBIDDEN")),
+                ]],
+            ),
+            record("x", "extra", vec![vec![step("Given a", "passed", None)]]),
+        ];
+        let (tcs, extras) = test_cases(reports(&recs), &[]);
+        assert_eq!(tcs[0].verdict, Verdict::Passed);
+        assert_eq!(
+            tcs[1].verdict,
+            Verdict::Passed,
+            "a retried-then-passed scenario passes"
+        );
+        assert_eq!(tcs[1].scenarios[0].attempts, 2);
+        assert_eq!(tcs[1].scenarios[0].earlier_failures, ["Given a — HTTP 502"]);
+        assert_eq!(tcs[2].verdict, Verdict::NotRun);
+        assert_eq!(tcs[3].verdict, Verdict::Failed);
+        assert_eq!(tcs[3].reasons, ["bad: Then b — HTTP 403 — PN_FORBIDDEN"]);
+        assert_eq!(extras.len(), 1);
+        assert!(!go_live(&tcs));
+    }
+
+    #[test]
+    fn costo_needs_both_scenarios_and_can_be_exempt() {
+        let one = vec![record(
+            "s1",
+            "TC-COSTO-01",
+            vec![vec![step("Given a", "passed", None)]],
+        )];
+        let (tcs, _) = test_cases(reports(&one), &[]);
+        assert_eq!(tcs[4].verdict, Verdict::NotRun);
+        assert!(tcs[4].reasons[0].contains("only 1 of its 2 scenarios"));
+        let (tcs, _) = test_cases(reports(&one), &["TC-COSTO-01"]);
+        assert_eq!(tcs[4].verdict, Verdict::Exempt);
+        let mut two = one.clone();
+        two.push(record(
+            "s2",
+            "TC-COSTO-01",
+            vec![vec![step("Given a", "passed", None)]],
+        ));
+        two[1].line = 2;
+        assert_eq!(test_cases(reports(&two), &[]).0[4].verdict, Verdict::Passed);
+    }
+
+    #[test]
+    fn a_scenario_that_never_ran_a_step_fails() {
+        let r = record("empty", "TC-INVIO-01", vec![vec![]]);
+        let s = scenario_report(&r, &Evidence::default());
+        assert_eq!(s.status, "failed");
+        assert_eq!(s.reason().as_deref(), Some("no step ran"));
     }
 }

@@ -54,11 +54,13 @@ async fn attachment_matches(w: &mut SendWorld, path: String, name: &str) -> Resu
         ));
     }
     let file = meta["filename"].as_str().unwrap_or(name).to_string();
+    let size = bytes.len();
+    let kept = w.keep_file(&file, bytes);
     w.evidence(|e| {
-        e.documents
-            .push(json!({"name": name, "filename": file, "sha256": digest, "size": bytes.len()}))
+        e.documents.push(
+            json!({"name": name, "filename": file, "sha256": digest, "size": size, "file": kept}),
+        )
     });
-    w.keep_file(&file, bytes);
     Ok(())
 }
 
@@ -157,8 +159,9 @@ async fn legal_facts(w: &mut SendWorld, categories: String) -> Result<(), String
             return Err(format!("legal fact {key} ({category}) is not a PDF"));
         }
         let digest = sha256_b64(&bytes);
-        w.evidence(|e| e.legal_facts.push(json!({"category": category, "key": key, "filename": meta["filename"], "sha256": digest, "size": bytes.len()})));
-        w.keep_file(meta["filename"].as_str().unwrap_or(&key), bytes);
+        let size = bytes.len();
+        let kept = w.keep_file(meta["filename"].as_str().unwrap_or(&key), bytes);
+        w.evidence(|e| e.legal_facts.push(json!({"category": category, "key": key, "filename": meta["filename"], "sha256": digest, "size": size, "file": kept})));
     }
     Ok(())
 }

@@ -195,7 +195,10 @@ pub async fn send(w: &mut SendWorld) -> Result<(), String> {
             "the notificationRequestId `{id}` is not 36 characters"
         ));
     }
-    w.evidence(|e| e.notification_request_ids.push(id.clone()));
+    w.evidence(|e| {
+        e.requests.push(body);
+        e.notification_request_ids.push(id.clone())
+    });
     w.request_id = Some(id);
     Ok(())
 }

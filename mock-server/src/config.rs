@@ -127,6 +127,10 @@ pub struct MockConfig {
     pub stream_retry_after: Duration,
     /// Answer 429 to a stream read made before the last `retry-after` elapsed.
     pub strict_retry_after: bool,
+    /// Longest an API request may take, body included (408 after).
+    pub request_timeout: Duration,
+    /// Longest an upload to the storage may take.
+    pub upload_timeout: Duration,
 }
 
 impl Default for MockConfig {
@@ -141,6 +145,8 @@ impl Default for MockConfig {
             timelines: vec![],
             stream_retry_after: Duration::from_millis(1000),
             strict_retry_after: true,
+            request_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(600),
         }
     }
 }

@@ -41,6 +41,9 @@ struct Cli {
     /// Do not answer 429 to stream reads that come before `retry-after` elapsed.
     #[arg(long)]
     lenient_retry_after: bool,
+    /// Longest an API request may take, body included, before a 408 Problem.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    request_timeout: std::time::Duration,
 }
 
 #[tokio::main]
@@ -64,6 +67,7 @@ async fn main() {
         retry_after_downloads: cli.retry_after_downloads,
         stream_retry_after: cli.stream_retry_after,
         strict_retry_after: !cli.lenient_retry_after,
+        request_timeout: cli.request_timeout,
         timelines: if cli.timelines.is_empty() {
             Some(PathBuf::from("fixtures/timelines"))
                 .filter(|p| p.is_dir())

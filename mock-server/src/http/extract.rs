@@ -40,16 +40,39 @@ impl FromRequest<AppState> for JsonBody {
         }
         let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "Payload Too Large",
-                    format!("request body larger than {JSON_LIMIT} bytes"),
-                    vec![],
-                )
-            })?;
+            .map_err(|e| body_read_error(&e))?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// Why a JSON body could not be read: 413 past [`JSON_LIMIT`], 400 for a broken body.
+pub fn body_read_error(e: &axum::Error) -> ApiError {
+    if is_length_limit(e) {
+        ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload Too Large",
+            format!("request body larger than {JSON_LIMIT} bytes"),
+            vec![send_wire::ProblemError {
+                code: "PN_INVALID_BODY".into(),
+                element: None,
+                detail: Some(format!("the body exceeds {JSON_LIMIT} bytes")),
+            }],
+        )
+    } else {
+        ApiError::invalid_body_one(format!("the request body could not be read: {e}"))
+    }
+}
+
+/// Whether reading a body failed on the size limit (rather than a client that went away).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// Parses JSON, naming where it broke.

@@ -7,6 +7,7 @@ pub mod cancel;
 pub mod checklist;
 pub mod extract;
 pub mod legal_facts;
+pub mod limits;
 pub mod notifications;
 pub mod payments;
 pub mod pdnd;
@@ -63,6 +64,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             recorder::record,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::limits,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), trace_id))
         .with_state(state)

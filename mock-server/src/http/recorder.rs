@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 
-const BODY_LIMIT: usize = 2 * 1024 * 1024;
+const BODY_LIMIT: usize = super::extract::JSON_LIMIT;
 
 fn kept(h: &HeaderMap, names: &[&str]) -> BTreeMap<String, String> {
     names
@@ -66,8 +66,8 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let (request, body) = if is_json(&parts.headers) {
         match to_bytes(body, BODY_LIMIT).await {
             Ok(b) => (serde_json::from_slice(&b).ok(), Body::from(b)),
-            // Too large to keep: the handler answers 413 itself from an empty body.
-            Err(_) => (None, Body::empty()),
+            // The body is gone: answer here what the handler's extractor would have.
+            Err(e) => return super::extract::body_read_error(&e).into_response(),
         }
     } else {
         (None, body)

@@ -1,0 +1,77 @@
+//! Limits on what a request may be, answered as SEND Problems before any handler runs: URI
+//! length (414), header count and size (431), and the time a request may take (408).
+//!
+//! SEND's gateway has limits of its own that are not published; these are generous for any real
+//! client and small enough that a hostile one cannot hold the mock. hyper's own limits (100
+//! headers, about 400 KiB of head) sit above them and answer without a body.
+
+use super::AppState;
+use super::problem::ApiError;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Longest request target (path and query) accepted.
+pub const MAX_URI: usize = 8 * 1024;
+/// Most headers accepted.
+pub const MAX_HEADERS: usize = 64;
+/// Largest total size of the header names and values.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+fn problem(status: StatusCode, title: &'static str, detail: String, code: &str) -> Response {
+    ApiError::new(
+        status,
+        title,
+        detail.clone(),
+        vec![send_wire::ProblemError {
+            code: code.into(),
+            element: None,
+            detail: Some(detail),
+        }],
+    )
+    .into_response()
+}
+
+pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let uri = req.uri().to_string().len();
+    if uri > MAX_URI {
+        return problem(
+            StatusCode::URI_TOO_LONG,
+            "URI Too Long",
+            format!("the request target is {uri} bytes; at most {MAX_URI} are accepted"),
+            "PN_GENERIC_INVALIDPARAMETER",
+        );
+    }
+    let headers = req.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return problem(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request Header Fields Too Large",
+            format!(
+                "{} headers, {bytes} bytes; at most {MAX_HEADERS} headers and {MAX_HEADER_BYTES} bytes are accepted",
+                headers.len()
+            ),
+            "PN_GENERIC_INVALIDPARAMETER",
+        );
+    }
+    // Uploads stream up to 100 MiB: they get the longer limit.
+    let limit = if req.uri().path().starts_with("/storage/") {
+        state.config.upload_timeout
+    } else {
+        state.config.request_timeout
+    };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "Request Timeout",
+            format!("the request took longer than {limit:?}"),
+            "PN_GENERIC_REQUEST_TIMEOUT",
+        ),
+    }
+}

@@ -64,6 +64,16 @@ impl MockServer {
             .map_err(std::io::Error::other)?;
         let clock = Arc::new(VirtualClock::new(chrono::Utc::now(), config.time_scale));
         let store = Arc::new(Store::new(clock, config.enti.clone(), scripts, files_dir));
+        if let Some(dir) = &config.data_dir {
+            // Replaying is synchronous work on the store; keep it off the async workers.
+            let (s, d) = (store.clone(), dir.clone());
+            let started = std::time::Instant::now();
+            let ops = tokio::task::spawn_blocking(move || s.open_journal(&d))
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(std::io::Error::other)?;
+            tracing::info!(ops, elapsed = ?started.elapsed(), dir = %dir.display(), "state restored from the data dir");
+        }
         let pdnd = Arc::new(pdnd_clients(&config.enti)?);
         let state = AppState {
             config: Arc::new(config),

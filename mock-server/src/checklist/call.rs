@@ -1,11 +1,11 @@
 //! A recorded SEND call: what the checklist engine judges. The mock records them as it serves;
 //! the harness builds them from its transcript.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Call {
     pub id: u64,

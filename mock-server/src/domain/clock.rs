@@ -22,6 +22,16 @@ struct Anchor {
     scale: f64,
     /// Total of every explicit jump ([`VirtualClock::advance`]).
     jumped: SendDuration,
+    /// While set, the clock stands at this instant (a journal being replayed).
+    pinned: Option<DateTime<Utc>>,
+}
+
+impl Anchor {
+    fn now(&self) -> DateTime<Utc> {
+        self.pinned.unwrap_or_else(|| {
+            self.virtual_at + to_send(self.real.elapsed().as_secs_f64() * self.scale)
+        })
+    }
 }
 
 impl VirtualClock {
@@ -34,6 +44,7 @@ impl VirtualClock {
                 virtual_at: start,
                 scale: 86_400.0 / secs,
                 jumped: SendDuration::zero(),
+                pinned: None,
             }),
             started: Instant::now(),
         }
@@ -41,18 +52,38 @@ impl VirtualClock {
 
     /// Current virtual time.
     pub fn now(&self) -> DateTime<Utc> {
-        let a = *self.state.lock().expect("clock lock");
-        a.virtual_at + to_send(a.real.elapsed().as_secs_f64() * a.scale)
+        self.state.lock().expect("clock lock").now()
     }
 
     /// Jumps ahead by `by` of virtual time; returns the new virtual now.
     pub fn advance(&self, by: SendDuration) -> DateTime<Utc> {
         let mut a = self.state.lock().expect("clock lock");
-        let now = a.virtual_at + to_send(a.real.elapsed().as_secs_f64() * a.scale);
+        let now = a.now();
+        a.jumped += by;
+        if let Some(p) = a.pinned.as_mut() {
+            *p = now + by;
+            return now + by;
+        }
         a.real = Instant::now();
         a.virtual_at = now + by;
-        a.jumped += by;
         a.virtual_at
+    }
+
+    /// Stops the clock at `at` (`Some`) or lets it run again from where it was (`None`).
+    pub fn pin(&self, at: Option<DateTime<Utc>>) {
+        let mut a = self.state.lock().expect("clock lock");
+        if at.is_none() && a.pinned.is_some() {
+            a.real = Instant::now();
+        }
+        a.pinned = at;
+    }
+
+    /// Runs on from `at` (after a restart, from the last instant the journal saw).
+    pub fn resume_at(&self, at: DateTime<Utc>) {
+        let mut a = self.state.lock().expect("clock lock");
+        a.pinned = None;
+        a.real = Instant::now();
+        a.virtual_at = at.max(a.virtual_at);
     }
 
     /// Wall time since the clock started plus every explicit jump. Lifetimes of things that
@@ -66,7 +97,7 @@ impl VirtualClock {
     /// Wall time left until virtual instant `at` (zero when it is already past).
     pub fn real_until(&self, at: DateTime<Utc>) -> Duration {
         let a = *self.state.lock().expect("clock lock");
-        let now = a.virtual_at + to_send(a.real.elapsed().as_secs_f64() * a.scale);
+        let now = a.now();
         let left = (at - now).num_microseconds().unwrap_or(i64::MAX);
         if left <= 0 {
             Duration::ZERO

@@ -8,7 +8,9 @@ use serde_json::{Map, Value, json};
 use std::sync::LazyLock;
 
 /// The versions of `POST /delivery/{v}/requests` SEND still routes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub enum RequestVersion {
     V1,
     V21,

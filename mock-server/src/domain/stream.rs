@@ -5,7 +5,9 @@ use super::timeline::{Category, DetailVersion};
 use std::collections::HashSet;
 
 /// The stream API families SEND routes (`/delivery-progresses[/v2.x]/streams`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum StreamVersion {
     V1,
     V23,
@@ -83,7 +85,7 @@ impl StreamVersion {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EventType {
     Status,
     Timeline,

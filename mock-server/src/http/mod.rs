@@ -83,9 +83,24 @@ pub fn router(state: AppState) -> Router {
 async fn trace_id(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let id = new_trace_id();
     let now = state.store.clock.now();
+    let lost_before = state.store.journal_errors();
     let mut res = TRACE_ID
         .scope(id.clone(), REQUEST_TIME.scope(now, next.run(req)))
         .await;
+    // A change this request made could not be written to the data dir: do not claim success.
+    if state.store.journal_errors() != lost_before && res.status().is_success() {
+        res = TRACE_ID
+            .scope(id.clone(), async {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable",
+                    "the change was applied in memory but could not be written to the data dir",
+                    vec![],
+                )
+                .into_response()
+            })
+            .await;
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-amzn-trace-id", v);
     }

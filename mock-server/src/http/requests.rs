@@ -71,7 +71,7 @@ async fn send(
     let token = req.idempotence_token.clone();
     let iun = state
         .store
-        .submit(ente, version, req)
+        .submit(ente, version, req, &body)
         .map_err(ApiError::conflict)?;
     Ok((
         StatusCode::ACCEPTED,

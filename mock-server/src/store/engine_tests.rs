@@ -77,7 +77,9 @@ impl Engine {
             "taxonomyCode": "010202N", "notificationFeePolicy": "FLAT_RATE", "physicalCommunicationType": pct, "recipients": [rec],
             "documents": [{"contentType": "application/pdf", "digests": {"sha256": self.doc.2}, "ref": {"key": self.doc.0, "versionToken": self.doc.1}}]});
         let req = request::parse(RequestVersion::V26, &body).unwrap();
-        self.store.submit(0, RequestVersion::V26, req).unwrap()
+        self.store
+            .submit(0, RequestVersion::V26, req, &body)
+            .unwrap()
     }
 }
 

@@ -25,7 +25,7 @@ pub struct UploadSlot {
 }
 
 /// One uploaded version of a slot's file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoredVersion {
     pub version_id: String,
     /// Base64 SHA-256 of the stored bytes.

@@ -10,6 +10,9 @@
 mod engine_tests;
 pub mod events;
 pub mod files;
+pub mod journal;
+#[cfg(test)]
+mod journal_tests;
 pub mod legal_facts;
 pub mod streams;
 
@@ -35,6 +38,7 @@ use serde_json::{Map, Value, json};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
@@ -151,7 +155,7 @@ pub enum RequestLookup {
 }
 
 /// A file a download URL serves.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum DownloadTarget {
     Upload { path: PathBuf, content_type: String },
     LegalFact(String),
@@ -164,8 +168,25 @@ struct Grant {
     expires_io: Duration,
 }
 
+/// The generator of everything random the store decides under its lock (IUNs, file keys,
+/// stream ids): seeded per data dir, so a replayed journal draws the same values.
+struct SeededRng(StdRng);
+
+impl Default for SeededRng {
+    fn default() -> Self {
+        SeededRng(StdRng::from_os_rng())
+    }
+}
+
+impl SeededRng {
+    fn hex(&mut self, bytes: usize) -> String {
+        random_hex(&mut self.0, bytes)
+    }
+}
+
 #[derive(Default)]
 struct State {
+    rng: SeededRng,
     files: Files,
     notifications: HashMap<Iun, Notification>,
     by_protocol: HashMap<(usize, String, String), Iun>,
@@ -190,6 +211,9 @@ pub struct Store {
     files_dir: PathBuf,
     wake: Notify,
     calls: Mutex<(u64, HashMap<usize, Vec<crate::checklist::call::Call>>)>,
+    /// Where changes go with `--data-dir`; `None` in memory (and while replaying).
+    journal: Mutex<Option<journal::Journal>>,
+    journal_errors: AtomicU64,
 }
 
 /// Calls kept per Ente for the checklist.
@@ -224,6 +248,133 @@ impl Store {
             files_dir,
             calls: Mutex::new((0, HashMap::new())),
             wake: Notify::new(),
+            journal: Mutex::new(None),
+            journal_errors: AtomicU64::new(0),
+        }
+    }
+
+    /// Appends `op` to the journal, if there is one. Callers hold the lock that orders the
+    /// change (the state's or the call log's), so the journal's order is the order applied.
+    fn log(&self, at: DateTime<Utc>, op: journal::Op) {
+        let mut j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(j) = j.as_mut()
+            && let Err(e) = j.append(&journal::Entry { at, op })
+        {
+            self.journal_errors.fetch_add(1, Ordering::SeqCst);
+            tracing::error!(error = %e, "a change could not be persisted");
+        }
+    }
+
+    /// How many changes could not be persisted so far (HTTP answers 503 when this grows).
+    pub fn journal_errors(&self) -> u64 {
+        self.journal_errors.load(Ordering::SeqCst)
+    }
+
+    /// Makes the store durable in `dir`: replays what the journal holds, then journals every
+    /// change. Returns the number of ops replayed.
+    pub fn open_journal(&self, dir: &Path) -> Result<usize, String> {
+        let enti: Vec<String> = self.enti.iter().map(|e| e.tax_id.clone()).collect();
+        let seed = rand::random::<u64>();
+        let (j, meta, entries) = journal::Journal::open(dir, &enti, seed)?;
+        self.lock().rng = SeededRng(StdRng::seed_from_u64(meta.seed));
+        let n = entries.len();
+        let mut last = None;
+        for e in entries {
+            self.clock.pin(Some(e.at));
+            self.apply(e.op);
+            last = Some(self.clock.now());
+        }
+        self.clock.pin(None);
+        if let Some(at) = last {
+            self.clock.resume_at(at);
+        }
+        *self.journal.lock().unwrap_or_else(|p| p.into_inner()) = Some(j);
+        Ok(n)
+    }
+
+    /// Re-applies one journaled op (the clock is pinned at its instant).
+    fn apply(&self, op: journal::Op) {
+        use journal::Op;
+        let iun = |s: &str| Iun::parse(s).ok();
+        match op {
+            Op::Preload { ente, items } => {
+                self.preload(ente, &items);
+            }
+            Op::Upload { key, version } => self.record_upload(&key, version),
+            Op::Grant {
+                ente,
+                target,
+                retry_after_first,
+                id,
+            } => {
+                self.grant(ente, target, retry_after_first, &id);
+            }
+            Op::Submit {
+                ente,
+                version,
+                body,
+            } => match crate::domain::request::parse(version, &body) {
+                Ok(req) => {
+                    let _ = self.submit(ente, version, req, &body);
+                }
+                Err(e) => tracing::warn!(?e, "a journaled request no longer parses"),
+            },
+            Op::Cancel { ente, iun: i } => {
+                if let Some(i) = iun(&i) {
+                    self.cancel(ente, &i);
+                }
+            }
+            Op::Payments { ente, events } => {
+                let _ = self.payment_events(ente, &events);
+            }
+            Op::PinScript { ente, script } => {
+                let _ = self.pin_next_script(ente, &script);
+            }
+            Op::View { ente, iun: i, rec } => {
+                if let Some(i) = iun(&i) {
+                    self.view(ente, &i, rec);
+                }
+            }
+            Op::Advance { micros } => {
+                self.advance(Duration::microseconds(micros));
+            }
+            Op::Fire => self.fire_due(self.clock.now()),
+            Op::CreateStream {
+                ente,
+                version,
+                spec,
+                replaced,
+            } => {
+                let _ = self.create_stream(ente, version, spec, replaced);
+            }
+            Op::UpdateStream {
+                ente,
+                version,
+                id,
+                spec,
+            } => {
+                let _ = self.update_stream(ente, version, &id, spec);
+            }
+            Op::DeleteStream { ente, version, id } => {
+                let _ = self.delete_stream(ente, version, &id);
+            }
+            Op::DisableStream { ente, version, id } => {
+                let _ = self.disable_stream(ente, version, &id);
+            }
+            Op::Consume {
+                ente,
+                version,
+                id,
+                last_event_id,
+            } => {
+                let pacing = streams::Pacing {
+                    interval_ms: 0,
+                    strict: false,
+                };
+                let _ = self.consume(ente, version, &id, last_event_id, pacing);
+            }
+            Op::Record { ente, call } => self.record(ente, *call),
+            Op::ClearCalls { ente } => self.clear_calls(ente),
         }
     }
 
@@ -262,18 +413,25 @@ impl Store {
         let now = self.clock.now();
         let mut out = Vec::new();
         let mut st = self.lock();
+        self.log(
+            now,
+            journal::Op::Preload {
+                ente,
+                items: items.to_vec(),
+            },
+        );
         for (idx, content_type, sha) in items {
             let (prefix, ext) = if content_type == "application/json" {
                 ("PN_F24_META", "json")
             } else {
                 ("PN_NOTIFICATION_ATTACHMENTS", "pdf")
             };
-            let key = format!("{prefix}-{}.{ext}", self.random_token(16));
+            let key = format!("{prefix}-{}.{ext}", st.rng.hex(16));
             let slot = UploadSlot {
                 key: key.clone(),
                 ente,
                 preload_idx: idx.clone(),
-                secret: self.random_token(16),
+                secret: st.rng.hex(16),
                 content_type: content_type.clone(),
                 sha256: sha.clone(),
                 created_at: now,
@@ -291,7 +449,15 @@ impl Store {
     }
 
     pub fn record_upload(&self, key: &str, version: StoredVersion) {
-        if let Some(slot) = self.lock().files.slots.get_mut(key) {
+        let mut st = self.lock();
+        self.log(
+            version.uploaded_at,
+            journal::Op::Upload {
+                key: key.to_string(),
+                version: version.clone(),
+            },
+        );
+        if let Some(slot) = st.files.slots.get_mut(key) {
             slot.versions.push(version);
         }
     }
@@ -305,10 +471,19 @@ impl Store {
         id: &str,
     ) -> Option<String> {
         let mut st = self.lock();
+        self.log(
+            self.clock.now(),
+            journal::Op::Grant {
+                ente,
+                target: target.clone(),
+                retry_after_first,
+                id: id.to_string(),
+            },
+        );
         if retry_after_first && st.asked_once.insert(id.to_string()) {
             return None;
         }
-        let token = self.random_token(20);
+        let token = st.rng.hex(20);
         st.grants.insert(
             token.clone(),
             Grant {
@@ -338,6 +513,13 @@ impl Store {
     /// `MAX_CALLS` calls per Ente.
     pub fn record(&self, ente: usize, mut call: crate::checklist::call::Call) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        self.log(
+            self.clock.now(),
+            journal::Op::Record {
+                ente,
+                call: Box::new(call.clone()),
+            },
+        );
         calls.0 += 1;
         call.id = calls.0;
         let log = calls.1.entry(ente).or_default();
@@ -364,11 +546,9 @@ impl Store {
     }
 
     pub fn clear_calls(&self, ente: usize) {
-        self.calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .remove(&ente);
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        self.log(self.clock.now(), journal::Op::ClearCalls { ente });
+        calls.1.remove(&ente);
     }
 
     /// What a download token serves, if still valid.
@@ -381,15 +561,25 @@ impl Store {
     // ---------------------------------------------------------------- notifications
 
     /// Registers an accepted-for-validation request (HTTP 202) or reports conflicts (409).
+    /// `body` is the request as received, journaled so a restart parses it again.
     pub fn submit(
         &self,
         ente: usize,
         version: RequestVersion,
         request: NotificationRequest,
+        body: &Value,
     ) -> Result<Iun, Conflicts> {
         let now = self.clock.now();
         let sender = &self.enti[ente].tax_id;
         let mut st = self.lock();
+        self.log(
+            now,
+            journal::Op::Submit {
+                ente,
+                version,
+                body: body.clone(),
+            },
+        );
         let token = request.idempotence_token.clone().unwrap_or_default();
         let mut conflicts = Vec::new();
         if st
@@ -417,13 +607,10 @@ impl Store {
         if !conflicts.is_empty() {
             return Err(conflicts);
         }
-        let iun = {
-            let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-            loop {
-                let iun = Iun::generate(&mut *rng, now);
-                if !st.notifications.contains_key(&iun) {
-                    break iun;
-                }
+        let iun = loop {
+            let iun = Iun::generate(&mut st.rng.0, now);
+            if !st.notifications.contains_key(&iun) {
+                break iun;
             }
         };
         st.by_protocol.insert(
@@ -508,6 +695,13 @@ impl Store {
         let now = self.clock.now();
         self.fire_due(now);
         let mut st = self.lock();
+        self.log(
+            now,
+            journal::Op::Cancel {
+                ente,
+                iun: iun.to_string(),
+            },
+        );
         let n = st.notifications.get_mut(iun).filter(|n| n.ente == ente)?;
         if n.status() == Status::REFUSED {
             return Some(CancelOutcome::Refused);
@@ -573,8 +767,16 @@ impl Store {
         ente: usize,
         events: &[(String, String, i64, DateTime<Utc>)],
     ) -> Result<(), Vec<String>> {
-        self.fire_due(self.clock.now());
+        let now = self.clock.now();
+        self.fire_due(now);
         let mut st = self.lock();
+        self.log(
+            now,
+            journal::Op::Payments {
+                ente,
+                events: events.to_vec(),
+            },
+        );
         let mut missing = Vec::new();
         let mut found = Vec::new();
         for (notice, creditor, amount, at) in events {
@@ -630,7 +832,7 @@ impl Store {
                 ),
                 category: Category::PAYMENT,
                 timestamp: at,
-                ingestion: self.clock.now(),
+                ingestion: now,
                 legal_facts: vec![],
                 details: d,
             };
@@ -644,7 +846,15 @@ impl Store {
         if self.scripts.by_name(script).is_none() {
             return Err(self.scripts.names());
         }
-        self.lock().pinned.insert(ente, script.to_string());
+        let mut st = self.lock();
+        self.log(
+            self.clock.now(),
+            journal::Op::PinScript {
+                ente,
+                script: script.to_string(),
+            },
+        );
+        st.pinned.insert(ente, script.to_string());
         Ok(())
     }
 
@@ -653,6 +863,14 @@ impl Store {
         let now = self.clock.now();
         self.fire_due(now);
         let mut st = self.lock();
+        self.log(
+            now,
+            journal::Op::View {
+                ente,
+                iun: iun.to_string(),
+                rec,
+            },
+        );
         let n = st
             .notifications
             .get(iun)
@@ -671,7 +889,15 @@ impl Store {
 
     /// Jumps the clock forward and fires everything that became due, in order.
     pub fn advance(&self, by: Duration) -> DateTime<Utc> {
+        let st = self.lock();
+        self.log(
+            self.clock.now(),
+            journal::Op::Advance {
+                micros: by.num_microseconds().unwrap_or(i64::MAX),
+            },
+        );
         let now = self.clock.advance(by);
+        drop(st);
         self.fire_due(now);
         self.wake();
         now
@@ -685,6 +911,9 @@ impl Store {
     /// Runs every job due at or before `now`, each at its own due instant.
     pub fn fire_due(&self, now: DateTime<Utc>) {
         let mut st = self.lock();
+        if st.schedule.peek().is_some_and(|Reverse(d)| d.at <= now) {
+            self.log(now, journal::Op::Fire);
+        }
         while st.schedule.peek().is_some_and(|Reverse(d)| d.at <= now) {
             let Some(Reverse(due)) = st.schedule.pop() else {
                 break;
@@ -775,8 +1004,8 @@ impl State {
         self.dispatch(seq, ente, iun, category, after, new_status);
     }
 
-    fn new_key(store: &Store) -> impl FnMut(&str, &str) -> String + '_ {
-        move |prefix: &str, ext: &str| format!("{prefix}-{}.{ext}", store.random_token(16))
+    fn new_key(&mut self, prefix: &str, ext: &str) -> String {
+        format!("{prefix}-{}.{ext}", self.rng.hex(16))
     }
 
     fn notification_element(
@@ -935,7 +1164,7 @@ impl State {
                 self.emit(store, iun, el, vec![]);
             }
         }
-        let ack_key = Self::new_key(store)("PN_LEGAL_FACTS", "pdf");
+        let ack_key = self.new_key("PN_LEGAL_FACTS", "pdf");
         let mut d = Map::new();
         d.insert(
             "legalFactId".into(),
@@ -1147,7 +1376,10 @@ impl State {
         step: &script::ScriptStep,
         at: DateTime<Utc>,
     ) {
-        let Some(n) = self.notifications.get_mut(iun) else {
+        let State {
+            notifications, rng, ..
+        } = self;
+        let Some(n) = notifications.get_mut(iun) else {
             return;
         };
         let Some(run) = n.runs.get_mut(rec) else {
@@ -1155,7 +1387,7 @@ impl State {
         };
         let recipient = n.request.recipients[rec].clone();
         let pct = n.request.physical_communication_type.clone();
-        let mut keys = Self::new_key(store);
+        let mut keys = |prefix: &str, ext: &str| format!("{prefix}-{}.{ext}", rng.hex(16));
         let mut ctx = ElementContext {
             iun: iun.as_str(),
             recipient: &recipient,
@@ -1169,10 +1401,7 @@ impl State {
 
     fn start_cancellation(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
         let mut d = Map::new();
-        d.insert(
-            "cancellationRequestId".into(),
-            json!(store.random_token(16)),
-        );
+        d.insert("cancellationRequestId".into(), json!(self.rng.hex(16)));
         let el = self.notification_element(
             iun,
             Category::NOTIFICATION_CANCELLATION_REQUEST,
@@ -1192,7 +1421,7 @@ impl State {
         let not_refined: Vec<usize> = (0..n.request.recipients.len())
             .filter(|i| !n.runs.get(*i).is_some_and(|r| r.refined))
             .collect();
-        let key = Self::new_key(store)("PN_LEGAL_FACTS", "pdf");
+        let key = self.new_key("PN_LEGAL_FACTS", "pdf");
         let mut d = Map::new();
         d.insert(
             "notificationCost".into(),

@@ -7,6 +7,7 @@ use crate::domain::iun::Iun;
 use crate::domain::status::Status;
 use crate::domain::stream::{EventType, Filter, StreamVersion, event_id};
 use chrono::{DateTime, Duration, Utc};
+use rand::Rng as _;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -19,7 +20,7 @@ pub const EVENT_TTL: Duration = Duration::days(7);
 pub const MAX_STREAMS: usize = 10;
 
 /// A stream's configuration as the client set it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StreamSpec {
     pub title: String,
     pub event_type: EventType,
@@ -241,8 +242,19 @@ impl Store {
     ) -> Result<Value, StreamError> {
         let filter = spec.filter(version)?;
         let now = self.clock.now();
-        let id = uuid::Uuid::new_v4().to_string();
         let mut st = self.lock();
+        self.log(
+            now,
+            super::journal::Op::CreateStream {
+                ente,
+                version,
+                spec: spec.clone(),
+                replaced: replaced.clone(),
+            },
+        );
+        let id = uuid::Builder::from_random_bytes(st.rng.0.random())
+            .into_uuid()
+            .to_string();
         if let Some(old) = &replaced {
             let o = st.stream_mut(ente, version, old)?;
             if o.disabled.is_some() {
@@ -314,6 +326,15 @@ impl Store {
     ) -> Result<Value, StreamError> {
         let filter = spec.filter(version)?;
         let mut st = self.lock();
+        self.log(
+            self.clock.now(),
+            super::journal::Op::UpdateStream {
+                ente,
+                version,
+                id: id.to_string(),
+                spec: spec.clone(),
+            },
+        );
         let s = st.stream_mut(ente, version, id)?;
         if s.disabled.is_some() {
             return Err(StreamError::Forbidden(format!(
@@ -337,6 +358,14 @@ impl Store {
         id: &str,
     ) -> Result<(), StreamError> {
         let mut st = self.lock();
+        self.log(
+            self.clock.now(),
+            super::journal::Op::DeleteStream {
+                ente,
+                version,
+                id: id.to_string(),
+            },
+        );
         st.stream_mut(ente, version, id)?;
         st.streams.remove(id);
         Ok(())
@@ -350,6 +379,14 @@ impl Store {
     ) -> Result<Value, StreamError> {
         let now = self.clock.now();
         let mut st = self.lock();
+        self.log(
+            now,
+            super::journal::Op::DisableStream {
+                ente,
+                version,
+                id: id.to_string(),
+            },
+        );
         let s = st.stream_mut(ente, version, id)?;
         if s.disabled.is_some() {
             return Err(StreamError::Forbidden(format!(
@@ -380,6 +417,7 @@ impl Store {
             let wait = (nb - real_now).as_millis() as u64;
             return Err(StreamError::TooEarly(wait.max(1)));
         }
+        let before = s.queue.len();
         if let Some(last) = last_event_id {
             while s.queue.front().is_some_and(|q| q.event_id <= last) {
                 s.queue.pop_front();
@@ -390,6 +428,17 @@ impl Store {
         let version = s.version;
         while queue.front().is_some_and(|q| st.expired(*q, now)) {
             queue.pop_front();
+        }
+        if queue.len() != before {
+            self.log(
+                now,
+                super::journal::Op::Consume {
+                    ente,
+                    version,
+                    id: id.to_string(),
+                    last_event_id,
+                },
+            );
         }
         let events: Vec<Value> = queue
             .iter()

@@ -1,0 +1,165 @@
+//! Replaying a journal rebuilds the same store: notifications and timelines, legal facts,
+//! streams with their queues, the call log, and work still scheduled.
+
+use super::streams::{Pacing, StreamSpec};
+use super::*;
+use crate::domain::request::{self, RequestVersion};
+use crate::domain::stream::{EventType, StreamVersion};
+use serde_json::json;
+
+fn store(dir: &Path) -> Store {
+    let clock = Arc::new(VirtualClock::new(
+        "2026-03-02T08:00:00Z".parse().unwrap(),
+        std::time::Duration::from_secs(86_400 * 365 * 30),
+    ));
+    Store::new(
+        clock,
+        vec![EnteProfile::demo()],
+        ScriptLibrary::default(),
+        dir.join("files"),
+    )
+}
+
+fn send(s: &Store, doc: &UploadSlot, protocol: &str, address: &str, pec: Option<&str>) -> Iun {
+    let mut rec = json!({"recipientType": "PF", "taxId": "BNRMHL75C06G702B", "denomination": "Michelangelo Buonarroti",
+        "physicalAddress": {"address": address, "municipality": "Roma", "zip": "00100", "province": "RM"}});
+    if let Some(p) = pec {
+        rec["digitalDomicile"] = json!({"type": "PEC", "address": p});
+    }
+    let body = json!({"paProtocolNumber": protocol, "subject": "s", "senderDenomination": "Comune", "senderTaxId": "80016350821",
+        "taxonomyCode": "010202N", "notificationFeePolicy": "FLAT_RATE", "physicalCommunicationType": "AR_REGISTERED_LETTER", "recipients": [rec],
+        "documents": [{"contentType": "application/pdf", "digests": {"sha256": doc.sha256}, "ref": {"key": doc.key, "versionToken": "v1"}}]});
+    let req = request::parse(RequestVersion::V26, &body).unwrap();
+    s.submit(0, RequestVersion::V26, req, &body).unwrap()
+}
+
+/// Everything observable about a store, for comparison.
+fn observe(s: &Store, iuns: &[Iun], stream: &str) -> Value {
+    let pacing = Pacing {
+        interval_ms: 0,
+        strict: false,
+    };
+    let notifications: Vec<Value> = iuns
+        .iter()
+        .map(|i| {
+            let n = s.notification(0, i).unwrap();
+            let facts: Vec<String> = s.legal_facts_of(&n).iter().map(|f| f.key.clone()).collect();
+            json!({
+                "status": format!("{:?}", n.status()),
+                "timeline": n.timeline.iter().map(|e| e.render(crate::domain::timeline::DetailVersion::ALL[0], n.sent_at)).collect::<Vec<_>>(),
+                "facts": facts,
+            })
+        })
+        .collect();
+    let page = s
+        .consume(0, StreamVersion::V29, stream, None, pacing)
+        .map(|p| p.events)
+        .unwrap_or_default();
+    json!({
+        "now": crate::domain::clock::rfc3339(s.clock.now()),
+        "notifications": notifications,
+        "stream": page,
+        "calls": s.calls_for_checklist(0).len(),
+        "next_due": s.next_due().map(crate::domain::clock::rfc3339),
+    })
+}
+
+#[test]
+fn a_replayed_journal_rebuilds_the_same_store_and_pending_work_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(dir.path());
+    assert_eq!(a.open_journal(dir.path()).unwrap(), 0);
+    let slot = a
+        .preload(0, &[("0".into(), "application/pdf".into(), "x".into())])
+        .remove(0);
+    std::fs::create_dir_all(dir.path().join("files")).unwrap();
+    let bytes = b"%PDF-1.4 atto".to_vec();
+    let path = dir.path().join("files/doc.pdf");
+    std::fs::write(&path, &bytes).unwrap();
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&bytes));
+    let slot = UploadSlot {
+        sha256: sha.clone(),
+        ..slot
+    };
+    a.record_upload(
+        &slot.key,
+        StoredVersion {
+            version_id: "v1".into(),
+            sha256: sha,
+            size: bytes.len() as u64,
+            uploaded_at: a.clock.now(),
+            path,
+            is_pdf: true,
+        },
+    );
+    let spec = StreamSpec {
+        title: "all".into(),
+        event_type: EventType::Timeline,
+        filter_values: None,
+        groups: vec![],
+        wait_for_accepted: None,
+    };
+    let meta = a.create_stream(0, StreamVersion::V29, spec, None).unwrap();
+    let stream = meta["streamId"].as_str().unwrap().to_string();
+    let digital = send(&a, &slot, "P-1", "Via Roma 1", Some("prova@pec.it"));
+    let paper = send(&a, &slot, "P-2", "Via @OK_AR", None);
+    let cancelled = send(&a, &slot, "P-3", "Via Roma 3", Some("prova@pec.it"));
+    a.advance(Duration::minutes(10));
+    a.cancel(0, &cancelled).unwrap();
+    a.advance(Duration::hours(2));
+    a.view(0, &digital, 0).unwrap();
+    // Acknowledge part of the stream.
+    let pacing = Pacing {
+        interval_ms: 0,
+        strict: false,
+    };
+    let first = a
+        .consume(0, StreamVersion::V29, &stream, None, pacing)
+        .unwrap();
+    let last = first.events[9]["eventId"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    a.consume(0, StreamVersion::V29, &stream, Some(last), pacing)
+        .unwrap();
+    a.record(
+        0,
+        crate::checklist::call::Call {
+            id: 0,
+            at_ms: 1,
+            method: "GET".into(),
+            path: "/x".into(),
+            query: Default::default(),
+            status: 200,
+            request_headers: Default::default(),
+            request: None,
+            response: None,
+            response_headers: Default::default(),
+            response_text: None,
+        },
+    );
+    let iuns = [digital, paper, cancelled];
+    let before = observe(&a, &iuns, &stream);
+    assert!(
+        before["next_due"].is_string(),
+        "work is still pending: {before}"
+    );
+    drop(a);
+
+    let b = store(dir.path());
+    assert!(b.open_journal(dir.path()).unwrap() > 10);
+    let after = observe(&b, &iuns, &stream);
+    assert_eq!(before, after);
+
+    // The paper letter's pending steps still run, and they are journaled too.
+    b.advance(Duration::days(30));
+    let done = observe(&b, &iuns, &stream);
+    drop(b);
+    let c = store(dir.path());
+    c.open_journal(dir.path()).unwrap();
+    assert_eq!(observe(&c, &iuns, &stream), done);
+    assert_ne!(done["notifications"][1], before["notifications"][1]);
+}

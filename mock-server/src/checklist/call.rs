@@ -55,14 +55,53 @@ pub enum Op {
 
 impl Call {
     pub fn op(&self) -> Op {
-        let segs: Vec<&str> = self.path.trim_start_matches('/').split('/').collect();
-        match (self.method.as_str(), segs.as_slice()) {
+        Op::of(&self.method, &self.path, self.request.as_ref())
+    }
+
+    /// The part of a response the checks read, when that is much smaller than the response.
+    /// Of a stream page: each event's id, as a string, and for the events that changed the
+    /// status, an object with the ids and the status (never the timeline element carried).
+    pub fn kept_response(method: &str, path: &str, response: Value) -> Value {
+        match (Op::of(method, path, None), response) {
+            (Op::StreamConsume { .. }, Value::Array(events)) => Value::Array(
+                events
+                    .into_iter()
+                    .map(|e| match e.get("newStatus") {
+                        None => e.get("eventId").cloned().unwrap_or(Value::Null),
+                        Some(_) => {
+                            let mut kept = serde_json::Map::new();
+                            for k in ["eventId", "notificationRequestId", "iun", "newStatus"] {
+                                if let Some(v) = e.get(k) {
+                                    kept.insert(k.into(), v.clone());
+                                }
+                            }
+                            Value::Object(kept)
+                        }
+                    })
+                    .collect(),
+            ),
+            (_, other) => other,
+        }
+    }
+
+    /// Whether the checks read this call's response body. A notification's detail is the
+    /// largest answer and the most frequent call; the checks need only its path.
+    pub fn response_matters(method: &str, path: &str) -> bool {
+        !matches!(Op::of(method, path, None), Op::Detail { .. })
+    }
+}
+
+impl Op {
+    /// What a call to `method path` (with this JSON request body) is.
+    pub fn of(method: &str, path: &str, request: Option<&Value>) -> Op {
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (method, segs.as_slice()) {
             ("POST", ["delivery", "attachments", "preload"]) => Op::Preload,
             ("PUT" | "POST", ["storage", key]) => Op::Upload {
                 key: key.to_string(),
             },
             ("GET", ["storage", "download", ..]) => Op::Download {
-                path: self.path.clone(),
+                path: path.to_string(),
             },
             ("POST", ["delivery", "requests"]) | ("POST", ["delivery", _, "requests"]) => Op::Send,
             ("GET", ["delivery", "requests"]) | ("GET", ["delivery", _, "requests"]) => {
@@ -117,10 +156,7 @@ impl Call {
                 }
             }
             ("POST", ["delivery-progresses", .., "streams"]) => Op::StreamCreate {
-                timeline: self
-                    .request
-                    .as_ref()
-                    .is_some_and(|r| r["eventType"] == "TIMELINE"),
+                timeline: request.is_some_and(|r| r["eventType"] == "TIMELINE"),
             },
             ("GET", ["delivery-progresses", .., "streams", id, "events"]) => Op::StreamConsume {
                 stream: id.to_string(),

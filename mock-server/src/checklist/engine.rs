@@ -476,7 +476,8 @@ fn stream_checks(f: &Facts) -> Vec<Check> {
                                 .and_then(Value::as_array)
                                 .into_iter()
                                 .flatten()
-                                .filter_map(|e| field(e, "/eventId").map(str::to_string)),
+                                .filter_map(|e| e.as_str().or_else(|| field(e, "/eventId")))
+                                .map(str::to_string),
                         );
                     }
                     hits
@@ -583,11 +584,9 @@ fn download_checks(f: &Facts) -> Vec<Check> {
     let iuns_with_timeline: Vec<String> = f
         .of(|o| matches!(o, Op::Detail { .. }))
         .filter(|c| c.status == 200)
-        .filter_map(|c| {
-            c.response
-                .as_ref()
-                .and_then(|r| field(r, "/iun"))
-                .map(str::to_string)
+        .filter_map(|c| match c.op() {
+            Op::Detail { iun } => Some(iun),
+            _ => None,
         })
         .collect();
     vec![

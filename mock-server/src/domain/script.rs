@@ -190,7 +190,8 @@ pub struct TimelineScript {
 #[derive(Debug, Clone)]
 pub struct RecipientRun {
     pub rec_index: usize,
-    pub script: TimelineScript,
+    /// Shared by every run of the same script.
+    pub script: std::sync::Arc<TimelineScript>,
     pub next: usize,
     pub refinement_at: Option<DateTime<Utc>>,
     pub progress_idx: u32,
@@ -201,7 +202,7 @@ pub struct RecipientRun {
 }
 
 impl RecipientRun {
-    pub fn new(rec_index: usize, script: TimelineScript) -> Self {
+    pub fn new(rec_index: usize, script: std::sync::Arc<TimelineScript>) -> Self {
         RecipientRun {
             rec_index,
             script,
@@ -743,7 +744,7 @@ pub fn build_element(
                 category: f.kind.category().into(),
             })
             .collect(),
-        details: d,
+        details: d.into(),
     };
     (element, facts)
 }

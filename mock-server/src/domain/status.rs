@@ -212,7 +212,7 @@ mod tests {
             timestamp: at,
             ingestion: at,
             legal_facts: vec![],
-            details,
+            details: details.into(),
         }
     }
 

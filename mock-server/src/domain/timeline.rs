@@ -113,14 +113,39 @@ pub struct TimelineElement {
     /// When SEND recorded it (`ingestionTimestamp`).
     pub ingestion: DateTime<Utc>,
     pub legal_facts: Vec<LegalFactsId>,
-    pub details: Map<String, Value>,
+    pub details: Details,
+}
+
+/// An element's details, kept as compact JSON text: a store holds millions of elements, and a
+/// map per element costs several times its text. Read back on demand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details(Box<str>);
+
+impl Details {
+    /// The details as a JSON object.
+    pub fn map(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.map().remove(key)
+    }
+}
+
+impl From<Map<String, Value>> for Details {
+    fn from(m: Map<String, Value>) -> Self {
+        Details(
+            serde_json::to_string(&m)
+                .unwrap_or_else(|_| "{}".into())
+                .into_boxed_str(),
+        )
+    }
 }
 
 impl TimelineElement {
     pub fn rec_index(&self) -> Option<usize> {
         self.details
             .get("recIndex")
-            .and_then(Value::as_u64)
+            .and_then(|v| v.as_u64())
             .map(|n| n as usize)
     }
 
@@ -142,7 +167,7 @@ impl TimelineElement {
             "timestamp": rfc3339(self.timestamp),
             "legalFactsIds": legal,
             "category": self.category.as_str(),
-            "details": self.details,
+            "details": self.details.map(),
         });
         if version >= DetailVersion::V24 {
             out["ingestionTimestamp"] = json!(rfc3339(self.ingestion));
@@ -193,7 +218,7 @@ mod tests {
                 key: "safestorage://PN_LEGAL_FACTS-1.pdf".into(),
                 category: "NOTIFICATION_CANCELLED".into(),
             }],
-            details: Map::new(),
+            details: Map::new().into(),
         };
         assert!(!e.visible_in(DetailVersion::V1));
         assert!(e.visible_in(DetailVersion::V20));

@@ -11,6 +11,8 @@ use crate::domain::request::{Attachment, RequestVersion};
 use crate::domain::timeline::DetailVersion;
 use crate::store::{DownloadTarget, Notification};
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use send_wire::NotificationAttachmentDownloadMetadataResponse;
@@ -104,9 +106,29 @@ async fn detail(
     Caller(ente): Caller,
     version: DetailVersion,
     ApiPath(iun): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
-    let n = accepted(&state, ente, &iun)?;
-    Ok(Json(detail_body(&n, version)))
+) -> ApiResult<Response> {
+    let iun = parse_iun(&iun)?;
+    let bytes = state
+        .store
+        .rendered(
+            ente,
+            &iun,
+            version as u8,
+            |n| {
+                if n.accepted() {
+                    Ok(())
+                } else {
+                    Err(not_found())
+                }
+            },
+            |n| {
+                serde_json::to_vec(&detail_body(n, version))
+                    .unwrap_or_default()
+                    .into()
+            },
+        )
+        .ok_or_else(not_found)??;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 /// Download metadata for an uploaded file referenced by a notification.

@@ -81,14 +81,16 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let (response, response_text, res) = if ct.contains("json") || ct.contains("xml") {
+    let keep = crate::checklist::call::Call::response_matters(&method, &path);
+    let (response, response_text, res) = if keep && (ct.contains("json") || ct.contains("xml")) {
         let (parts, body) = res.into_parts();
         match to_bytes(body, BODY_LIMIT * 8).await {
             Ok(b) => {
                 let json = ct
                     .contains("json")
                     .then(|| serde_json::from_slice(&b).ok())
-                    .flatten();
+                    .flatten()
+                    .map(|v| crate::checklist::call::Call::kept_response(&method, &path, v));
                 let text = ct
                     .contains("xml")
                     .then(|| String::from_utf8_lossy(&b).into_owned());

@@ -108,8 +108,7 @@ fn codes(n: &Notification) -> Vec<String> {
         .filter_map(|e| {
             e.details
                 .get("deliveryDetailCode")
-                .and_then(|c| c.as_str())
-                .map(str::to_string)
+                .and_then(|c| c.as_str().map(str::to_string))
         })
         .collect()
 }
@@ -175,11 +174,16 @@ fn digital_success() {
         gap(&n, Category::SCHEDULE_REFINEMENT, Category::REFINEMENT),
         Duration::days(7)
     );
-    let sources: Vec<&str> = n
+    let sources: Vec<String> = n
         .timeline
         .iter()
         .filter(|e| e.category == Category::GET_ADDRESS)
-        .map(|e| e.details["digitalAddressSource"].as_str().unwrap())
+        .map(|e| {
+            e.details.map()["digitalAddressSource"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(sources, ["PLATFORM", "SPECIAL"]);
 }
@@ -259,7 +263,7 @@ fn digital_failure_then_simple_registered_letter() {
         .iter()
         .find(|e| e.category == Category::DIGITAL_DELIVERY_CREATION_REQUEST)
         .unwrap();
-    assert_eq!(ddcr.details["endWorkflowStatus"], "FAILURE");
+    assert_eq!(ddcr.details.map()["endWorkflowStatus"], "FAILURE");
     assert_eq!(
         gap(
             &n,
@@ -279,8 +283,8 @@ fn digital_failure_then_simple_registered_letter() {
         .unwrap();
     assert_eq!(
         (
-            rs.details["productType"].as_str(),
-            rs.details["analogCost"].as_i64()
+            rs.details.map()["productType"].as_str(),
+            rs.details.map()["analogCost"].as_i64()
         ),
         (Some("RS"), Some(194))
     );
@@ -394,7 +398,7 @@ fn analog_890_and_ar_delivered() {
             .iter()
             .find(|e| e.category == Category::SEND_ANALOG_DOMICILE)
             .unwrap();
-        assert_eq!(send.details["productType"], product);
+        assert_eq!(send.details.map()["productType"], product);
         assert_eq!(
             n.runs[0].analog_cost,
             crate::domain::script::analog_cost(product)
@@ -414,8 +418,8 @@ fn analog_refused_by_the_recipient_closes_as_delivered() {
         .unwrap();
     assert_eq!(
         (
-            fb.details["responseStatus"].as_str(),
-            fb.details["deliveryFailureCause"].as_str()
+            fb.details.map()["responseStatus"].as_str(),
+            fb.details.map()["deliveryFailureCause"].as_str()
         ),
         (Some("OK"), Some("M05"))
     );
@@ -483,8 +487,8 @@ fn analog_unreachable() {
         .unwrap();
     assert_eq!(
         (
-            call.details["deliveryMode"].as_str(),
-            call.details["contactPhase"].as_str()
+            call.details.map()["deliveryMode"].as_str(),
+            call.details.map()["contactPhase"].as_str()
         ),
         (Some("ANALOG"), Some("SEND_ATTEMPT"))
     );
@@ -545,7 +549,7 @@ fn analog_discovery_second_attempt_succeeds() {
         .iter()
         .find(|e| e.category == Category::SEND_ANALOG_FEEDBACK)
         .unwrap();
-    assert!(first_fb.details["newAddress"].is_object());
+    assert!(first_fb.details.map()["newAddress"].is_object());
     let second = n
         .timeline
         .iter()
@@ -572,7 +576,7 @@ fn analog_deceased_returns_to_sender() {
         ]
     );
     let d = n.timeline.last().unwrap();
-    assert_eq!(d.details["notificationCost"], 100 + 737);
+    assert_eq!(d.details.map()["notificationCost"], 100 + 737);
 }
 
 #[test]
@@ -599,7 +603,10 @@ fn a_view_before_the_refinement_perfects_the_notification() {
         ]
     );
     assert_eq!(legal(&n).last().unwrap(), "RECIPIENT_ACCESS");
-    assert_eq!(n.timeline.last().unwrap().details["notificationCost"], 100);
+    assert_eq!(
+        n.timeline.last().unwrap().details.map()["notificationCost"],
+        100
+    );
 
     // Viewed through the admin action before the letter is sent: no paper at all.
     let iun = e.send(None, "Via @OK_AR", "AR_REGISTERED_LETTER");

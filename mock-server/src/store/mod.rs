@@ -187,6 +187,8 @@ impl SeededRng {
 #[derive(Default)]
 struct State {
     rng: SeededRng,
+    /// One copy of each script in use (by its Debug text), shared by the runs that follow it.
+    scripts: HashMap<String, Arc<script::TimelineScript>>,
     files: Files,
     notifications: HashMap<Iun, Notification>,
     by_protocol: HashMap<(usize, String, String), Iun>,
@@ -210,11 +212,23 @@ pub struct Store {
     pub scripts: ScriptLibrary,
     files_dir: PathBuf,
     wake: Notify,
-    calls: Mutex<(u64, HashMap<usize, Vec<crate::checklist::call::Call>>)>,
+    calls: Mutex<(
+        u64,
+        HashMap<usize, std::collections::VecDeque<crate::checklist::call::Call>>,
+    )>,
     /// Where changes go with `--data-dir`; `None` in memory (and while replaying).
     journal: Mutex<Option<journal::Journal>>,
     journal_errors: AtomicU64,
+    /// Rendered answers per (notification, variant), reused while the notification is unchanged.
+    rendered: Mutex<HashMap<(Iun, u8), (RenderStamp, bytes::Bytes)>>,
 }
+
+/// What a rendered answer depends on: a notification changes only by growing its timeline or
+/// being asked to cancel.
+type RenderStamp = (usize, bool);
+
+/// Rendered answers kept at most (about 10 KiB each).
+const RENDER_CACHE: usize = 4096;
 
 /// Calls kept per Ente for the checklist.
 pub const MAX_CALLS: usize = 50_000;
@@ -250,7 +264,46 @@ impl Store {
             wake: Notify::new(),
             journal: Mutex::new(None),
             journal_errors: AtomicU64::new(0),
+            rendered: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// An answer about notification `iun` of `ente` (`variant` tells apart the API versions),
+    /// rendered by `render` once and reused until the notification changes. `check` decides
+    /// whether the caller may see it. `None` when there is no such notification.
+    pub fn rendered<E>(
+        &self,
+        ente: usize,
+        iun: &Iun,
+        variant: u8,
+        check: impl FnOnce(&Notification) -> Result<(), E>,
+        render: impl FnOnce(&Notification) -> bytes::Bytes,
+    ) -> Option<Result<bytes::Bytes, E>> {
+        self.fire_due(self.clock.now());
+        let st = self.lock();
+        let n = st.notifications.get(iun).filter(|n| n.ente == ente)?;
+        if let Err(e) = check(n) {
+            return Some(Err(e));
+        }
+        let stamp = (n.timeline.len(), n.cancel_requested);
+        let key = (iun.clone(), variant);
+        {
+            let cache = self.rendered.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((s, b)) = cache.get(&key)
+                && *s == stamp
+            {
+                return Some(Ok(b.clone()));
+            }
+        }
+        let n = n.clone();
+        drop(st);
+        let bytes = render(&n);
+        let mut cache = self.rendered.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= RENDER_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, (stamp, bytes.clone()));
+        Some(Ok(bytes))
     }
 
     /// Appends `op` to the journal, if there is one. Callers hold the lock that orders the
@@ -524,15 +577,19 @@ impl Store {
         call.id = calls.0;
         let log = calls.1.entry(ente).or_default();
         if log.len() >= MAX_CALLS {
-            log.remove(0);
+            log.pop_front();
         }
-        log.push(call);
+        log.push_back(call);
     }
 
     /// The calls `ente` made, and every Ente's price calls (the creditor may ask a sender's price).
     pub fn calls_for_checklist(&self, ente: usize) -> Vec<crate::checklist::call::Call> {
         let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<_> = calls.1.get(&ente).cloned().unwrap_or_default();
+        let mut out: Vec<_> = calls
+            .1
+            .get(&ente)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default();
         for (other, log) in calls.1.iter().filter(|(e, _)| **e != ente) {
             let _ = other;
             out.extend(
@@ -834,7 +891,7 @@ impl Store {
                 timestamp: at,
                 ingestion: now,
                 legal_facts: vec![],
-                details: d,
+                details: d.into(),
             };
             st.emit(self, &iun, el, vec![]);
         }
@@ -1023,7 +1080,7 @@ impl State {
             timestamp: at,
             ingestion: at,
             legal_facts: legal,
-            details,
+            details: details.into(),
         }
     }
 
@@ -1159,7 +1216,7 @@ impl State {
                     timestamp: at,
                     ingestion: at,
                     legal_facts: vec![],
-                    details: d,
+                    details: d.into(),
                 };
                 self.emit(store, iun, el, vec![]);
             }
@@ -1195,16 +1252,26 @@ impl State {
             .pinned_script
             .as_deref()
             .and_then(|p| store.scripts.by_name(p));
-        let runs: Vec<RecipientRun> = recipients
+        let chosen: Vec<script::TimelineScript> = recipients
             .iter()
+            .map(|r| {
+                pinned
+                    .clone()
+                    .unwrap_or_else(|| store.scripts.choose(r, &n.request))
+            })
+            .collect();
+        // Runs of identical scripts share one copy (keyed by the whole script, not its name,
+        // so a user script can never be mistaken for a built-in).
+        let runs: Vec<RecipientRun> = chosen
+            .into_iter()
             .enumerate()
-            .map(|(i, r)| {
-                RecipientRun::new(
-                    i,
-                    pinned
-                        .clone()
-                        .unwrap_or_else(|| store.scripts.choose(r, &n.request)),
-                )
+            .map(|(i, s)| {
+                let shared = self
+                    .scripts
+                    .entry(format!("{s:?}"))
+                    .or_insert_with(|| Arc::new(s))
+                    .clone();
+                RecipientRun::new(i, shared)
             })
             .collect();
         let cancel = self

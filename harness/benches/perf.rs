@@ -1,0 +1,511 @@
+//! Speed, flatness and memory of the mock, and wall time of the harness. Prints figures; asserts
+//! nothing. `cargo bench -p harness --bench perf` (release build; `BENCH_SECS` sets the length of
+//! each load phase, default 10; `BENCH_BIG` the large store size, default 100000).
+//!
+//! The mock runs in this process on its own 2-thread runtime; the load generator runs on another
+//! runtime over raw HTTP/1.1 keep-alive connections (hyper's client connection, no pool), so the
+//! two share the machine's cores as a mock and its clients would.
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use send_conformance::client::ApiFamily;
+use send_conformance::profile::EnteProfile;
+use send_conformance::target::Target;
+use send_conformance::{RunOptions, default_features, run_many};
+use send_mock::domain::request::{self, RequestVersion};
+use send_mock::{MockConfig, MockServer};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const KEY: &str = "demo-api-key";
+
+fn secs() -> Duration {
+    Duration::from_secs(
+        std::env::var("BENCH_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10),
+    )
+}
+
+fn big() -> usize {
+    std::env::var("BENCH_BIG")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000)
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn pct(&mut self, p: f64) -> Duration {
+        self.0.sort_unstable();
+        if self.0.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((self.0.len() as f64 - 1.0) * p).round() as usize;
+        self.0[i]
+    }
+    fn line(&mut self, what: &str, wall: Duration) -> String {
+        let n = self.0.len();
+        format!(
+            "{what:<46} {:>9.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms   ({n} requests)",
+            n as f64 / wall.as_secs_f64(),
+            self.pct(0.50).as_secs_f64() * 1e3,
+            self.pct(0.99).as_secs_f64() * 1e3,
+        )
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    tx: http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl Conn {
+    async fn open(addr: std::net::SocketAddr) -> Conn {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (tx, conn) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(conn);
+        Conn {
+            tx,
+            host: addr.to_string(),
+        }
+    }
+
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        ct: &str,
+    ) -> (u16, Bytes) {
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.host)
+            .header("x-api-key", KEY)
+            .header("content-type", ct)
+            .body(Full::new(Bytes::copy_from_slice(body.unwrap_or_default())))
+            .unwrap();
+        self.tx.ready().await.unwrap();
+        let res = self.tx.send_request(req).await.unwrap();
+        let status = res.status().as_u16();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, bytes)
+    }
+}
+
+fn sha256_b64(b: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(b))
+}
+
+fn request(protocol: &str, doc: &Value) -> Value {
+    json!({"paProtocolNumber": protocol, "idempotenceToken": "t", "subject": "Avviso", "senderDenomination": "Comune di Esempio (demo)",
+        "senderTaxId": "80016350821", "taxonomyCode": "010202N", "notificationFeePolicy": "FLAT_RATE",
+        "physicalCommunicationType": "AR_REGISTERED_LETTER",
+        "recipients": [{"recipientType": "PF", "taxId": "BNRMHL75C06G702B", "denomination": "Michelangelo Buonarroti",
+            "digitalDomicile": {"type": "PEC", "address": "prova@pec.it"},
+            "physicalAddress": {"address": "Via Roma 1", "zip": "00100", "municipality": "Roma", "province": "RM"}}],
+        "documents": [doc]})
+}
+
+/// Preload + upload of one PDF; returns the document reference.
+async fn upload(c: &mut Conn, n: usize) -> Value {
+    let pdf = format!("%PDF-1.4 atto {n}").into_bytes();
+    let sha = sha256_b64(&pdf);
+    let body = serde_json::to_vec(
+        &json!([{"preloadIdx": "0", "contentType": "application/pdf", "sha256": sha}]),
+    )
+    .unwrap();
+    let (s, b) = c
+        .call(
+            "POST",
+            "/delivery/attachments/preload",
+            Some(&body),
+            "application/json",
+        )
+        .await;
+    assert_eq!(s, 200);
+    let slot: Value = serde_json::from_slice(&b).unwrap();
+    let url = slot[0]["url"].as_str().unwrap();
+    let path = &url[url.find("/storage/").unwrap()..];
+    let req = hyper::Request::builder()
+        .method("PUT")
+        .uri(path)
+        .header("host", &c.host)
+        .header("content-type", "application/pdf")
+        .header("x-amz-meta-secret", slot[0]["secret"].as_str().unwrap())
+        .header("x-amz-checksum-sha256", &sha)
+        .body(Full::new(Bytes::from(pdf)))
+        .unwrap();
+    c.tx.ready().await.unwrap();
+    let res = c.tx.send_request(req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let version = res.headers()["x-amz-version-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    res.into_body().collect().await.unwrap();
+    json!({"contentType": "application/pdf", "digests": {"sha256": sha}, "ref": {"key": slot[0]["key"], "versionToken": version}})
+}
+
+/// Runs `conns` connections doing `work` until the deadline; returns every latency.
+async fn load<F, Fut>(
+    addr: std::net::SocketAddr,
+    conns: usize,
+    length: Duration,
+    work: F,
+) -> (Latencies, Duration)
+where
+    F: Fn(Conn, usize, Arc<AtomicBool>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Vec<Duration>> + Send + 'static,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..conns {
+        let (work, stop) = (work.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = Conn::open(addr).await;
+            work(c, i, stop).await
+        }));
+    }
+    tokio::time::sleep(length).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    (Latencies(all), started.elapsed())
+}
+
+async fn detail_load(
+    addr: std::net::SocketAddr,
+    iuns: Arc<Vec<String>>,
+    conns: usize,
+    length: Duration,
+) -> (Latencies, Duration) {
+    load(addr, conns, length, move |mut c, i, stop| {
+        let iuns = iuns.clone();
+        async move {
+            let mut lat = Vec::new();
+            let mut k = i;
+            while !stop.load(Ordering::Relaxed) {
+                let path = format!("/delivery/v2.9/notifications/sent/{}", iuns[k % iuns.len()]);
+                k += 7;
+                let t = Instant::now();
+                let (s, _) = c.call("GET", &path, None, "application/json").await;
+                lat.push(t.elapsed());
+                assert_eq!(s, 200);
+            }
+            lat
+        }
+    })
+    .await
+}
+
+/// Sequential latency of one request kind on a quiet mock.
+async fn quiet(addr: std::net::SocketAddr, paths: &[String], n: usize) -> Latencies {
+    let mut c = Conn::open(addr).await;
+    let mut lat = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        let (s, _) = c
+            .call("GET", &paths[i % paths.len()], None, "application/json")
+            .await;
+        lat.push(t.elapsed());
+        assert_eq!(s, 200, "{}", paths[i % paths.len()]);
+    }
+    Latencies(lat)
+}
+
+/// Fills the mock's store with `n` accepted notifications (through the store, not HTTP, to
+/// keep the set-up short), with one stream created first so it holds their events.
+async fn fill(mock: &MockServer, c: &mut Conn, n: usize, stream: &str) -> Vec<String> {
+    let doc = upload(c, 0).await;
+    let store = mock.store().clone();
+    let iuns = tokio::task::spawn_blocking(move || {
+        let mut iuns = Vec::with_capacity(n);
+        for i in 0..n {
+            let body = request(&format!("BENCH-{i}"), &doc);
+            let req = request::parse(RequestVersion::V26, &body).unwrap();
+            iuns.push(
+                store
+                    .submit(0, RequestVersion::V26, req, &body)
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        // Validation, acceptance and the digital workflow up to delivery.
+        store.advance(chrono::Duration::days(2));
+        iuns
+    })
+    .await
+    .unwrap();
+    let _ = stream;
+    iuns
+}
+
+async fn stream_with_events(c: &mut Conn) -> String {
+    let body =
+        serde_json::to_vec(&json!({"title": "bench", "eventType": "TIMELINE", "groups": []}))
+            .unwrap();
+    let (s, b) = c
+        .call(
+            "POST",
+            "/delivery-progresses/v2.9/streams",
+            Some(&body),
+            "application/json",
+        )
+        .await;
+    assert_eq!(s, 200);
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    v["streamId"].as_str().unwrap().to_string()
+}
+
+async fn flat_cost(n: usize, samples: usize) -> (String, String, f64) {
+    let mock = MockServer::start(MockConfig {
+        time_scale: Duration::from_secs(86_400 * 365),
+        stream_retry_after: Duration::ZERO,
+        strict_retry_after: false,
+        ..MockConfig::for_tests()
+    })
+    .await
+    .unwrap();
+    let addr = mock.addr();
+    let mut c = Conn::open(addr).await;
+    let stream = stream_with_events(&mut c).await;
+    let t = Instant::now();
+    let iuns = fill(&mock, &mut c, n, &stream).await;
+    let fill_time = t.elapsed();
+    let rss = rss_mib();
+    let paths: Vec<String> = iuns
+        .iter()
+        .step_by((n / 100).max(1))
+        .map(|i| format!("/delivery/v2.9/notifications/sent/{i}"))
+        .collect();
+    let mut d = quiet(addr, &paths, samples).await;
+    // Stream pages: the stream holds every event of the n notifications; each read acks nothing,
+    // so every read renders the same first page of a queue of that length.
+    let ev = vec![format!("/delivery-progresses/v2.9/streams/{stream}/events")];
+    let mut s = quiet(addr, &ev, samples).await;
+    mock.stop().await;
+    (
+        format!(
+            "detail, {n:>6} notifications (filled in {:.1} s)      p50 {:>7.3} ms   p99 {:>7.3} ms",
+            fill_time.as_secs_f64(),
+            d.pct(0.5).as_secs_f64() * 1e3,
+            d.pct(0.99).as_secs_f64() * 1e3
+        ),
+        format!(
+            "stream page of 50, {n:>6} notifications          p50 {:>7.3} ms   p99 {:>7.3} ms",
+            s.pct(0.5).as_secs_f64() * 1e3,
+            s.pct(0.99).as_secs_f64() * 1e3
+        ),
+        rss,
+    )
+}
+
+fn harness_wall(enti: usize) -> (Duration, usize) {
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/enti/demo.toml"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<RunOptions> = (0..enti)
+        .map(|i| RunOptions {
+            profile: EnteProfile::parse(&demo.replace(
+                "name = \"Comune di Esempio (demo)\"",
+                &format!("name = \"Comune di Prova {i:03}\""),
+            ))
+            .unwrap(),
+            target: Target::Embedded,
+            family: ApiFamily::Current,
+            tags: None,
+            report_dir: dir.path().to_path_buf(),
+            features: default_features(),
+            verbose: false,
+        })
+        .collect();
+    let t = Instant::now();
+    let results = run_many(runs, 8);
+    let wall = t.elapsed();
+    let ok = results
+        .iter()
+        .filter(|(_, r)| r.as_ref().is_ok_and(|o| o.go_live()))
+        .count();
+    (wall, ok)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Detail throughput with 64 connections, then the write mix.
+fn load_phase(length: Duration) {
+    let (server_rt, client_rt) = (runtime(), runtime());
+    let mock = server_rt
+        .block_on(MockServer::start(MockConfig {
+            time_scale: Duration::from_secs(86_400 * 365),
+            ..MockConfig::for_tests()
+        }))
+        .unwrap();
+    let addr = mock.addr();
+    let store = mock.store().clone();
+    let iuns = client_rt.block_on(async {
+        let mut c = Conn::open(addr).await;
+        let doc = upload(&mut c, 0).await;
+        let mut iuns = Vec::new();
+        for i in 0..100 {
+            let body = serde_json::to_vec(&request(&format!("P-{i}"), &doc)).unwrap();
+            let (s, _) = c
+                .call(
+                    "POST",
+                    "/delivery/v2.6/requests",
+                    Some(&body),
+                    "application/json",
+                )
+                .await;
+            assert_eq!(s, 202);
+        }
+        store.advance(chrono::Duration::days(2));
+        for i in 0..100 {
+            let (_, b) = c
+                .call(
+                    "GET",
+                    &format!("/delivery/v2.6/requests?paProtocolNumber=P-{i}&idempotenceToken=t"),
+                    None,
+                    "",
+                )
+                .await;
+            let v: Value = serde_json::from_slice(&b).unwrap();
+            iuns.push(v["iun"].as_str().unwrap().to_string());
+        }
+        iuns
+    });
+    let (mut lat, wall) = client_rt.block_on(detail_load(addr, Arc::new(iuns), 64, length));
+    println!("{}", lat.line("GET detail v2.9, 64 connections", wall));
+
+    let (mut lat, wall) = client_rt.block_on(load(addr, 16, length, |mut c, i, stop| async move {
+        let mut lat = Vec::new();
+        let mut k = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let t = Instant::now();
+            let doc = upload(&mut c, i * 1_000_000 + k).await;
+            let body = serde_json::to_vec(&request(&format!("MIX-{i}-{k}"), &doc)).unwrap();
+            let (s, b) = c
+                .call(
+                    "POST",
+                    "/delivery/v2.6/requests",
+                    Some(&body),
+                    "application/json",
+                )
+                .await;
+            assert_eq!(s, 202, "{}", String::from_utf8_lossy(&b));
+            let v: Value = serde_json::from_slice(&b).unwrap();
+            let id = v["notificationRequestId"].as_str().unwrap();
+            let (s, _) = c
+                .call(
+                    "GET",
+                    &format!("/delivery/v2.6/requests?notificationRequestId={id}"),
+                    None,
+                    "",
+                )
+                .await;
+            assert_eq!(s, 200);
+            lat.push(t.elapsed());
+            k += 1;
+        }
+        lat
+    }));
+    let n = lat.0.len();
+    println!(
+        "{:<46} {:>9.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms   ({n} rounds of 4 requests)",
+        "mix: preload+upload+send+status, 16 conns",
+        n as f64 * 4.0 / wall.as_secs_f64(),
+        lat.pct(0.5).as_secs_f64() * 1e3,
+        lat.pct(0.99).as_secs_f64() * 1e3,
+    );
+    server_rt.block_on(mock.stop());
+}
+
+fn flat_phase(n: usize) {
+    let (d, s, rss) = runtime().block_on(flat_cost(n, 2000));
+    println!("{d}\n{s}");
+    println!("resident memory of the process with {n} notifications: {rss:.0} MiB");
+}
+
+fn harness_phase(enti: usize) {
+    let (wall, ok) = harness_wall(enti);
+    println!(
+        "send-conformance run, {enti:>3} Ente(s), 8 at a time: {:.1} s wall, {ok}/{enti} ready for go-live",
+        wall.as_secs_f64()
+    );
+}
+
+/// Each phase runs in its own process, so memory and caches of one do not colour the next.
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` lists; nothing to list.
+    }
+    let length = secs();
+    match std::env::var("BENCH_PHASE").as_deref() {
+        Ok("load") => return load_phase(length),
+        Ok("flat-small") => return flat_phase(100),
+        Ok("flat-big") => return flat_phase(big()),
+        Ok("harness-1") => return harness_phase(1),
+        Ok("harness-100") => return harness_phase(100),
+        _ => {}
+    }
+    println!(
+        "send-conformance benchmarks — {} s per load phase, {} CPU(s), release build\n",
+        length.as_secs(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let me = std::env::current_exe().unwrap();
+    for phase in ["load", "flat-small", "flat-big", "harness-1", "harness-100"] {
+        let out = std::process::Command::new(&me)
+            .env("BENCH_PHASE", phase)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        // The harness phases print Cucumber's progress too: keep only the figures.
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if line.contains(" req/s ")
+                || line.contains(" p50 ")
+                || line.contains("resident")
+                || line.starts_with("send-conformance run")
+            {
+                println!("{line}");
+            }
+        }
+        if !out.status.success() {
+            println!("phase {phase} failed ({})", out.status);
+        }
+    }
+}

@@ -460,6 +460,43 @@ fn flat_phase(n: usize) {
     println!("resident memory of the process with {n} notifications: {rss:.0} MiB");
 }
 
+/// `--data-dir`: the cost of journaling, and the time a restart takes to replay.
+fn replay_phase(n: usize) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let config = || MockConfig {
+        time_scale: Duration::from_secs(86_400 * 365),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..MockConfig::for_tests()
+    };
+    let (fill, ops) = rt.block_on(async {
+        let mock = MockServer::start(config()).await.unwrap();
+        let mut c = Conn::open(mock.addr()).await;
+        let stream = stream_with_events(&mut c).await;
+        let t = Instant::now();
+        fill(&mock, &mut c, n, &stream).await;
+        let fill = t.elapsed();
+        mock.stop().await;
+        let db = rusqlite_ops(dir.path());
+        (fill, db)
+    });
+    let t = Instant::now();
+    let mock = rt.block_on(MockServer::start(config())).unwrap();
+    let replay = t.elapsed();
+    rt.block_on(mock.stop());
+    println!(
+        "--data-dir: {n} notifications journaled in {:.1} s ({ops} ops); restart replays them in {:.1} s",
+        fill.as_secs_f64(),
+        replay.as_secs_f64()
+    );
+}
+
+fn rusqlite_ops(dir: &std::path::Path) -> usize {
+    send_mock::store::journal::Journal::open(dir, &["80016350821".to_string()], 0)
+        .map(|(_, _, ops)| ops.len())
+        .unwrap_or(0)
+}
+
 fn harness_phase(enti: usize) {
     let (wall, ok) = harness_wall(enti);
     println!(
@@ -478,6 +515,7 @@ fn main() {
         Ok("load") => return load_phase(length),
         Ok("flat-small") => return flat_phase(100),
         Ok("flat-big") => return flat_phase(big()),
+        Ok("replay") => return replay_phase(20_000),
         Ok("harness-1") => return harness_phase(1),
         Ok("harness-100") => return harness_phase(100),
         _ => {}
@@ -488,7 +526,14 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let me = std::env::current_exe().unwrap();
-    for phase in ["load", "flat-small", "flat-big", "harness-1", "harness-100"] {
+    for phase in [
+        "load",
+        "flat-small",
+        "flat-big",
+        "replay",
+        "harness-1",
+        "harness-100",
+    ] {
         let out = std::process::Command::new(&me)
             .env("BENCH_PHASE", phase)
             .stderr(std::process::Stdio::null())
@@ -499,6 +544,7 @@ fn main() {
             if line.contains(" req/s ")
                 || line.contains(" p50 ")
                 || line.contains("resident")
+                || line.starts_with("--data-dir")
                 || line.starts_with("send-conformance run")
             {
                 println!("{line}");

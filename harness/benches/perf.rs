@@ -346,6 +346,7 @@ fn harness_wall(enti: usize) -> (Duration, usize) {
             report_dir: dir.path().to_path_buf(),
             features: default_features(),
             verbose: false,
+            retries: 0,
         })
         .collect();
     let t = Instant::now();

@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub features: PathBuf,
     /// Print Cucumber's progress to the terminal.
     pub verbose: bool,
+    /// How many times a failed scenario runs again (0: never).
+    pub retries: usize,
 }
 
 /// What a run found: the report and where it was written.
@@ -148,6 +150,8 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
     world::set_context(Some(ctx.clone()));
     let result = SendWorld::cucumber()
         .max_concurrent_scenarios(4)
+        .retries(opts.retries)
+        .retry_after(std::time::Duration::from_secs(1))
         .fail_on_skipped()
         .before(|feature, _rule, scenario, world| {
             let key = format!("{} / {}", feature.name, scenario.name);

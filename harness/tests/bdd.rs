@@ -30,6 +30,7 @@ async fn main() {
         report_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bdd-reports"),
         features: default_features(),
         verbose: false,
+        retries: 0,
     };
     let outcome = run(opts).await.unwrap_or_else(|e| {
         eprintln!("{e}");

@@ -21,6 +21,7 @@ fn demo_run(family: ApiFamily, tags: &str, dir: &std::path::Path) -> RunOptions 
         report_dir: dir.to_path_buf(),
         features: default_features(),
         verbose: false,
+        retries: 0,
     }
 }
 

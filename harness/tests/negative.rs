@@ -18,6 +18,7 @@ fn opts(profile: EnteProfile, target: Target, tags: &str, dir: &std::path::Path)
         report_dir: dir.to_path_buf(),
         features: default_features(),
         verbose: false,
+        retries: 0,
     }
 }
 
@@ -77,6 +78,24 @@ async fn a_refused_notification_fails_tc_invio_01_with_the_refusal_reason() {
         reason.contains("SEND accepts the request"),
         "the failing step is named: {reason}"
     );
+}
+
+#[tokio::test]
+async fn with_retries_a_failing_scenario_runs_again_and_reports_every_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile =
+        EnteProfile::parse(&DEMO.replacen("zip = \"00100\"", "zip = \"00000\"", 1)).unwrap();
+    let mut o = opts(profile, Target::Embedded, "@TC-INVIO-01", dir.path());
+    o.retries = 1;
+    let o = run(o).await.unwrap();
+    let tc = &o.report.test_cases[0];
+    assert_eq!(tc.verdict.as_str(), "failed");
+    let sc = &tc.scenarios[0];
+    assert_eq!(sc.attempts, 2);
+    assert_eq!(sc.earlier_failures.len(), 1);
+    assert!(sc.earlier_failures[0].contains("NOT_VALID_ADDRESS"));
+    let xml = std::fs::read_to_string(o.report_dir.join("junit.xml")).unwrap();
+    assert!(xml.contains("<rerunFailure"), "{xml}");
 }
 
 #[tokio::test]

@@ -28,6 +28,7 @@ fn options(profile: EnteProfile, dir: &Path) -> RunOptions {
         report_dir: dir.to_path_buf(),
         features: default_features(),
         verbose: false,
+        retries: 0,
     }
 }
 

@@ -56,6 +56,10 @@ enum Command {
         /// How many Enti run at the same time.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Run a failed scenario again up to N times (UAT hiccups); a scenario that passes on a
+        /// retry is reported as flaky, not failed.
+        #[arg(long, default_value_t = 0)]
+        retries: usize,
     },
 }
 
@@ -146,6 +150,7 @@ fn main() {
         features,
         verbose,
         concurrency,
+        retries,
     } = command
     else {
         unreachable!("checklist exits above")
@@ -185,6 +190,7 @@ fn main() {
             report_dir: report_dir.clone(),
             features: features.clone(),
             verbose,
+            retries,
         })
         .collect();
     let several = runs.len() > 1;

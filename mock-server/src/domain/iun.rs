@@ -5,13 +5,16 @@ use chrono::{DateTime, Datelike, Utc};
 use rand::Rng;
 use std::fmt;
 
+use std::sync::Arc;
+
 /// SEND's IUN alphabet: 20 letters, no vowels that read as digits.
 const ALPHABET: &[u8; 20] = b"ADEGHJKLMNPQRTUVWXYZ";
 const FORBIDDEN_PAIRS: [&[u8; 2]; 5] = [b"UV", b"VU", b"HN", b"NH", b"LJ"];
 
-/// A notification's IUN, e.g. `KWKU-JHXN-HJXM-202304-U-1`.
+/// A notification's IUN, e.g. `KWKU-JHXN-HJXM-202304-U-1`. Shared text: the store keeps it in
+/// every event, queue entry and index of the notification, so clones must be cheap.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Iun(String);
+pub struct Iun(Arc<str>);
 
 impl Iun {
     /// Checks SEND's path-parameter rule (`^[A-Z]{4}-[A-Z]{4}-[A-Z]{4}-[0-9]{6}-[A-Z]-[0-9]$`).
@@ -25,7 +28,7 @@ impl Iun {
                 _ => false,
             });
         if ok {
-            Ok(Iun(text.to_string()))
+            Ok(Iun(text.into()))
         } else {
             Err(format!(
                 "ECMA 262 regex \"^[A-Z]{{4}}-[A-Z]{{4}}-[A-Z]{{4}}-[0-9]{{6}}-[A-Z]{{1}}-[0-9]{{1}}$\" does not match input string \"{text}\""
@@ -48,14 +51,14 @@ impl Iun {
         let month = format!("{:04}{:02}", at.year(), at.month());
         let control = control_letter(&letters, &month);
         let l = |r: std::ops::Range<usize>| String::from_utf8_lossy(&letters[r]).into_owned();
-        Iun(format!(
+        Iun(Arc::<str>::from(format!(
             "{}-{}-{}-{}-{}-1",
             l(0..4),
             l(4..8),
             l(8..12),
             month,
             control as char
-        ))
+        )))
     }
 
     /// True when the control letter matches the letters and month, as SEND generates it.
@@ -136,7 +139,8 @@ mod tests {
         let good = Iun(format!(
             "ADEG-HJKL-MNPQ-202611-{}-1",
             control_letter(b"ADEGHJKLMNPQ", "202611") as char
-        ));
+        )
+        .into());
         assert_ne!(
             bad_control.has_valid_control_letter(),
             good.has_valid_control_letter()

@@ -1054,6 +1054,9 @@ impl State {
         }
         let new_status = n.tracker.apply(&element);
         let category = element.category;
+        // Grow by one: a timeline ends at a few dozen elements, and doubling would leave up to
+        // half of every notification's vector unused.
+        n.timeline.reserve_exact(1);
         n.timeline.push(element);
         let index = n.timeline.len() - 1;
         let after = n.tracker.current();

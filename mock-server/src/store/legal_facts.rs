@@ -17,7 +17,8 @@ pub struct LegalFactRecord {
     pub recipient_tax_id: Option<String>,
     pub element_id: String,
     pub created_at: DateTime<Utc>,
-    pub lines: Vec<String>,
+    /// The document's text lines, joined by `\n` (one allocation per fact; a store holds many).
+    pub text: Box<str>,
 }
 
 impl LegalFactRecord {
@@ -56,7 +57,7 @@ impl LegalFactRecord {
             let mut xml = String::from(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<postacert tipo=\"ricevuta\" errore=\"nessuno\">\n",
             );
-            for l in &self.lines {
+            for l in self.text.lines() {
                 xml.push_str("  <riga>");
                 xml.push_str(
                     &l.replace('&', "&amp;")
@@ -68,7 +69,7 @@ impl LegalFactRecord {
             xml.push_str(&format!("  <dati><gestore-emittente>mock-pec</gestore-emittente><data>{}</data><identificativo>{}</identificativo></dati>\n</postacert>\n", rfc3339(self.created_at), self.key));
             xml.into_bytes()
         } else {
-            let mut lines = self.lines.clone();
+            let mut lines: Vec<String> = self.text.lines().map(str::to_string).collect();
             lines.push(String::new());
             lines.push(format!("Categoria: {}", self.kind.category()));
             lines.push(format!("Elemento di timeline: {}", self.element_id));

@@ -1048,7 +1048,7 @@ impl State {
                     recipient_tax_id: rec.map(|r| r.tax_id.clone()),
                     element_id: element.element_id.clone(),
                     created_at: element.timestamp,
-                    lines,
+                    text: lines.join("\n").into_boxed_str(),
                 },
             );
         }

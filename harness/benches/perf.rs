@@ -23,6 +23,14 @@ use std::time::{Duration, Instant};
 
 const KEY: &str = "demo-api-key";
 
+/// A mock whose clock only moves when the bench advances it (one SEND day per real year).
+fn still_clock() -> MockConfig {
+    MockConfig {
+        time_scale: Duration::from_secs(86_400 * 365),
+        ..MockConfig::for_tests()
+    }
+}
+
 fn secs() -> Duration {
     Duration::from_secs(
         std::env::var("BENCH_SECS")
@@ -240,11 +248,11 @@ async fn quiet(addr: std::net::SocketAddr, paths: &[String], n: usize) -> Latenc
 }
 
 /// Fills the mock's store with `n` accepted notifications (through the store, not HTTP, to
-/// keep the set-up short), with one stream created first so it holds their events.
-async fn fill(mock: &MockServer, c: &mut Conn, n: usize, stream: &str) -> Vec<String> {
+/// keep the set-up short); a stream created before holds their events.
+async fn fill(mock: &MockServer, c: &mut Conn, n: usize) -> Vec<String> {
     let doc = upload(c, 0).await;
     let store = mock.store().clone();
-    let iuns = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let mut iuns = Vec::with_capacity(n);
         for i in 0..n {
             let body = request(&format!("BENCH-{i}"), &doc);
@@ -261,9 +269,7 @@ async fn fill(mock: &MockServer, c: &mut Conn, n: usize, stream: &str) -> Vec<St
         iuns
     })
     .await
-    .unwrap();
-    let _ = stream;
-    iuns
+    .unwrap()
 }
 
 async fn stream_with_events(c: &mut Conn) -> String {
@@ -285,10 +291,9 @@ async fn stream_with_events(c: &mut Conn) -> String {
 
 async fn flat_cost(n: usize, samples: usize) -> (String, String, f64) {
     let mock = MockServer::start(MockConfig {
-        time_scale: Duration::from_secs(86_400 * 365),
         stream_retry_after: Duration::ZERO,
         strict_retry_after: false,
-        ..MockConfig::for_tests()
+        ..still_clock()
     })
     .await
     .unwrap();
@@ -296,7 +301,7 @@ async fn flat_cost(n: usize, samples: usize) -> (String, String, f64) {
     let mut c = Conn::open(addr).await;
     let stream = stream_with_events(&mut c).await;
     let t = Instant::now();
-    let iuns = fill(&mock, &mut c, n, &stream).await;
+    let iuns = fill(&mock, &mut c, n).await;
     let fill_time = t.elapsed();
     let rss = rss_mib();
     let paths: Vec<String> = iuns
@@ -371,10 +376,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn load_phase(length: Duration) {
     let (server_rt, client_rt) = (runtime(), runtime());
     let mock = server_rt
-        .block_on(MockServer::start(MockConfig {
-            time_scale: Duration::from_secs(86_400 * 365),
-            ..MockConfig::for_tests()
-        }))
+        .block_on(MockServer::start(still_clock()))
         .unwrap();
     let addr = mock.addr();
     let store = mock.store().clone();
@@ -466,19 +468,18 @@ fn replay_phase(n: usize) {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let config = || MockConfig {
-        time_scale: Duration::from_secs(86_400 * 365),
         data_dir: Some(dir.path().to_path_buf()),
-        ..MockConfig::for_tests()
+        ..still_clock()
     };
     let (fill, ops) = rt.block_on(async {
         let mock = MockServer::start(config()).await.unwrap();
         let mut c = Conn::open(mock.addr()).await;
-        let stream = stream_with_events(&mut c).await;
+        stream_with_events(&mut c).await;
         let t = Instant::now();
-        fill(&mock, &mut c, n, &stream).await;
+        fill(&mock, &mut c, n).await;
         let fill = t.elapsed();
         mock.stop().await;
-        let db = rusqlite_ops(dir.path());
+        let db = journaled_ops(dir.path());
         (fill, db)
     });
     let t = Instant::now();
@@ -492,7 +493,7 @@ fn replay_phase(n: usize) {
     );
 }
 
-fn rusqlite_ops(dir: &std::path::Path) -> usize {
+fn journaled_ops(dir: &std::path::Path) -> usize {
     send_mock::store::journal::Journal::open(dir, &["80016350821".to_string()], 0)
         .map(|(_, _, ops)| ops.len())
         .unwrap_or(0)

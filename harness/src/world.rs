@@ -49,6 +49,28 @@ pub struct ScenarioEvidence {
     pub notes: Vec<String>,
 }
 
+impl ScenarioEvidence {
+    /// Every legal fact the timeline references: (element, legalFactsId, key without
+    /// `safestorage://`).
+    pub fn timeline_facts(&self) -> impl Iterator<Item = (&Value, &Value, &str)> {
+        self.timeline.iter().flat_map(|el| {
+            el["legalFactsIds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |lf| {
+                    let key = lf["key"].as_str().unwrap_or_default();
+                    (el, lf, key.trim_start_matches("safestorage://"))
+                })
+        })
+    }
+
+    /// The legal fact downloaded under `key` (bare), if it was.
+    pub fn downloaded_fact(&self, key: &str) -> Option<&Value> {
+        self.legal_facts.iter().find(|d| d["key"] == key)
+    }
+}
+
 thread_local! {
     // A run's Cucumber future is not Send: it is driven on one thread from start to end, so
     // each run (one Ente) has its own context even when several run at once.

@@ -10,8 +10,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{DEMO_KEY as KEY, sha256_b64};
+
 const BIN: &str = env!("CARGO_BIN_EXE_send-mock");
-const KEY: &str = "demo-api-key";
 
 struct Mock {
     child: Child,
@@ -90,12 +93,6 @@ impl Mock {
         self.post(c, "/mock/clock/advance", &json!({"duration": d}))
             .await;
     }
-}
-
-fn sha256_b64(b: &[u8]) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(b))
 }
 
 async fn upload(m: &Mock, c: &Client) -> Value {

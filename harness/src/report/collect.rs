@@ -49,14 +49,19 @@ impl Attempt {
         if let Some(h) = &self.hook_error {
             return Some(h.clone());
         }
-        match self.steps.iter().find(|s| s.status != "passed") {
-            Some(s) => Some(match &s.error {
-                Some(e) => format!("{} — {e}", s.text),
-                None => format!("{} — {}", s.text, s.status),
-            }),
-            None if self.steps.is_empty() => Some("no step ran".into()),
-            None => None,
-        }
+        first_failure(&self.steps)
+    }
+}
+
+/// `step — error` of the first step that did not pass; "no step ran" when there is none.
+pub fn first_failure(steps: &[StepResult]) -> Option<String> {
+    match steps.iter().find(|s| s.status != "passed") {
+        Some(s) => Some(match &s.error {
+            Some(e) => format!("{} — {e}", s.text),
+            None => format!("{} — {}", s.text, s.status),
+        }),
+        None if steps.is_empty() => Some("no step ran".into()),
+        None => None,
     }
 }
 

@@ -270,8 +270,7 @@ fn scenario_evidence(h: &mut String, s: &ScenarioReport) {
                 .map(|lf| {
                     let key = lf["key"].as_str().unwrap_or_default();
                     let key = key.trim_start_matches("safestorage://");
-                    let got = ev.legal_facts.iter().find(|d| d["key"] == key);
-                    match got {
+                    match ev.downloaded_fact(key) {
                         Some(d) => format!(
                             "{} {}",
                             text(&lf["category"]),

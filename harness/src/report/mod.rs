@@ -154,14 +154,7 @@ impl ScenarioReport {
         if self.passed() {
             return None;
         }
-        self.steps
-            .iter()
-            .find(|s| s.status != "passed")
-            .map(|s| match &s.error {
-                Some(e) => format!("{} — {e}", s.text),
-                None => format!("{} — {}", s.text, s.status),
-            })
-            .or_else(|| Some("no step ran".into()))
+        collect::first_failure(&self.steps)
     }
     /// `feature / scenario`, the key the steps file evidence under.
     pub fn key(&self) -> String {

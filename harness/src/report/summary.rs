@@ -145,40 +145,30 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
         out.push(f);
     }
     // Every timeline element that references a document, with the file downloaded for it.
-    for el in &ev.timeline {
-        for lf in el["legalFactsIds"].as_array().into_iter().flatten() {
-            let key = s(&lf["key"]);
-            let key = key.trim_start_matches("safestorage://");
-            let got = ev.legal_facts.iter().find(|d| d["key"] == key);
-            let mut f = fact(
-                "legal-fact",
-                s(&el["timestamp"]),
-                s(&el["category"]),
-                format!(
-                    "{} {key}{}",
-                    s(&lf["category"]),
-                    if got.is_some() {
-                        ""
-                    } else {
-                        " (not downloaded)"
-                    }
-                ),
-            );
-            if let Some(d) = got {
-                f.sha256 = s(&d["sha256"]);
-                f.file = s(&d["file"]);
-            }
-            out.push(f);
+    for (el, lf, key) in ev.timeline_facts() {
+        let got = ev.downloaded_fact(key);
+        let mut f = fact(
+            "legal-fact",
+            s(&el["timestamp"]),
+            s(&el["category"]),
+            format!(
+                "{} {key}{}",
+                s(&lf["category"]),
+                if got.is_some() {
+                    ""
+                } else {
+                    " (not downloaded)"
+                }
+            ),
+        );
+        if let Some(d) = got {
+            f.sha256 = s(&d["sha256"]);
+            f.file = s(&d["file"]);
         }
+        out.push(f);
     }
     for d in &ev.legal_facts {
-        let listed = ev.timeline.iter().any(|el| {
-            el["legalFactsIds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|lf| s(&lf["key"]).trim_start_matches("safestorage://") == s(&d["key"]))
-        });
+        let listed = ev.timeline_facts().any(|(_, _, key)| d["key"] == key);
         if !listed {
             let mut f = fact(
                 "legal-fact",

@@ -61,8 +61,8 @@ impl Call {
     /// The part of a response the checks read, when that is much smaller than the response.
     /// Of a stream page: each event's id, as a string, and for the events that changed the
     /// status, an object with the ids and the status (never the timeline element carried).
-    pub fn kept_response(method: &str, path: &str, response: Value) -> Value {
-        match (Op::of(method, path, None), response) {
+    pub fn kept_response(op: &Op, response: Value) -> Value {
+        match (op, response) {
             (Op::StreamConsume { .. }, Value::Array(events)) => Value::Array(
                 events
                     .into_iter()
@@ -86,8 +86,8 @@ impl Call {
 
     /// Whether the checks read this call's response body. A notification's detail is the
     /// largest answer and the most frequent call; the checks need only its path.
-    pub fn response_matters(method: &str, path: &str) -> bool {
-        !matches!(Op::of(method, path, None), Op::Detail { .. })
+    pub fn response_matters(op: &Op) -> bool {
+        !matches!(op, Op::Detail { .. })
     }
 }
 

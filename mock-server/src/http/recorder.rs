@@ -81,7 +81,9 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let keep = crate::checklist::call::Call::response_matters(&method, &path);
+    // The body does not tell a stream's type apart here; the path is all these two need.
+    let op = crate::checklist::call::Op::of(&method, &path, None);
+    let keep = Call::response_matters(&op);
     let (response, response_text, res) = if keep && (ct.contains("json") || ct.contains("xml")) {
         let (parts, body) = res.into_parts();
         match to_bytes(body, BODY_LIMIT * 8).await {
@@ -90,7 +92,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
                     .contains("json")
                     .then(|| serde_json::from_slice(&b).ok())
                     .flatten()
-                    .map(|v| crate::checklist::call::Call::kept_response(&method, &path, v));
+                    .map(|v| Call::kept_response(&op, v));
                 let text = ct
                     .contains("xml")
                     .then(|| String::from_utf8_lossy(&b).into_owned());

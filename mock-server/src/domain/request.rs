@@ -395,6 +395,9 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
     if !r.violations.is_empty() {
         return Err(r.violations);
     }
+    // A store keeps every request it accepts: a vector grown by push keeps room for four.
+    recipients.shrink_to_fit();
+    documents.shrink_to_fit();
     // Every required field is present and valid when no violation was recorded.
     Ok(NotificationRequest {
         idempotence_token,
@@ -510,6 +513,7 @@ fn recipient(
                         out.push(pay);
                     }
                 }
+                out.shrink_to_fit();
                 Some(out)
             }
         }

@@ -4,7 +4,7 @@
 
 use super::clock::rfc3339;
 use super::request::{PhysicalAddress, Recipient};
-use super::timeline::{Category, TimelineElement, element_id};
+use super::timeline::{Category, ElementId, TimelineElement, element_id};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use chrono_tz::Europe::Rome;
 use send_wire::LegalFactsId;
@@ -732,7 +732,7 @@ pub fn build_element(
         d.insert(k.clone(), v.clone());
     }
     let element = TimelineElement {
-        element_id: id,
+        element_id: ElementId::new(&id, iun),
         category: step.category,
         timestamp: now,
         ingestion: now,

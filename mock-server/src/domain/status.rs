@@ -1,8 +1,11 @@
 //! SEND's notification status, derived from the timeline through SEND's state map
 //! (pn-delivery-push `StateMap` / `StatusUtils`), multi-recipient rules included.
 
+#[cfg(test)]
+use super::timeline::ElementId;
 use super::timeline::{Category, DetailVersion, TimelineElement};
 use chrono::{DateTime, Utc};
+use std::ops::Range;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(non_camel_case_types)]
@@ -71,7 +74,9 @@ impl Status {
 pub struct StatusEntry {
     pub status: Status,
     pub active_from: DateTime<Utc>,
-    pub related: Vec<String>,
+    /// The timeline elements (by index) applied while this status was current: every element
+    /// goes through the tracker once, in timeline order, so an entry's elements are a range.
+    pub related: Range<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -96,7 +101,7 @@ impl StatusTracker {
             history: vec![StatusEntry {
                 status: Status::IN_VALIDATION,
                 active_from: sent_at,
-                related: vec![],
+                related: 0..0,
             }],
             outcomes: vec![Outcome::Open; recipients.max(1)],
         }
@@ -158,18 +163,19 @@ impl StatusTracker {
             }
             _ => None,
         };
+        let index = self.history.last().map_or(0, |h| h.related.end);
         match next.filter(|n| *n != cur) {
             Some(status) => {
                 self.history.push(StatusEntry {
                     status,
                     active_from: e.timestamp,
-                    related: vec![e.element_id.clone()],
+                    related: index..index + 1,
                 });
                 Some(status)
             }
             None => {
                 if let Some(last) = self.history.last_mut() {
-                    last.related.push(e.element_id.clone());
+                    last.related.end += 1;
                 }
                 None
             }
@@ -207,11 +213,11 @@ mod tests {
         }
         let at = DateTime::<Utc>::from_timestamp(1_800_000_000 + n, 0).unwrap();
         TimelineElement {
-            element_id: format!("{category}.{n}"),
+            element_id: ElementId::new(&format!("{category}.{n}"), ""),
             category,
             timestamp: at,
             ingestion: at,
-            legal_facts: vec![],
+            legal_facts: Box::default(),
             details: details.into(),
         }
     }
@@ -445,8 +451,8 @@ mod tests {
         {
             t.apply(&el(*c, Some(0), n as i64));
         }
-        let related: Vec<usize> = t.history().iter().map(|h| h.related.len()).collect();
-        assert_eq!(related, vec![1, 2, 1]);
+        let related: Vec<Range<usize>> = t.history().iter().map(|h| h.related.clone()).collect();
+        assert_eq!(related, vec![0..1, 1..3, 3..4]);
         assert_eq!(RETURNED.shown_in(DetailVersion::V25), "DELIVERED");
         assert_eq!(RETURNED.shown_in(DetailVersion::V26), "RETURNED_TO_SENDER");
     }

@@ -106,14 +106,64 @@ impl std::fmt::Display for Category {
 /// One timeline element, recorded once and never rebuilt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelineElement {
-    pub element_id: String,
+    pub element_id: ElementId,
     pub category: Category,
     /// When the event happened (SEND's `timestamp` / `eventTimestamp`).
     pub timestamp: DateTime<Utc>,
     /// When SEND recorded it (`ingestionTimestamp`).
     pub ingestion: DateTime<Utc>,
-    pub legal_facts: Vec<LegalFactsId>,
+    /// A boxed slice: exactly as long as it needs to be (most elements have none).
+    pub legal_facts: Box<[LegalFactsId]>,
     pub details: Details,
+}
+
+/// SEND's elementId, kept without the `.IUN_{iun}` part that every id of a notification
+/// repeats (a store holds millions of elements); [`ElementId::with_iun`] writes it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElementId {
+    text: Box<str>,
+    /// Where `.IUN_{iun}` was cut out, if the id carried it.
+    iun_at: Option<u16>,
+}
+
+impl ElementId {
+    /// Keeps `full`, an id of the notification `iun`.
+    pub fn new(full: &str, iun: &str) -> ElementId {
+        let part = format!(".IUN_{iun}");
+        match full.find(&part).map(|at| (at, u16::try_from(at))) {
+            Some((at, Ok(short))) => ElementId {
+                text: [&full[..at], &full[at + part.len()..]].concat().into(),
+                iun_at: Some(short),
+            },
+            _ => ElementId {
+                text: full.into(),
+                iun_at: None,
+            },
+        }
+    }
+
+    /// The id `{prefix}.IUN_{iun}` then `.KEY_value` parts, for whichever IUN it belongs to.
+    pub fn of(prefix: &str, parts: &[(&str, String)]) -> ElementId {
+        let mut text = String::from(prefix);
+        for (k, v) in parts {
+            text.push('.');
+            text.push_str(k);
+            text.push('_');
+            text.push_str(v);
+        }
+        ElementId {
+            text: text.into(),
+            iun_at: u16::try_from(prefix.len()).ok(),
+        }
+    }
+
+    /// The id SEND shows for this element of the notification `iun`.
+    pub fn with_iun(&self, iun: &str) -> String {
+        match self.iun_at.map(usize::from) {
+            Some(at) => format!("{}.IUN_{iun}{}", &self.text[..at], &self.text[at..]),
+            None => self.text.to_string(),
+        }
+    }
 }
 
 /// An element's details, kept as compact JSON text: a store holds millions of elements, and a
@@ -154,8 +204,9 @@ impl TimelineElement {
         self.category.since() <= version
     }
 
-    /// The element in the schema of `version` (`TimelineElement` … `TimelineElementV28`).
-    pub fn render(&self, version: DetailVersion, sent_at: DateTime<Utc>) -> Value {
+    /// The element, of the notification `iun`, in the schema of `version` (`TimelineElement` …
+    /// `TimelineElementV28`).
+    pub fn render(&self, version: DetailVersion, iun: &str, sent_at: DateTime<Utc>) -> Value {
         // The cancellation legal fact appears from v2.5 on, and the v1 category enum lacks it.
         let legal: Vec<&LegalFactsId> = self
             .legal_facts
@@ -163,7 +214,7 @@ impl TimelineElement {
             .filter(|l| l.category != "NOTIFICATION_CANCELLED" || version >= DetailVersion::V25)
             .collect();
         let mut out = json!({
-            "elementId": self.element_id,
+            "elementId": self.element_id.with_iun(iun),
             "timestamp": rfc3339(self.timestamp),
             "legalFactsIds": legal,
             "category": self.category.as_str(),
@@ -209,31 +260,45 @@ mod tests {
     #[test]
     fn older_versions_hide_newer_fields_and_categories() {
         let at: DateTime<Utc> = "2026-11-30T10:00:00Z".parse().unwrap();
+        let iun = "AAAA-AAAA-AAAA-202611-A-1";
         let e = TimelineElement {
-            element_id: element_id("NOTIFICATION_CANCELLED", "AAAA-AAAA-AAAA-202611-A-1", &[]),
+            element_id: ElementId::new(&element_id("NOTIFICATION_CANCELLED", iun, &[]), iun),
             category: Category::NOTIFICATION_CANCELLED,
             timestamp: at,
             ingestion: at,
-            legal_facts: vec![LegalFactsId {
+            legal_facts: Box::new([LegalFactsId {
                 key: "safestorage://PN_LEGAL_FACTS-1.pdf".into(),
                 category: "NOTIFICATION_CANCELLED".into(),
-            }],
+            }]),
             details: Map::new().into(),
         };
         assert!(!e.visible_in(DetailVersion::V1));
         assert!(e.visible_in(DetailVersion::V20));
-        let v23 = e.render(DetailVersion::V23, at);
+        let v23 = e.render(DetailVersion::V23, iun, at);
         assert!(v23.get("eventTimestamp").is_none());
         assert_eq!(v23["legalFactsIds"].as_array().unwrap().len(), 0);
-        let v29 = e.render(DetailVersion::V29, at);
+        let v29 = e.render(DetailVersion::V29, iun, at);
         assert_eq!(v29["eventTimestamp"], "2026-11-30T10:00:00.000Z");
         assert_eq!(
             v29["legalFactsIds"][0]["category"],
             "NOTIFICATION_CANCELLED"
         );
         assert_eq!(
-            e.element_id,
+            v29["elementId"],
             "NOTIFICATION_CANCELLED.IUN_AAAA-AAAA-AAAA-202611-A-1"
         );
+    }
+
+    #[test]
+    fn an_element_id_is_kept_without_its_iun_and_written_back_whole() {
+        let iun = "ABCD-EFGH-IJKL-202611-M-1";
+        let full = element_id("SEND_DIGITAL", iun, &[("RECINDEX", "0".into())]);
+        let id = ElementId::new(&full, iun);
+        assert_eq!(&*id.text, "SEND_DIGITAL.RECINDEX_0");
+        assert_eq!(id.with_iun(iun), full);
+        // An id that does not carry the IUN is kept as it is.
+        let other = ElementId::new("CUSTOM.ID_1", iun);
+        assert_eq!(other.with_iun(iun), "CUSTOM.ID_1");
+        assert!(std::mem::size_of::<ElementId>() <= 24);
     }
 }

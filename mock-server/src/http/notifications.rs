@@ -84,7 +84,14 @@ pub fn detail_body(n: &Notification, version: DetailVersion) -> Value {
         .history()
         .iter()
         .map(|h| {
-            let related: Vec<&String> = h.related.iter().filter(|id| visible.iter().any(|e| &e.element_id == *id)).collect();
+            let related: Vec<String> = n
+                .timeline
+                .get(h.related.clone())
+                .unwrap_or_default()
+                .iter()
+                .filter(|e| e.visible_in(version))
+                .map(|e| e.element_id.with_iun(n.iun.as_str()))
+                .collect();
             json!({"status": h.status.shown_in(version), "activeFrom": rfc3339(h.active_from), "relatedTimelineElements": related})
         })
         .collect();
@@ -94,7 +101,7 @@ pub fn detail_body(n: &Notification, version: DetailVersion) -> Value {
         json!(
             visible
                 .iter()
-                .map(|e| e.render(version, n.sent_at))
+                .map(|e| e.render(version, n.iun.as_str(), n.sent_at))
                 .collect::<Vec<_>>()
         ),
     );

@@ -46,7 +46,7 @@ fn observe(s: &Store, iuns: &[Iun], stream: &str) -> Value {
             let facts: Vec<String> = s.legal_facts_of(&n).iter().map(|f| f.key.clone()).collect();
             json!({
                 "status": format!("{:?}", n.status()),
-                "timeline": n.timeline.iter().map(|e| e.render(crate::domain::timeline::DetailVersion::ALL[0], n.sent_at)).collect::<Vec<_>>(),
+                "timeline": n.timeline.iter().map(|e| e.render(crate::domain::timeline::DetailVersion::ALL[0], n.iun.as_str(), n.sent_at)).collect::<Vec<_>>(),
                 "facts": facts,
             })
         })

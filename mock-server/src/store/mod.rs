@@ -25,7 +25,7 @@ use crate::domain::request::{NotificationRequest, RequestVersion};
 use crate::domain::script::{self, ElementContext, LegalFactKind, NewLegalFact, RecipientRun};
 use crate::domain::status::{Status, StatusTracker};
 use crate::domain::tax_id::TaxId;
-use crate::domain::timeline::{Category, TimelineElement, element_id};
+use crate::domain::timeline::{Category, ElementId, TimelineElement};
 use chrono::{DateTime, Duration, Utc};
 use events::EventLog;
 use files::{Files, StoredVersion, UploadSlot};
@@ -161,6 +161,16 @@ pub enum DownloadTarget {
     LegalFact(String),
 }
 
+/// Where a legal fact's document comes from: an element of a notification's timeline.
+#[derive(Debug, Clone)]
+struct FactRef {
+    iun: Iun,
+    /// Index of the element in the notification's timeline.
+    element: usize,
+    kind: LegalFactKind,
+    rec_index: Option<usize>,
+}
+
 #[derive(Debug, Clone)]
 struct Grant {
     ente: usize,
@@ -190,10 +200,11 @@ struct State {
     /// One copy of each script in use (by its Debug text), shared by the runs that follow it.
     scripts: HashMap<String, Arc<script::TimelineScript>>,
     files: Files,
-    notifications: HashMap<Iun, Notification>,
+    /// Boxed: the table keeps room for more entries than it holds, and a notification is big.
+    notifications: HashMap<Iun, Box<Notification>>,
     by_protocol: HashMap<(usize, String, String), Iun>,
     by_iuv: HashMap<(String, String), Iun>,
-    legal_facts: HashMap<String, LegalFactRecord>,
+    legal_facts: HashMap<Box<str>, FactRef>,
     grants: HashMap<String, Grant>,
     asked_once: HashSet<String>,
     pinned: HashMap<usize, String>,
@@ -684,7 +695,7 @@ impl Store {
         let pinned_script = st.pinned.remove(&ente);
         st.notifications.insert(
             iun.clone(),
-            Notification {
+            Box::new(Notification {
                 iun: iun.clone(),
                 ente,
                 version,
@@ -696,7 +707,7 @@ impl Store {
                 refusal: None,
                 cancel_requested: false,
                 pinned_script,
-            },
+            }),
         );
         st.schedule_job(now + VALIDATION_START, &iun, Job::Validate);
         drop(st);
@@ -711,7 +722,7 @@ impl Store {
             .notifications
             .get(iun)
             .filter(|n| n.ente == ente)
-            .cloned()
+            .map(|n| Notification::clone(n))
     }
 
     pub fn request_status(&self, ente: usize, lookup: &RequestLookup) -> Option<Notification> {
@@ -727,11 +738,13 @@ impl Store {
         st.notifications
             .get(&iun)
             .filter(|n| n.ente == ente)
-            .cloned()
+            .map(|n| Notification::clone(n))
     }
 
     pub fn legal_fact(&self, key: &str) -> Option<LegalFactRecord> {
-        self.lock().legal_facts.get(key).cloned()
+        let st = self.lock();
+        let (key, fact) = st.legal_facts.get_key_value(key)?;
+        self.fact_record(&st, key, fact)
     }
 
     /// Legal facts of a notification in timeline order (AARs excluded).
@@ -741,11 +754,43 @@ impl Store {
             .iter()
             .flat_map(|e| e.legal_facts.iter())
             .filter_map(|l| {
-                st.legal_facts
-                    .get(l.key.trim_start_matches("safestorage://"))
-                    .cloned()
+                let key = l.key.trim_start_matches("safestorage://");
+                let (key, fact) = st.legal_facts.get_key_value(key)?;
+                self.fact_record(&st, key, fact)
             })
             .collect()
+    }
+
+    /// A legal fact's document, written from its notification and element: the store keeps
+    /// only where a fact points, since every line of its text is already there.
+    fn fact_record(&self, st: &State, key: &str, fact: &FactRef) -> Option<LegalFactRecord> {
+        let n = st.notifications.get(&fact.iun)?;
+        let element = n.timeline.get(fact.element)?;
+        let sender = &self.enti[n.ente];
+        let rec = fact.rec_index.and_then(|i| n.request.recipients.get(i));
+        let mut lines = vec![
+            format!("IUN: {}", n.iun),
+            format!("Mittente: {} (C.F. {})", sender.name, sender.tax_id),
+        ];
+        if let Some(r) = rec {
+            lines.push(format!(
+                "Destinatario: {} (C.F. {})",
+                r.denomination, r.tax_id
+            ));
+        }
+        lines.push(format!("Oggetto: {}", n.request.subject));
+        lines.push(format!("Data: {}", rome_time(element.timestamp)));
+        Some(LegalFactRecord {
+            key: key.to_string(),
+            iun: n.iun.to_string(),
+            ente: n.ente,
+            kind: fact.kind,
+            rec_index: fact.rec_index,
+            recipient_tax_id: rec.map(|r| r.tax_id.clone()),
+            element_id: element.element_id.with_iun(n.iun.as_str()),
+            created_at: element.timestamp,
+            text: lines.join("\n").into_boxed_str(),
+        })
     }
 
     pub fn cancel(&self, ente: usize, iun: &Iun) -> Option<CancelOutcome> {
@@ -768,7 +813,7 @@ impl Store {
         }
         n.cancel_requested = true;
         if n.accepted() {
-            st.start_cancellation(self, iun, now);
+            st.start_cancellation(iun, now);
         }
         drop(st);
         self.wake();
@@ -879,9 +924,8 @@ impl Store {
                 json!(crate::domain::clock::rfc3339(at)),
             );
             let el = TimelineElement {
-                element_id: element_id(
+                element_id: ElementId::of(
                     "NOTIFICATION_PAID",
-                    iun.as_str(),
                     &[
                         ("RECINDEX", rec.to_string()),
                         ("CODE", format!("PPA{notice}{creditor}")),
@@ -890,10 +934,10 @@ impl Store {
                 category: Category::PAYMENT,
                 timestamp: at,
                 ingestion: now,
-                legal_facts: vec![],
+                legal_facts: Box::default(),
                 details: d.into(),
             };
-            st.emit(self, &iun, el, vec![]);
+            st.emit(&iun, el, vec![]);
         }
         Ok(())
     }
@@ -939,7 +983,7 @@ impl Store {
             script::step(Category::NOTIFICATION_VIEWED_CREATION_REQUEST),
             script::step(Category::NOTIFICATION_VIEWED).legal_fact(LegalFactKind::RecipientAccess),
         ] {
-            st.build_and_emit(self, iun, rec, &step, now);
+            st.build_and_emit(iun, rec, &step, now);
         }
         Some(ViewOutcome::Viewed)
     }
@@ -976,10 +1020,10 @@ impl Store {
                 break;
             };
             match due.job {
-                Job::Validate => st.validate(self, &due.iun, due.at),
+                Job::Validate => st.validate(&due.iun, due.at),
                 Job::Accept => st.accept(self, &due.iun, due.at),
-                Job::Recipient(i) => st.run_step(self, &due.iun, i, due.at),
-                Job::CompleteCancellation => st.complete_cancellation(self, &due.iun, due.at),
+                Job::Recipient(i) => st.run_step(&due.iun, i, due.at),
+                Job::CompleteCancellation => st.complete_cancellation(&due.iun, due.at),
             }
         }
     }
@@ -1008,47 +1052,20 @@ impl State {
     }
 
     /// Appends an element, registers its legal facts, advances the status, logs the event.
-    fn emit(
-        &mut self,
-        store: &Store,
-        iun: &Iun,
-        element: TimelineElement,
-        facts: Vec<NewLegalFact>,
-    ) {
+    fn emit(&mut self, iun: &Iun, element: TimelineElement, facts: Vec<NewLegalFact>) {
         let Some(n) = self.notifications.get_mut(iun) else {
             return;
         };
         let ente = n.ente;
-        let ente_profile = &store.enti[ente];
+        let index = n.timeline.len();
         for f in facts {
-            let rec = f.rec_index.and_then(|i| n.request.recipients.get(i));
-            let mut lines = vec![
-                format!("IUN: {}", n.iun),
-                format!(
-                    "Mittente: {} (C.F. {})",
-                    ente_profile.name, ente_profile.tax_id
-                ),
-                format!("Oggetto: {}", n.request.subject),
-                format!("Data: {}", rome_time(element.timestamp)),
-            ];
-            if let Some(r) = rec {
-                lines.insert(
-                    2,
-                    format!("Destinatario: {} (C.F. {})", r.denomination, r.tax_id),
-                );
-            }
             self.legal_facts.insert(
-                f.key.clone(),
-                LegalFactRecord {
-                    key: f.key.clone(),
-                    iun: n.iun.to_string(),
-                    ente,
+                f.key.into_boxed_str(),
+                FactRef {
+                    iun: n.iun.clone(),
+                    element: index,
                     kind: f.kind,
                     rec_index: f.rec_index,
-                    recipient_tax_id: rec.map(|r| r.tax_id.clone()),
-                    element_id: element.element_id.clone(),
-                    created_at: element.timestamp,
-                    text: lines.join("\n").into_boxed_str(),
                 },
             );
         }
@@ -1058,7 +1075,6 @@ impl State {
         // half of every notification's vector unused.
         n.timeline.reserve_exact(1);
         n.timeline.push(element);
-        let index = n.timeline.len() - 1;
         let after = n.tracker.current();
         let seq = self.events.push(ente, iun, index, after, new_status);
         self.dispatch(seq, ente, iun, category, after, new_status);
@@ -1070,7 +1086,6 @@ impl State {
 
     fn notification_element(
         &self,
-        iun: &Iun,
         category: Category,
         prefix: &str,
         at: DateTime<Utc>,
@@ -1078,11 +1093,11 @@ impl State {
         legal: Vec<LegalFactsId>,
     ) -> TimelineElement {
         TimelineElement {
-            element_id: element_id(prefix, iun.as_str(), &[]),
+            element_id: ElementId::of(prefix, &[]),
             category,
             timestamp: at,
             ingestion: at,
-            legal_facts: legal,
+            legal_facts: legal.into(),
             details: details.into(),
         }
     }
@@ -1091,7 +1106,6 @@ impl State {
     #[allow(clippy::too_many_arguments)]
     fn emit_with_fact(
         &mut self,
-        store: &Store,
         iun: &Iun,
         category: Category,
         prefix: &str,
@@ -1104,9 +1118,8 @@ impl State {
             key: format!("safestorage://{key}"),
             category: kind.category().into(),
         }];
-        let el = self.notification_element(iun, category, prefix, at, details, legal);
+        let el = self.notification_element(category, prefix, at, details, legal);
         self.emit(
-            store,
             iun,
             el,
             vec![NewLegalFact {
@@ -1118,7 +1131,7 @@ impl State {
     }
 
     /// SEND's asynchronous validation: files, digests, PDFs, tax ids, addresses.
-    fn validate(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
+    fn validate(&mut self, iun: &Iun, at: DateTime<Utc>) {
         let Some(n) = self.notifications.get(iun) else {
             return;
         };
@@ -1150,7 +1163,6 @@ impl State {
                 ),
             );
             let el = self.notification_element(
-                iun,
                 Category::REQUEST_REFUSED,
                 "REQUEST_REFUSED",
                 at,
@@ -1170,19 +1182,18 @@ impl State {
             if let Some(n) = self.notifications.get_mut(iun) {
                 n.refusal = Some(reasons);
             }
-            self.emit(store, iun, el, vec![]);
+            self.emit(iun, el, vec![]);
             return;
         }
         // Valid: address normalisation starts now, acceptance follows.
         let el = self.notification_element(
-            iun,
             Category::VALIDATE_NORMALIZE_ADDRESSES_REQUEST,
             "VALIDATE_NORMALIZE_ADDRESSES_REQUEST",
             at,
             Map::new(),
             vec![],
         );
-        self.emit(store, iun, el, vec![]);
+        self.emit(iun, el, vec![]);
         let sent_at = self.notifications[iun].sent_at;
         self.schedule_job((sent_at + ACCEPTANCE_DELAY).max(at), iun, Job::Accept);
     }
@@ -1210,18 +1221,14 @@ impl State {
                 d.insert("oldAddress".into(), a.clone());
                 d.insert("normalizedAddress".into(), a);
                 let el = TimelineElement {
-                    element_id: element_id(
-                        "NORMALIZED_ADDRESS",
-                        iun.as_str(),
-                        &[("RECINDEX", i.to_string())],
-                    ),
+                    element_id: ElementId::of("NORMALIZED_ADDRESS", &[("RECINDEX", i.to_string())]),
                     category: Category::NORMALIZED_ADDRESS,
                     timestamp: at,
                     ingestion: at,
-                    legal_facts: vec![],
+                    legal_facts: Box::default(),
                     details: d.into(),
                 };
-                self.emit(store, iun, el, vec![]);
+                self.emit(iun, el, vec![]);
             }
         }
         let ack_key = self.new_key("PN_LEGAL_FACTS", "pdf");
@@ -1231,16 +1238,14 @@ impl State {
             json!(format!("safestorage://{ack_key}")),
         );
         let el = self.notification_element(
-            iun,
             Category::SENDER_ACK_CREATION_REQUEST,
             "SENDERACK_LEGALFACT_CREATION_REQUEST",
             at,
             d,
             vec![],
         );
-        self.emit(store, iun, el, vec![]);
+        self.emit(iun, el, vec![]);
         self.emit_with_fact(
-            store,
             iun,
             Category::REQUEST_ACCEPTED,
             "REQUEST_ACCEPTED",
@@ -1290,7 +1295,7 @@ impl State {
             n.runs = runs;
         }
         if cancel {
-            self.start_cancellation(store, iun, at);
+            self.start_cancellation(iun, at);
         }
     }
 
@@ -1394,7 +1399,7 @@ impl State {
         out
     }
 
-    fn run_step(&mut self, store: &Store, iun: &Iun, rec: usize, at: DateTime<Utc>) {
+    fn run_step(&mut self, iun: &Iun, rec: usize, at: DateTime<Utc>) {
         let Some(n) = self.notifications.get_mut(iun) else {
             return;
         };
@@ -1426,7 +1431,7 @@ impl State {
             return;
         };
         run.next += 1;
-        self.build_and_emit(store, iun, rec, &step, at);
+        self.build_and_emit(iun, rec, &step, at);
         let next = self
             .notifications
             .get(iun)
@@ -1440,7 +1445,6 @@ impl State {
     /// Builds the element of `step` for recipient `rec` at `at` and emits it.
     fn build_and_emit(
         &mut self,
-        store: &Store,
         iun: &Iun,
         rec: usize,
         step: &script::ScriptStep,
@@ -1466,25 +1470,24 @@ impl State {
             new_key: &mut keys,
         };
         let (element, facts) = script::build_element(&mut ctx, run, step);
-        self.emit(store, iun, element, facts);
+        self.emit(iun, element, facts);
     }
 
-    fn start_cancellation(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
+    fn start_cancellation(&mut self, iun: &Iun, at: DateTime<Utc>) {
         let mut d = Map::new();
         d.insert("cancellationRequestId".into(), json!(self.rng.hex(16)));
         let el = self.notification_element(
-            iun,
             Category::NOTIFICATION_CANCELLATION_REQUEST,
             "NOTIFICATION_CANCELLATION_REQUEST",
             at,
             d,
             vec![],
         );
-        self.emit(store, iun, el, vec![]);
+        self.emit(iun, el, vec![]);
         self.schedule_job(at + CANCELLATION_DELAY, iun, Job::CompleteCancellation);
     }
 
-    fn complete_cancellation(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
+    fn complete_cancellation(&mut self, iun: &Iun, at: DateTime<Utc>) {
         let Some(n) = self.notifications.get(iun) else {
             return;
         };
@@ -1499,7 +1502,6 @@ impl State {
         );
         d.insert("notRefinedRecipientIndexes".into(), json!(not_refined));
         self.emit_with_fact(
-            store,
             iun,
             Category::NOTIFICATION_CANCELLED,
             "NOTIFICATION_CANCELLED",

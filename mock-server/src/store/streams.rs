@@ -180,21 +180,20 @@ impl State {
     /// Whether a queued event is older than the streams' TTL.
     fn expired(&self, q: Queued, now: DateTime<Utc>) -> bool {
         self.events
-            .events
-            .get(q.seq as usize - 1)
+            .get(q.seq)
             .and_then(|e| {
                 self.notifications
                     .get(&e.iun)
-                    .and_then(|n| n.timeline.get(e.element_index))
+                    .and_then(|n| n.timeline.get(e.element_index()))
             })
             .is_some_and(|el| el.ingestion + EVENT_TTL < now)
     }
 
     /// Renders one queued event in the stream version's shape.
     fn render(&self, version: StreamVersion, q: Queued) -> Option<Value> {
-        let ev = self.events.events.get(q.seq as usize - 1)?;
+        let ev = self.events.get(q.seq)?;
         let n: &Notification = self.notifications.get(&ev.iun)?;
-        let element = n.timeline.get(ev.element_index)?;
+        let element = n.timeline.get(ev.element_index())?;
         let accepted = !matches!(ev.status_after, Status::IN_VALIDATION | Status::REFUSED);
         let dv = version.element_version();
         let mut out =
@@ -226,7 +225,7 @@ impl State {
                 out["validationErrors"] = r.clone();
             }
         } else {
-            out["element"] = element.render(dv, n.sent_at);
+            out["element"] = element.render(dv, n.iun.as_str(), n.sent_at);
         }
         Some(out)
     }

@@ -364,9 +364,10 @@ fn harness_wall(enti: usize) -> (Duration, usize) {
     (wall, ok)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+fn runtime(name: &str) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(name)
         .enable_all()
         .build()
         .unwrap()
@@ -374,7 +375,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Detail throughput with 64 connections, then the write mix.
 fn load_phase(length: Duration) {
-    let (server_rt, client_rt) = (runtime(), runtime());
+    let (server_rt, client_rt) = (runtime("mock"), runtime("load"));
     let mock = server_rt
         .block_on(MockServer::start(still_clock()))
         .unwrap();
@@ -458,14 +459,14 @@ fn load_phase(length: Duration) {
 }
 
 fn flat_phase(n: usize) {
-    let (d, s, rss) = runtime().block_on(flat_cost(n, 2000));
+    let (d, s, rss) = runtime("mock").block_on(flat_cost(n, 2000));
     println!("{d}\n{s}");
     println!("resident memory of the process with {n} notifications: {rss:.0} MiB");
 }
 
 /// `--data-dir`: the cost of journaling, and the time a restart takes to replay.
 fn replay_phase(n: usize) {
-    let rt = runtime();
+    let rt = runtime("mock");
     let dir = tempfile::tempdir().unwrap();
     let config = || MockConfig {
         data_dir: Some(dir.path().to_path_buf()),

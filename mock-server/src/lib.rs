@@ -74,13 +74,13 @@ impl MockServer {
                 .map_err(std::io::Error::other)?;
             tracing::info!(ops, elapsed = ?started.elapsed(), dir = %dir.display(), "state restored from the data dir");
         }
-        let pdnd = Arc::new(pdnd_clients(&config.enti)?);
-        let state = AppState {
+        let pdnd = pdnd_clients(&config.enti)?;
+        let state = AppState::new(http::Shared {
             config: Arc::new(config),
             store: store.clone(),
             pdnd,
             local_addr: addr,
-        };
+        });
         let app = http::router(state);
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {

@@ -34,13 +34,29 @@ use std::sync::Arc;
 /// Seconds a client is told to wait when a file is not ready (`--retry-after-downloads`).
 pub const DOWNLOAD_RETRY_AFTER_SECS: u32 = 1;
 
-/// What every handler can reach.
+/// What every handler can reach. One `Arc`: every middleware and handler clones the state
+/// per request, and each clone of a shared counter is contended across worker threads.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub config: Arc<MockConfig>,
     pub store: Arc<Store>,
-    pub pdnd: Arc<crate::domain::pdnd::Pdnd>,
+    pub pdnd: crate::domain::pdnd::Pdnd,
     pub local_addr: SocketAddr,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The whole API.

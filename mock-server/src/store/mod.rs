@@ -317,12 +317,14 @@ impl Store {
         Some(Ok(bytes))
     }
 
-    /// Appends `op` to the journal, if there is one. Callers hold the lock that orders the
+    /// Appends `op()` to the journal, if there is one. Callers hold the lock that orders the
     /// change (the state's or the call log's), so the journal's order is the order applied.
-    fn log(&self, at: DateTime<Utc>, op: journal::Op) {
+    /// `op` is only built when there is a journal: in memory, every recorded call would
+    /// otherwise be copied for nothing.
+    fn log(&self, at: DateTime<Utc>, op: impl FnOnce() -> journal::Op) {
         let mut j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(j) = j.as_mut()
-            && let Err(e) = j.append(&journal::Entry { at, op })
+            && let Err(e) = j.append(&journal::Entry { at, op: op() })
         {
             self.journal_errors.fetch_add(1, Ordering::SeqCst);
             tracing::error!(error = %e, "a change could not be persisted");
@@ -477,13 +479,10 @@ impl Store {
         let now = self.clock.now();
         let mut out = Vec::new();
         let mut st = self.lock();
-        self.log(
-            now,
-            journal::Op::Preload {
-                ente,
-                items: items.to_vec(),
-            },
-        );
+        self.log(now, || journal::Op::Preload {
+            ente,
+            items: items.to_vec(),
+        });
         for (idx, content_type, sha) in items {
             let (prefix, ext) = if content_type == "application/json" {
                 ("PN_F24_META", "json")
@@ -514,13 +513,10 @@ impl Store {
 
     pub fn record_upload(&self, key: &str, version: StoredVersion) {
         let mut st = self.lock();
-        self.log(
-            version.uploaded_at,
-            journal::Op::Upload {
-                key: key.to_string(),
-                version: version.clone(),
-            },
-        );
+        self.log(version.uploaded_at, || journal::Op::Upload {
+            key: key.to_string(),
+            version: version.clone(),
+        });
         if let Some(slot) = st.files.slots.get_mut(key) {
             slot.versions.push(version);
         }
@@ -535,15 +531,12 @@ impl Store {
         id: &str,
     ) -> Option<String> {
         let mut st = self.lock();
-        self.log(
-            self.clock.now(),
-            journal::Op::Grant {
-                ente,
-                target: target.clone(),
-                retry_after_first,
-                id: id.to_string(),
-            },
-        );
+        self.log(self.clock.now(), || journal::Op::Grant {
+            ente,
+            target: target.clone(),
+            retry_after_first,
+            id: id.to_string(),
+        });
         if retry_after_first && st.asked_once.insert(id.to_string()) {
             return None;
         }
@@ -577,13 +570,10 @@ impl Store {
     /// `MAX_CALLS` calls per Ente.
     pub fn record(&self, ente: usize, mut call: crate::checklist::call::Call) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        self.log(
-            self.clock.now(),
-            journal::Op::Record {
-                ente,
-                call: Box::new(call.clone()),
-            },
-        );
+        self.log(self.clock.now(), || journal::Op::Record {
+            ente,
+            call: Box::new(call.clone()),
+        });
         calls.0 += 1;
         call.id = calls.0;
         let log = calls.1.entry(ente).or_default();
@@ -615,7 +605,7 @@ impl Store {
 
     pub fn clear_calls(&self, ente: usize) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        self.log(self.clock.now(), journal::Op::ClearCalls { ente });
+        self.log(self.clock.now(), || journal::Op::ClearCalls { ente });
         calls.1.remove(&ente);
     }
 
@@ -640,14 +630,11 @@ impl Store {
         let now = self.clock.now();
         let sender = &self.enti[ente].tax_id;
         let mut st = self.lock();
-        self.log(
-            now,
-            journal::Op::Submit {
-                ente,
-                version,
-                body: body.clone(),
-            },
-        );
+        self.log(now, || journal::Op::Submit {
+            ente,
+            version,
+            body: body.clone(),
+        });
         let token = request.idempotence_token.clone().unwrap_or_default();
         let mut conflicts = Vec::new();
         if st
@@ -797,13 +784,10 @@ impl Store {
         let now = self.clock.now();
         self.fire_due(now);
         let mut st = self.lock();
-        self.log(
-            now,
-            journal::Op::Cancel {
-                ente,
-                iun: iun.to_string(),
-            },
-        );
+        self.log(now, || journal::Op::Cancel {
+            ente,
+            iun: iun.to_string(),
+        });
         let n = st.notifications.get_mut(iun).filter(|n| n.ente == ente)?;
         if n.status() == Status::REFUSED {
             return Some(CancelOutcome::Refused);
@@ -872,13 +856,10 @@ impl Store {
         let now = self.clock.now();
         self.fire_due(now);
         let mut st = self.lock();
-        self.log(
-            now,
-            journal::Op::Payments {
-                ente,
-                events: events.to_vec(),
-            },
-        );
+        self.log(now, || journal::Op::Payments {
+            ente,
+            events: events.to_vec(),
+        });
         let mut missing = Vec::new();
         let mut found = Vec::new();
         for (notice, creditor, amount, at) in events {
@@ -948,13 +929,10 @@ impl Store {
             return Err(self.scripts.names());
         }
         let mut st = self.lock();
-        self.log(
-            self.clock.now(),
-            journal::Op::PinScript {
-                ente,
-                script: script.to_string(),
-            },
-        );
+        self.log(self.clock.now(), || journal::Op::PinScript {
+            ente,
+            script: script.to_string(),
+        });
         st.pinned.insert(ente, script.to_string());
         Ok(())
     }
@@ -964,14 +942,11 @@ impl Store {
         let now = self.clock.now();
         self.fire_due(now);
         let mut st = self.lock();
-        self.log(
-            now,
-            journal::Op::View {
-                ente,
-                iun: iun.to_string(),
-                rec,
-            },
-        );
+        self.log(now, || journal::Op::View {
+            ente,
+            iun: iun.to_string(),
+            rec,
+        });
         let n = st
             .notifications
             .get(iun)
@@ -991,12 +966,9 @@ impl Store {
     /// Jumps the clock forward and fires everything that became due, in order.
     pub fn advance(&self, by: Duration) -> DateTime<Utc> {
         let st = self.lock();
-        self.log(
-            self.clock.now(),
-            journal::Op::Advance {
-                micros: by.num_microseconds().unwrap_or(i64::MAX),
-            },
-        );
+        self.log(self.clock.now(), || journal::Op::Advance {
+            micros: by.num_microseconds().unwrap_or(i64::MAX),
+        });
         let now = self.clock.advance(by);
         drop(st);
         self.fire_due(now);
@@ -1013,7 +985,7 @@ impl Store {
     pub fn fire_due(&self, now: DateTime<Utc>) {
         let mut st = self.lock();
         if st.schedule.peek().is_some_and(|Reverse(d)| d.at <= now) {
-            self.log(now, journal::Op::Fire);
+            self.log(now, || journal::Op::Fire);
         }
         while st.schedule.peek().is_some_and(|Reverse(d)| d.at <= now) {
             let Some(Reverse(due)) = st.schedule.pop() else {

@@ -242,15 +242,12 @@ impl Store {
         let filter = spec.filter(version)?;
         let now = self.clock.now();
         let mut st = self.lock();
-        self.log(
-            now,
-            super::journal::Op::CreateStream {
-                ente,
-                version,
-                spec: spec.clone(),
-                replaced: replaced.clone(),
-            },
-        );
+        self.log(now, || super::journal::Op::CreateStream {
+            ente,
+            version,
+            spec: spec.clone(),
+            replaced: replaced.clone(),
+        });
         let id = uuid::Builder::from_random_bytes(st.rng.0.random())
             .into_uuid()
             .to_string();
@@ -325,15 +322,12 @@ impl Store {
     ) -> Result<Value, StreamError> {
         let filter = spec.filter(version)?;
         let mut st = self.lock();
-        self.log(
-            self.clock.now(),
-            super::journal::Op::UpdateStream {
-                ente,
-                version,
-                id: id.to_string(),
-                spec: spec.clone(),
-            },
-        );
+        self.log(self.clock.now(), || super::journal::Op::UpdateStream {
+            ente,
+            version,
+            id: id.to_string(),
+            spec: spec.clone(),
+        });
         let s = st.stream_mut(ente, version, id)?;
         if s.disabled.is_some() {
             return Err(StreamError::Forbidden(format!(
@@ -357,14 +351,11 @@ impl Store {
         id: &str,
     ) -> Result<(), StreamError> {
         let mut st = self.lock();
-        self.log(
-            self.clock.now(),
-            super::journal::Op::DeleteStream {
-                ente,
-                version,
-                id: id.to_string(),
-            },
-        );
+        self.log(self.clock.now(), || super::journal::Op::DeleteStream {
+            ente,
+            version,
+            id: id.to_string(),
+        });
         st.stream_mut(ente, version, id)?;
         st.streams.remove(id);
         Ok(())
@@ -378,14 +369,11 @@ impl Store {
     ) -> Result<Value, StreamError> {
         let now = self.clock.now();
         let mut st = self.lock();
-        self.log(
-            now,
-            super::journal::Op::DisableStream {
-                ente,
-                version,
-                id: id.to_string(),
-            },
-        );
+        self.log(now, || super::journal::Op::DisableStream {
+            ente,
+            version,
+            id: id.to_string(),
+        });
         let s = st.stream_mut(ente, version, id)?;
         if s.disabled.is_some() {
             return Err(StreamError::Forbidden(format!(
@@ -429,15 +417,12 @@ impl Store {
             queue.pop_front();
         }
         if queue.len() != before {
-            self.log(
-                now,
-                super::journal::Op::Consume {
-                    ente,
-                    version,
-                    id: id.to_string(),
-                    last_event_id,
-                },
-            );
+            self.log(now, || super::journal::Op::Consume {
+                ente,
+                version,
+                id: id.to_string(),
+                last_event_id,
+            });
         }
         let events: Vec<Value> = queue
             .iter()

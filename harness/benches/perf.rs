@@ -495,9 +495,14 @@ fn replay_phase(n: usize) {
 }
 
 fn journaled_ops(dir: &std::path::Path) -> usize {
-    send_mock::store::journal::Journal::open(dir, &["80016350821".to_string()], 0)
-        .map(|(_, _, ops)| ops.len())
-        .unwrap_or(0)
+    send_mock::store::journal::Journal::open(
+        dir,
+        &["80016350821".to_string()],
+        0,
+        send_mock::store::MAX_CALLS,
+    )
+    .map(|(_, _, ops)| ops.len())
+    .unwrap_or(0)
 }
 
 fn harness_phase(enti: usize) {

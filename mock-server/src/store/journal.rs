@@ -143,12 +143,14 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> String + '_ {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal of `dir`; returns it with its meta and every op so far.
+    /// Opens (or creates) the journal of `dir`, compacts it (see [`compact`]; the call log
+    /// keeps `keep_calls` calls per Ente) and returns it with its meta and the ops to replay.
     /// A journal of another format, or written for other Enti, is refused with the reason.
     pub fn open(
         dir: &Path,
         enti: &[String],
         new_seed: u64,
+        keep_calls: usize,
     ) -> Result<(Journal, Meta, Vec<Entry>), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let path = dir.join("send-mock.db");
@@ -224,10 +226,48 @@ impl Journal {
             let (seq, text) = row.map_err(sql(&path))?;
             let entry: Entry = serde_json::from_str(&text)
                 .map_err(|e| format!("{}: op {seq} cannot be read ({e})", path.display()))?;
-            entries.push(entry);
+            entries.push((seq, entry));
         }
         drop(stmt);
-        Ok((Journal { conn, path }, meta, entries))
+        let mut journal = Journal { conn, path };
+        let entries = journal.compact(entries, keep_calls)?;
+        Ok((journal, meta, entries))
+    }
+
+    /// Applies [`compact`] to the stored journal in one transaction.
+    fn compact(
+        &mut self,
+        entries: Vec<(i64, Entry)>,
+        keep_calls: usize,
+    ) -> Result<Vec<Entry>, String> {
+        let (kept, dropped, renumbered) = compact(entries, keep_calls);
+        if dropped.is_empty() && renumbered.is_empty() {
+            return Ok(kept.into_iter().map(|(_, e)| e).collect());
+        }
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(sql(&path))?;
+        {
+            let mut delete = tx
+                .prepare("DELETE FROM journal WHERE seq = ?1")
+                .map_err(sql(&path))?;
+            for seq in &dropped {
+                delete.execute([seq]).map_err(sql(&path))?;
+            }
+            let mut update = tx
+                .prepare("UPDATE journal SET entry = ?2 WHERE seq = ?1")
+                .map_err(sql(&path))?;
+            for (seq, entry) in kept.iter().filter(|(s, _)| renumbered.contains(s)) {
+                let text = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+                update.execute(params![seq, text]).map_err(sql(&path))?;
+            }
+        }
+        tx.commit().map_err(sql(&path))?;
+        tracing::info!(
+            dropped = dropped.len(),
+            kept = kept.len(),
+            "journal compacted"
+        );
+        Ok(kept.into_iter().map(|(_, e)| e).collect())
     }
 
     pub fn append(&mut self, entry: &Entry) -> Result<(), String> {
@@ -239,6 +279,56 @@ impl Journal {
     }
 }
 
+/// What a replay still needs of `entries` (journal sequence numbers with their ops): the
+/// call log keeps the newest `keep_calls` calls of each Ente and forgets cleared ones, so the
+/// other `Record` ops, and the `ClearCalls` ops themselves, change nothing and are dropped.
+/// Every other op stays: each one changes the store or draws from its seeded generator.
+///
+/// Calls journaled without their id (before ids were journaled) get the id they were shown
+/// under, so the calls that remain keep their ids. Returns the ops kept, the sequence numbers
+/// dropped and those whose op was given its id (to be rewritten).
+pub fn compact(
+    mut entries: Vec<(i64, Entry)>,
+    keep_calls: usize,
+) -> (Vec<(i64, Entry)>, Vec<i64>, std::collections::HashSet<i64>) {
+    let mut renumbered = std::collections::HashSet::new();
+    let mut last_id = 0;
+    for (seq, e) in entries.iter_mut() {
+        if let Op::Record { call, .. } = &mut e.op {
+            if call.id == 0 {
+                call.id = last_id + 1;
+                renumbered.insert(*seq);
+            }
+            last_id = last_id.max(call.id);
+        }
+    }
+    let mut shown: std::collections::HashMap<usize, usize> = Default::default();
+    let mut cleared = std::collections::HashSet::new();
+    let mut dropped = Vec::new();
+    for (seq, e) in entries.iter().rev() {
+        match &e.op {
+            Op::Record { ente, .. } => {
+                let n = shown.entry(*ente).or_default();
+                if cleared.contains(ente) || *n >= keep_calls {
+                    dropped.push(*seq);
+                } else {
+                    *n += 1;
+                }
+            }
+            Op::ClearCalls { ente } => {
+                cleared.insert(*ente);
+                dropped.push(*seq);
+            }
+            _ => {}
+        }
+    }
+    let gone: std::collections::HashSet<i64> = dropped.iter().copied().collect();
+    entries.retain(|(seq, _)| !gone.contains(seq));
+    renumbered.retain(|seq| !gone.contains(seq));
+    dropped.reverse();
+    (entries, dropped, renumbered)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,7 +337,7 @@ mod tests {
     fn ops_round_trip_and_a_foreign_journal_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let enti = vec!["80016350821".to_string()];
-        let (mut j, meta, ops) = Journal::open(dir.path(), &enti, 42).unwrap();
+        let (mut j, meta, ops) = Journal::open(dir.path(), &enti, 42, 10).unwrap();
         assert_eq!((meta.seed, ops.len()), (42, 0));
         let e = Entry {
             at: Utc::now(),
@@ -258,11 +348,11 @@ mod tests {
         };
         j.append(&e).unwrap();
         drop(j);
-        let (_, meta, ops) = Journal::open(dir.path(), &enti, 7).unwrap();
+        let (_, meta, ops) = Journal::open(dir.path(), &enti, 7, 10).unwrap();
         assert_eq!(meta.seed, 42, "the seed is the data dir's, not the new one");
         assert_eq!(ops, vec![e]);
 
-        let err = Journal::open(dir.path(), &["01199250158".to_string()], 7).unwrap_err();
+        let err = Journal::open(dir.path(), &["01199250158".to_string()], 7, 10).unwrap_err();
         assert!(err.contains("written for the Enti [80016350821]"), "{err}");
 
         let conn = Connection::open(dir.path().join("send-mock.db")).unwrap();
@@ -272,7 +362,100 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let err = Journal::open(dir.path(), &enti, 7).unwrap_err();
+        let err = Journal::open(dir.path(), &enti, 7, 10).unwrap_err();
         assert!(err.contains("format `send-mock-journal/0`"), "{err}");
+    }
+
+    fn record(ente: usize, id: u64) -> Op {
+        Op::Record {
+            ente,
+            call: Box::new(Call {
+                id,
+                at_ms: 0,
+                method: "GET".into(),
+                path: "/p".into(),
+                query: Default::default(),
+                status: 200,
+                request_headers: Default::default(),
+                request: None,
+                response: None,
+                response_headers: Default::default(),
+                response_text: None,
+            }),
+        }
+    }
+
+    fn ids(entries: &[(i64, Entry)]) -> Vec<(i64, Option<(usize, u64)>)> {
+        entries
+            .iter()
+            .map(|(seq, e)| match &e.op {
+                Op::Record { ente, call } => (*seq, Some((*ente, call.id))),
+                _ => (*seq, None),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compaction_keeps_each_entes_newest_calls_under_their_ids_and_every_other_op() {
+        let at = Utc::now();
+        // Journaled before ids were: every call has id 0 and takes the next number.
+        let ops = vec![
+            record(0, 0),
+            Op::Advance { micros: 5 },
+            record(1, 0),
+            record(0, 0),
+            record(0, 0),
+            Op::ClearCalls { ente: 1 },
+            record(0, 0),
+            record(1, 0),
+            Op::Fire,
+        ];
+        let entries: Vec<(i64, Entry)> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, op)| (i as i64 + 1, Entry { at, op }))
+            .collect();
+        let (kept, dropped, renumbered) = compact(entries, 2);
+        assert_eq!(
+            ids(&kept),
+            vec![
+                (2, None),
+                (5, Some((0, 4))),
+                (7, Some((0, 5))),
+                (8, Some((1, 6))),
+                (9, None)
+            ]
+        );
+        assert_eq!(dropped, vec![1, 3, 4, 6]);
+        assert_eq!(renumbered, [5, 7, 8].into_iter().collect());
+        // Ids already journaled are kept; compacting a compacted journal changes nothing.
+        let (again, dropped, renumbered) = compact(kept.clone(), 2);
+        assert_eq!((again, dropped.len(), renumbered.len()), (kept, 0, 0));
+    }
+
+    #[test]
+    fn a_compacted_journal_is_stored_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let enti = vec!["80016350821".to_string()];
+        let (mut j, _, _) = Journal::open(dir.path(), &enti, 1, 10).unwrap();
+        for _ in 0..5 {
+            j.append(&Entry {
+                at: Utc::now(),
+                op: record(0, 0),
+            })
+            .unwrap();
+        }
+        drop(j);
+        let (_, _, first) = Journal::open(dir.path(), &enti, 1, 2).unwrap();
+        let (_, _, second) = Journal::open(dir.path(), &enti, 1, 2).unwrap();
+        assert_eq!(first, second);
+        let ids: Vec<u64> = second
+            .iter()
+            .filter_map(|e| match &e.op {
+                Op::Record { call, .. } => Some(call.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, vec![4, 5]);
     }
 }

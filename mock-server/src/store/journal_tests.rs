@@ -59,7 +59,7 @@ fn observe(s: &Store, iuns: &[Iun], stream: &str) -> Value {
         "now": crate::domain::clock::rfc3339(s.clock.now()),
         "notifications": notifications,
         "stream": page,
-        "calls": s.calls_for_checklist(0).len(),
+        "calls": s.calls_for_checklist(0).iter().map(|c| c.id).collect::<Vec<_>>(),
         "next_due": s.next_due().map(crate::domain::clock::rfc3339),
     })
 }
@@ -125,24 +125,36 @@ fn a_replayed_journal_rebuilds_the_same_store_and_pending_work_continues() {
         .unwrap();
     a.consume(0, StreamVersion::V29, &stream, Some(last), pacing)
         .unwrap();
-    a.record(
-        0,
-        crate::checklist::call::Call {
-            id: 0,
-            at_ms: 1,
-            method: "GET".into(),
-            path: "/x".into(),
-            query: Default::default(),
-            status: 200,
-            request_headers: Default::default(),
-            request: None,
-            response: None,
-            response_headers: Default::default(),
-            response_text: None,
-        },
-    );
+    let call = |path: &str| crate::checklist::call::Call {
+        id: 0,
+        at_ms: 1,
+        method: "GET".into(),
+        path: path.into(),
+        query: Default::default(),
+        status: 200,
+        request_headers: Default::default(),
+        request: None,
+        response: None,
+        response_headers: Default::default(),
+        response_text: None,
+    };
+    // Cleared calls are compacted away at the next start; the later ones keep their ids.
+    for p in ["/a", "/b", "/c"] {
+        a.record(0, call(p));
+    }
+    a.clear_calls(0);
+    a.record(0, call("/d"));
+    a.record(0, call("/e"));
     let iuns = [digital, paper, cancelled];
     let before = observe(&a, &iuns, &stream);
+    assert_eq!(before["calls"], json!([4, 5]));
+    let journaled = |dir: &Path| -> i64 {
+        rusqlite::Connection::open(dir.join("send-mock.db"))
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))
+            .unwrap()
+    };
+    let ops_before = journaled(dir.path());
     assert!(
         before["next_due"].is_string(),
         "work is still pending: {before}"
@@ -153,6 +165,11 @@ fn a_replayed_journal_rebuilds_the_same_store_and_pending_work_continues() {
     assert!(b.open_journal(dir.path()).unwrap() > 10);
     let after = observe(&b, &iuns, &stream);
     assert_eq!(before, after);
+    assert_eq!(
+        journaled(dir.path()),
+        ops_before - 4,
+        "3 cleared calls and the clear"
+    );
 
     // The paper letter's pending steps still run, and they are journaled too.
     b.advance(Duration::days(30));

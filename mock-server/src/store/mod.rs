@@ -341,7 +341,7 @@ impl Store {
     pub fn open_journal(&self, dir: &Path) -> Result<usize, String> {
         let enti: Vec<String> = self.enti.iter().map(|e| e.tax_id.clone()).collect();
         let seed = rand::random::<u64>();
-        let (j, meta, entries) = journal::Journal::open(dir, &enti, seed)?;
+        let (j, meta, entries) = journal::Journal::open(dir, &enti, seed, MAX_CALLS)?;
         self.lock().rng = SeededRng(StdRng::seed_from_u64(meta.seed));
         let n = entries.len();
         let mut last = None;
@@ -570,12 +570,13 @@ impl Store {
     /// `MAX_CALLS` calls per Ente.
     pub fn record(&self, ente: usize, mut call: crate::checklist::call::Call) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        // Ids are journaled: a compacted journal replays fewer calls, under the same ids.
+        call.id = if call.id == 0 { calls.0 + 1 } else { call.id };
+        calls.0 = calls.0.max(call.id);
         self.log(self.clock.now(), || journal::Op::Record {
             ente,
             call: Box::new(call.clone()),
         });
-        calls.0 += 1;
-        call.id = calls.0;
         let log = calls.1.entry(ente).or_default();
         if log.len() >= MAX_CALLS {
             log.pop_front();

@@ -1,10 +1,11 @@
 //! The `send-mock` binary: start-up, errors as one line, clean shutdown on Ctrl-C.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_send-mock");
+mod common;
+
+use common::binary::{BIN, start_binary};
 
 #[test]
 fn a_bad_enti_file_is_one_line_naming_file_and_problem() {
@@ -36,28 +37,12 @@ fn a_bad_enti_file_is_one_line_naming_file_and_problem() {
 
 #[test]
 fn starts_logs_the_url_and_stops_cleanly_on_ctrl_c() {
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut url = None;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen = String::new();
-    while url.is_none() && Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        seen.push_str(&line);
-        seen.push('\n');
-        if let Some(i) = line.find("base_url=http://") {
-            url = Some(line[i + 9..].split_whitespace().next().unwrap().to_string());
-        }
-    }
-    let url = url.unwrap_or_else(|| panic!("no base_url logged: {seen}"));
-    let more: String = lines.next().and_then(Result::ok).unwrap_or_default();
+    let mock = start_binary(["--listen", "127.0.0.1:0"]);
+    let (mut child, url) = (mock.child, mock.base);
+    let more = mock
+        .log
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_default();
     assert!(
         more.contains("demo-api-key"),
         "the demo key is logged: {more}"

@@ -5,16 +5,14 @@
 
 use reqwest::Client;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
+use std::ffi::OsString;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
 
 mod common;
 
+use common::binary::{BIN, start_binary};
 use common::{DEMO_KEY as KEY, sha256_b64};
-
-const BIN: &str = env!("CARGO_BIN_EXE_send-mock");
 
 struct Mock {
     child: Child,
@@ -22,41 +20,24 @@ struct Mock {
 }
 
 /// Starts the binary on `data_dir` and waits for its URL.
-#[allow(clippy::zombie_processes)] // the Mock owns the child and waits for it in kill9
 fn start(data_dir: &Path, extra: &[&str]) -> Mock {
-    let mut child = Command::new(BIN)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--time-scale",
-            "1h",
-            "--lenient-retry-after",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = String::new();
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        seen.push_str(&line);
-        seen.push('\n');
-        if let Some(i) = line.find("base_url=http://") {
-            let base = line[i + 9..].split_whitespace().next().unwrap().to_string();
-            // Keep draining the log so the child never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return Mock { child, base };
-        }
+    let mut args: Vec<OsString> = [
+        "--listen",
+        "127.0.0.1:0",
+        "--time-scale",
+        "1h",
+        "--lenient-retry-after",
+        "--data-dir",
+    ]
+    .map(OsString::from)
+    .into();
+    args.push(data_dir.into());
+    args.extend(extra.iter().map(OsString::from));
+    let m = start_binary(args);
+    Mock {
+        child: m.child,
+        base: m.base,
     }
-    let _ = child.kill();
-    panic!("no base_url logged: {seen}");
 }
 
 impl Mock {

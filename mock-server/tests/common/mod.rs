@@ -2,6 +2,7 @@
 //! against the official OpenAPI.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod oas;
 
 use base64::Engine as _;

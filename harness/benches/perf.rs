@@ -3,8 +3,10 @@
 //! each load phase, default 10; `BENCH_BIG` the large store size, default 100000).
 //!
 //! The mock runs in this process on its own 2-thread runtime; the load generator runs on another
-//! runtime over raw HTTP/1.1 keep-alive connections (hyper's client connection, no pool), so the
-//! two share the machine's cores as a mock and its clients would.
+//! runtime over HTTP/1.1 keep-alive connections, so the two share the machine's cores as a mock
+//! and its clients would. The detail load writes pre-encoded requests and reads answers by
+//! Content-Length (as wrk does; it is not installed here), so the generator takes as little of
+//! the shared cores as it can; the write mix uses hyper's client connection (no pool).
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -207,29 +209,93 @@ where
     (Latencies(all), started.elapsed())
 }
 
+/// A bare keep-alive connection: writes a pre-encoded request, reads the answer's head and
+/// then Content-Length bytes of body.
+struct RawConn {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawConn {
+    async fn open(addr: std::net::SocketAddr) -> RawConn {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        RawConn {
+            stream,
+            buf: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    /// Sends `request` and returns the answer's status once its whole body has arrived.
+    async fn round_trip(&mut self, request: &[u8]) -> u16 {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        self.stream.write_all(request).await.unwrap();
+        self.buf.clear();
+        loop {
+            let n = self.stream.read_buf(&mut self.buf).await.unwrap();
+            assert!(n > 0, "the mock closed the connection");
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut res = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = res.parse(&self.buf).unwrap() {
+                let length: usize = res
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok())
+                    .expect("a content-length");
+                let status = res.code.unwrap();
+                while self.buf.len() < head + length {
+                    let n = self.stream.read_buf(&mut self.buf).await.unwrap();
+                    assert!(n > 0, "the mock closed the connection");
+                }
+                assert_eq!(self.buf.len(), head + length, "one answer per request");
+                return status;
+            }
+        }
+    }
+}
+
 async fn detail_load(
     addr: std::net::SocketAddr,
     iuns: Arc<Vec<String>>,
     conns: usize,
     length: Duration,
 ) -> (Latencies, Duration) {
-    load(addr, conns, length, move |mut c, i, stop| {
-        let iuns = iuns.clone();
-        async move {
+    let requests: Arc<Vec<Vec<u8>>> = Arc::new(
+        iuns.iter()
+            .map(|iun| {
+                format!("GET /delivery/v2.9/notifications/sent/{iun} HTTP/1.1\r\nhost: {addr}\r\nx-api-key: {KEY}\r\naccept: application/json\r\n\r\n")
+                    .into_bytes()
+            })
+            .collect(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..conns {
+        let (requests, stop) = (requests.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut c = RawConn::open(addr).await;
             let mut lat = Vec::new();
             let mut k = i;
             while !stop.load(Ordering::Relaxed) {
-                let path = format!("/delivery/v2.9/notifications/sent/{}", iuns[k % iuns.len()]);
+                let request = &requests[k % requests.len()];
                 k += 7;
                 let t = Instant::now();
-                let (s, _) = c.call("GET", &path, None, "application/json").await;
+                let status = c.round_trip(request).await;
                 lat.push(t.elapsed());
-                assert_eq!(s, 200);
+                assert_eq!(status, 200);
             }
             lat
-        }
-    })
-    .await
+        }));
+    }
+    tokio::time::sleep(length).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    (Latencies(all), started.elapsed())
 }
 
 /// Sequential latency of one request kind on a quiet mock.

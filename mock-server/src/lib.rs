@@ -81,7 +81,7 @@ impl MockServer {
             pdnd,
             local_addr: addr,
         });
-        let app = http::router(state);
+        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(http::app(state));
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let result = axum::serve(listener, app)

@@ -28,6 +28,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use problem::{ApiError, REQUEST_TIME, TRACE_ID, new_trace_id};
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -59,8 +60,39 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The whole API.
-pub fn router(state: AppState) -> Router {
+/// The whole API with its middleware, as one service. The middleware wraps the router once:
+/// `Router::layer` would wrap every route, and each request would then clone a boxed copy of
+/// the stack per layer (perf showed it among the detail read's largest costs).
+pub fn app(
+    state: AppState,
+) -> impl tower::Service<Request, Response = Response, Error = Infallible, Future: Send>
++ Clone
++ Send
++ Sync
++ 'static {
+    tower::ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::internal(
+                "the mock failed while serving this request; it keeps serving others",
+            )
+            .into_response()
+        }))
+        .layer(middleware::from_fn_with_state(state.clone(), trace_id))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::limits,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            recorder::record,
+        ))
+        .service(router(state))
+}
+
+/// Every SEND operation and the mock's own endpoints, without middleware.
+fn router(state: AppState) -> Router {
     Router::new()
         .merge(status::router())
         .merge(attachments::router())
@@ -77,23 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            recorder::record,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            limits::limits,
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), trace_id))
         .with_state(state)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::internal(
-                "the mock failed while serving this request; it keeps serving others",
-            )
-            .into_response()
-        }))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 async fn trace_id(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -525,7 +525,7 @@ fn load_phase(length: Duration) {
 }
 
 fn flat_phase(n: usize) {
-    let (d, s, rss) = runtime("mock").block_on(flat_cost(n, 2000));
+    let (d, s, rss) = runtime("mock").block_on(flat_cost(n, 10_000));
     println!("{d}\n{s}");
     println!("resident memory of the process with {n} notifications: {rss:.0} MiB");
 }

@@ -179,15 +179,11 @@ async fn upload(c: &mut Conn, n: usize) -> Value {
     json!({"contentType": "application/pdf", "digests": {"sha256": sha}, "ref": {"key": slot[0]["key"], "versionToken": version}})
 }
 
-/// Runs `conns` connections doing `work` until the deadline; returns every latency.
-async fn load<F, Fut>(
-    addr: std::net::SocketAddr,
-    conns: usize,
-    length: Duration,
-    work: F,
-) -> (Latencies, Duration)
+/// Runs `conns` tasks doing `work` (each opens its own connection) until the deadline;
+/// returns every latency.
+async fn load<F, Fut>(conns: usize, length: Duration, work: F) -> (Latencies, Duration)
 where
-    F: Fn(Conn, usize, Arc<AtomicBool>) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(usize, Arc<AtomicBool>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Vec<Duration>> + Send + 'static,
 {
     let stop = Arc::new(AtomicBool::new(false));
@@ -195,10 +191,7 @@ where
     let mut tasks = Vec::new();
     for i in 0..conns {
         let (work, stop) = (work.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            let c = Conn::open(addr).await;
-            work(c, i, stop).await
-        }));
+        tasks.push(tokio::spawn(async move { work(i, stop).await }));
     }
     tokio::time::sleep(length).await;
     stop.store(true, Ordering::Relaxed);
@@ -269,12 +262,9 @@ async fn detail_load(
             })
             .collect(),
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..conns {
-        let (requests, stop) = (requests.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
+    load(conns, length, move |i, stop| {
+        let requests = requests.clone();
+        async move {
             let mut c = RawConn::open(addr).await;
             let mut lat = Vec::new();
             let mut k = i;
@@ -287,15 +277,9 @@ async fn detail_load(
                 assert_eq!(status, 200);
             }
             lat
-        }));
-    }
-    tokio::time::sleep(length).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    (Latencies(all), started.elapsed())
+        }
+    })
+    .await
 }
 
 /// Sequential latency of one request kind on a quiet mock.
@@ -481,7 +465,8 @@ fn load_phase(length: Duration) {
     let (mut lat, wall) = client_rt.block_on(detail_load(addr, Arc::new(iuns), 64, length));
     println!("{}", lat.line("GET detail v2.9, 64 connections", wall));
 
-    let (mut lat, wall) = client_rt.block_on(load(addr, 16, length, |mut c, i, stop| async move {
+    let (mut lat, wall) = client_rt.block_on(load(16, length, move |i, stop| async move {
+        let mut c = Conn::open(addr).await;
         let mut lat = Vec::new();
         let mut k = 0;
         while !stop.load(Ordering::Relaxed) {

@@ -25,6 +25,26 @@ pub struct Call {
     pub response_text: Option<String>,
 }
 
+#[cfg(test)]
+impl Call {
+    /// A `GET path` answered 200, with nothing else recorded (id 0: the store numbers it).
+    pub fn get(path: &str) -> Call {
+        Call {
+            id: 0,
+            at_ms: 0,
+            method: "GET".into(),
+            path: path.into(),
+            query: Default::default(),
+            status: 200,
+            request_headers: Default::default(),
+            request: None,
+            response: None,
+            response_headers: Default::default(),
+            response_text: None,
+        }
+    }
+}
+
 /// Request headers the checks read.
 pub const KEPT_REQUEST_HEADERS: [&str; 4] = [
     "content-type",

@@ -371,16 +371,7 @@ mod tests {
             ente,
             call: Box::new(Call {
                 id,
-                at_ms: 0,
-                method: "GET".into(),
-                path: "/p".into(),
-                query: Default::default(),
-                status: 200,
-                request_headers: Default::default(),
-                request: None,
-                response: None,
-                response_headers: Default::default(),
-                response_text: None,
+                ..Call::get("/p")
             }),
         }
     }

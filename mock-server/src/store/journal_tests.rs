@@ -125,19 +125,7 @@ fn a_replayed_journal_rebuilds_the_same_store_and_pending_work_continues() {
         .unwrap();
     a.consume(0, StreamVersion::V29, &stream, Some(last), pacing)
         .unwrap();
-    let call = |path: &str| crate::checklist::call::Call {
-        id: 0,
-        at_ms: 1,
-        method: "GET".into(),
-        path: path.into(),
-        query: Default::default(),
-        status: 200,
-        request_headers: Default::default(),
-        request: None,
-        response: None,
-        response_headers: Default::default(),
-        response_text: None,
-    };
+    let call = crate::checklist::call::Call::get;
     // Cleared calls are compacted away at the next start; the later ones keep their ids.
     for p in ["/a", "/b", "/c"] {
         a.record(0, call(p));

@@ -767,3 +767,67 @@ fn uat_conventions_pick_the_builtins() {
         assert_eq!(builtin::by_name(name).unwrap().name, *name);
     }
 }
+
+#[test]
+fn a_legal_fact_document_is_written_from_its_notification_and_element() {
+    let e = engine();
+    let n = e.run(Some("prova@pec.it"), "Via Roma 1", "AR_REGISTERED_LETTER");
+    let facts = e.store.legal_facts_of(&n);
+    let kinds: Vec<&str> = facts.iter().map(|f| f.kind.category()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "SENDER_ACK",
+            "PEC_RECEIPT",
+            "PEC_RECEIPT",
+            "DIGITAL_DELIVERY"
+        ]
+    );
+    let sender = EnteProfile::demo();
+    for f in &facts {
+        // The element that lists the fact, as SEND shows it.
+        let element = n
+            .timeline
+            .iter()
+            .find(|el| {
+                el.legal_facts
+                    .iter()
+                    .any(|l| l.key == format!("safestorage://{}", f.key))
+            })
+            .unwrap();
+        assert_eq!(f.element_id, element.element_id.with_iun(n.iun.as_str()));
+        assert!(
+            f.element_id.contains(&format!(".IUN_{}", n.iun)),
+            "{}",
+            f.element_id
+        );
+        assert_eq!(f.created_at, element.timestamp);
+        assert_eq!(f.iun, n.iun.as_str());
+        let mut expected = vec![
+            format!("IUN: {}", n.iun),
+            format!("Mittente: {} (C.F. {})", sender.name, sender.tax_id),
+        ];
+        if f.kind == LegalFactKind::SenderAck {
+            assert_eq!(f.recipient_tax_id, None);
+        } else {
+            assert_eq!(f.recipient_tax_id.as_deref(), Some("BNRMHL75C06G702B"));
+            expected.push("Destinatario: Michelangelo Buonarroti (C.F. BNRMHL75C06G702B)".into());
+        }
+        expected.push("Oggetto: s".into());
+        expected.push(format!("Data: {}", rome_time(element.timestamp)));
+        assert_eq!(f.text.lines().collect::<Vec<_>>(), expected);
+        // Found by key alone, the same record.
+        let by_key = e.store.legal_fact(&f.key).unwrap();
+        assert_eq!(
+            (by_key.text, by_key.element_id),
+            (f.text.clone(), f.element_id.clone())
+        );
+    }
+    // A PEC receipt is XML carrying the text lines.
+    let receipt = String::from_utf8(facts[1].render()).unwrap();
+    assert!(
+        receipt.contains(&format!("<riga>IUN: {}</riga>", n.iun)),
+        "{receipt}"
+    );
+    assert!(e.store.legal_fact("PN_LEGAL_FACTS-unknown.pdf").is_none());
+}

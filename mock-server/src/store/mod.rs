@@ -230,6 +230,8 @@ pub struct Store {
     /// Where changes go with `--data-dir`; `None` in memory (and while replaying).
     journal: Mutex<Option<journal::Journal>>,
     journal_errors: AtomicU64,
+    /// Whether `journal` is set: read on every recorded call, without taking its lock.
+    journaling: std::sync::atomic::AtomicBool,
     /// Rendered answers per (notification, variant), reused while the notification is unchanged.
     rendered: Mutex<HashMap<(Iun, u8), (RenderStamp, bytes::Bytes)>>,
 }
@@ -275,6 +277,7 @@ impl Store {
             wake: Notify::new(),
             journal: Mutex::new(None),
             journal_errors: AtomicU64::new(0),
+            journaling: std::sync::atomic::AtomicBool::new(false),
             rendered: Mutex::new(HashMap::new()),
         }
     }
@@ -290,8 +293,8 @@ impl Store {
         check: impl FnOnce(&Notification) -> Result<(), E>,
         render: impl FnOnce(&Notification) -> bytes::Bytes,
     ) -> Option<Result<bytes::Bytes, E>> {
-        self.fire_due(self.clock.now());
-        let st = self.lock();
+        let mut st = self.lock();
+        self.fire_due_locked(&mut st, self.clock.now());
         let n = st.notifications.get(iun).filter(|n| n.ente == ente)?;
         if let Err(e) = check(n) {
             return Some(Err(e));
@@ -322,6 +325,9 @@ impl Store {
     /// `op` is only built when there is a journal: in memory, every recorded call would
     /// otherwise be copied for nothing.
     fn log(&self, at: DateTime<Utc>, op: impl FnOnce() -> journal::Op) {
+        if !self.journaling.load(Ordering::SeqCst) {
+            return;
+        }
         let mut j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(j) = j.as_mut()
             && let Err(e) = j.append(&journal::Entry { at, op: op() })
@@ -355,6 +361,7 @@ impl Store {
             self.clock.resume_at(at);
         }
         *self.journal.lock().unwrap_or_else(|p| p.into_inner()) = Some(j);
+        self.journaling.store(true, Ordering::SeqCst);
         Ok(n)
     }
 
@@ -573,10 +580,12 @@ impl Store {
         // Ids are journaled: a compacted journal replays fewer calls, under the same ids.
         call.id = if call.id == 0 { calls.0 + 1 } else { call.id };
         calls.0 = calls.0.max(call.id);
-        self.log(self.clock.now(), || journal::Op::Record {
-            ente,
-            call: Box::new(call.clone()),
-        });
+        if self.journaling.load(Ordering::SeqCst) {
+            self.log(self.clock.now(), || journal::Op::Record {
+                ente,
+                call: Box::new(call.clone()),
+            });
+        }
         let log = calls.1.entry(ente).or_default();
         if log.len() >= MAX_CALLS {
             log.pop_front();
@@ -984,7 +993,11 @@ impl Store {
 
     /// Runs every job due at or before `now`, each at its own due instant.
     pub fn fire_due(&self, now: DateTime<Utc>) {
-        let mut st = self.lock();
+        self.fire_due_locked(&mut self.lock(), now);
+    }
+
+    /// [`Store::fire_due`] for a caller that already holds the state's lock.
+    fn fire_due_locked(&self, st: &mut State, now: DateTime<Utc>) {
         if st.schedule.peek().is_some_and(|Reverse(d)| d.at <= now) {
             self.log(now, || journal::Op::Fire);
         }

@@ -44,9 +44,17 @@ async fn missing_key_is_401_unknown_key_403_both_problems() {
     let r = app.client.get(app.url("/status")).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+    // The middleware wraps every answer, errors and unknown paths included: the Problem's
+    // traceId is the x-amzn-trace-id header SEND sends with it.
+    let header = r.headers()["x-amzn-trace-id"].to_str().unwrap().to_string();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], 401);
-    assert!(body["traceId"].is_string());
+    assert_eq!(body["traceId"], header.as_str());
+    assert!(header.starts_with("Root=1-"), "{header}");
+    let r = app.get("/no/such/operation").await;
+    assert_eq!(r.status(), 404);
+    let header = r.headers()["x-amzn-trace-id"].to_str().unwrap().to_string();
+    assert_eq!(r.json::<Value>().await.unwrap()["traceId"], header.as_str());
     let r = app.get_as("not-a-key", "/status").await;
     assert_eq!(r.status(), 403);
     assert!(
@@ -55,7 +63,9 @@ async fn missing_key_is_401_unknown_key_403_both_problems() {
             .unwrap()
             .contains("explicit deny")
     );
-    assert_eq!(app.get("/status").await.status(), 200);
+    let ok = app.get("/status").await;
+    assert_eq!(ok.status(), 200);
+    assert!(ok.headers().contains_key("x-amzn-trace-id"));
     app.mock.stop().await;
 }
 

@@ -184,18 +184,9 @@ async fn pdnd_keys_need_a_valid_voucher_and_other_keys_must_not_send_one() {
 #[tokio::test]
 async fn another_entes_notification_is_404_but_its_price_is_public() {
     let app = two_enti().await;
-    let doc = app.upload_pdf("atto").await;
-    let form = app.upload_pdf("avviso").await;
-    let notice = notice_code();
     // Scenario 2 of TC-COSTO-01: Ente A sends with Ente B as creditor.
-    let (rid, iun) = app
-        .send_accepted(&notification_with_payment(
-            &doc,
-            &form,
-            "01199250158",
-            &notice,
-        ))
-        .await;
+    let sent = app.send_with_payment("01199250158").await;
+    let (rid, iun, notice) = (sent.request_id, sent.iun, sent.notice);
     for path in [
         format!("/delivery/v2.9/notifications/sent/{iun}"),
         format!("/delivery/notifications/sent/{iun}/attachments/documents/0"),

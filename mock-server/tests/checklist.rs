@@ -233,12 +233,8 @@ async fn tc_invio_03_needs_a_stream_read_with_ack_and_retry_after() {
 #[tokio::test]
 async fn tc_invio_04_and_tc_costo_01_both_scenarios() {
     let app = app().await;
-    let doc = app.upload_pdf("atto").await;
-    let form = app.upload_pdf("avviso").await;
-    let own = notice_code();
-    let (_, iun) = app
-        .send_accepted(&notification_with_payment(&doc, &form, DEMO_TAX_ID, &own))
-        .await;
+    let sent = app.send_with_payment(DEMO_TAX_ID).await;
+    let (iun, own, doc) = (sent.iun, sent.notice, sent.doc);
     app.advance("1d").await;
     // Metadata without download is not enough.
     let (_, meta) = app

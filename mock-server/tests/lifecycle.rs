@@ -163,17 +163,8 @@ async fn analog_890_price_grows_with_the_paper_cost() {
 #[tokio::test]
 async fn cancellation_stops_the_workflow_and_is_idempotent() {
     let app = spawn_app().await;
-    let doc = app.upload_pdf("atto").await;
-    let form = app.upload_pdf("avviso").await;
-    let notice = notice_code();
-    let (_, iun) = app
-        .send_accepted(&notification_with_payment(
-            &doc,
-            &form,
-            DEMO_TAX_ID,
-            &notice,
-        ))
-        .await;
+    let sent = app.send_with_payment(DEMO_TAX_ID).await;
+    let (iun, notice) = (sent.iun, sent.notice);
     let cancel = || {
         app.client
             .put(app.url(&format!("/delivery-push/v2.0/notifications/cancel/{iun}")))
@@ -228,17 +219,8 @@ async fn cancellation_stops_the_workflow_and_is_idempotent() {
 #[tokio::test]
 async fn payment_events_add_a_payment_element() {
     let app = spawn_app().await;
-    let doc = app.upload_pdf("atto").await;
-    let form = app.upload_pdf("avviso").await;
-    let notice = notice_code();
-    let (_, iun) = app
-        .send_accepted(&notification_with_payment(
-            &doc,
-            &form,
-            DEMO_TAX_ID,
-            &notice,
-        ))
-        .await;
+    let sent = app.send_with_payment(DEMO_TAX_ID).await;
+    let (iun, notice) = (sent.iun, sent.notice);
     let r = app.post("/delivery/events/payment/pagopa", &json!({"events": [{"noticeCode": notice, "creditorTaxId": DEMO_TAX_ID, "paymentDate": "2026-12-01T10:00:00Z", "amount": 1500}]})).await;
     assert_eq!(r.status(), 204);
     let (_, d) = app

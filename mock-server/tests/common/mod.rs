@@ -41,6 +41,15 @@ pub async fn spawn_with(config: MockConfig) -> TestApp {
     }
 }
 
+/// A notification with a pagoPA payment, accepted: see [`TestApp::send_with_payment`].
+pub struct SentWithPayment {
+    pub request_id: String,
+    pub iun: String,
+    pub notice: String,
+    pub doc: Uploaded,
+    pub form: Uploaded,
+}
+
 /// A file uploaded through preload + PUT.
 #[derive(Debug, Clone)]
 pub struct Uploaded {
@@ -154,6 +163,24 @@ impl TestApp {
             .post("/mock/clock/advance", &json!({"duration": duration}))
             .await;
         assert_eq!(r.status(), 200, "advance");
+    }
+
+    /// Uploads a document and a pagoPA form, sends a notification whose payment (a fresh
+    /// notice code) is owed to `creditor`, and waits for its acceptance.
+    pub async fn send_with_payment(&self, creditor: &str) -> SentWithPayment {
+        let doc = self.upload_pdf("atto").await;
+        let form = self.upload_pdf("avviso").await;
+        let notice = notice_code();
+        let (request_id, iun) = self
+            .send_accepted(&notification_with_payment(&doc, &form, creditor, &notice))
+            .await;
+        SentWithPayment {
+            request_id,
+            iun,
+            notice,
+            doc,
+            form,
+        }
     }
 
     /// Sends with v2.6 and waits (virtually) for acceptance; returns (requestId, iun).

@@ -227,11 +227,10 @@ pub struct Store {
         u64,
         HashMap<usize, std::collections::VecDeque<crate::checklist::call::Call>>,
     )>,
-    /// Where changes go with `--data-dir`; `None` in memory (and while replaying).
-    journal: Mutex<Option<journal::Journal>>,
+    /// Where changes go with `--data-dir`; unset in memory (and while replaying). Set once,
+    /// so whether there is one is read without a lock on every change.
+    journal: std::sync::OnceLock<Mutex<journal::Journal>>,
     journal_errors: AtomicU64,
-    /// Whether `journal` is set: read on every recorded call, without taking its lock.
-    journaling: std::sync::atomic::AtomicBool,
     /// Rendered answers per (notification, variant), reused while the notification is unchanged.
     rendered: Mutex<HashMap<(Iun, u8), (RenderStamp, bytes::Bytes)>>,
 }
@@ -275,9 +274,8 @@ impl Store {
             files_dir,
             calls: Mutex::new((0, HashMap::new())),
             wake: Notify::new(),
-            journal: Mutex::new(None),
+            journal: std::sync::OnceLock::new(),
             journal_errors: AtomicU64::new(0),
-            journaling: std::sync::atomic::AtomicBool::new(false),
             rendered: Mutex::new(HashMap::new()),
         }
     }
@@ -325,15 +323,20 @@ impl Store {
     /// `op` is only built when there is a journal: in memory, every recorded call would
     /// otherwise be copied for nothing.
     fn log(&self, at: DateTime<Utc>, op: impl FnOnce() -> journal::Op) {
-        if !self.journaling.load(Ordering::SeqCst) {
+        let Some(j) = self.journal.get() else {
             return;
-        }
-        let mut j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(j) = j.as_mut()
-            && let Err(e) = j.append(&journal::Entry { at, op: op() })
-        {
+        };
+        let mut j = j.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = j.append(&journal::Entry { at, op: op() }) {
             self.journal_errors.fetch_add(1, Ordering::SeqCst);
             tracing::error!(error = %e, "a change could not be persisted");
+        }
+    }
+
+    /// [`Store::log`] at the clock's current instant, read only when there is a journal.
+    fn log_now(&self, op: impl FnOnce() -> journal::Op) {
+        if self.journal.get().is_some() {
+            self.log(self.clock.now(), op);
         }
     }
 
@@ -345,6 +348,9 @@ impl Store {
     /// Makes the store durable in `dir`: replays what the journal holds, then journals every
     /// change. Returns the number of ops replayed.
     pub fn open_journal(&self, dir: &Path) -> Result<usize, String> {
+        if self.journal.get().is_some() {
+            return Err(format!("{}: this mock already journals", dir.display()));
+        }
         let enti: Vec<String> = self.enti.iter().map(|e| e.tax_id.clone()).collect();
         let seed = rand::random::<u64>();
         let (j, meta, entries) = journal::Journal::open(dir, &enti, seed, MAX_CALLS)?;
@@ -360,8 +366,8 @@ impl Store {
         if let Some(at) = last {
             self.clock.resume_at(at);
         }
-        *self.journal.lock().unwrap_or_else(|p| p.into_inner()) = Some(j);
-        self.journaling.store(true, Ordering::SeqCst);
+        // Unset until here (checked above), so the replay just done was not journaled again.
+        let _ = self.journal.set(Mutex::new(j));
         Ok(n)
     }
 
@@ -538,7 +544,7 @@ impl Store {
         id: &str,
     ) -> Option<String> {
         let mut st = self.lock();
-        self.log(self.clock.now(), || journal::Op::Grant {
+        self.log_now(|| journal::Op::Grant {
             ente,
             target: target.clone(),
             retry_after_first,
@@ -580,12 +586,10 @@ impl Store {
         // Ids are journaled: a compacted journal replays fewer calls, under the same ids.
         call.id = if call.id == 0 { calls.0 + 1 } else { call.id };
         calls.0 = calls.0.max(call.id);
-        if self.journaling.load(Ordering::SeqCst) {
-            self.log(self.clock.now(), || journal::Op::Record {
-                ente,
-                call: Box::new(call.clone()),
-            });
-        }
+        self.log_now(|| journal::Op::Record {
+            ente,
+            call: Box::new(call.clone()),
+        });
         let log = calls.1.entry(ente).or_default();
         if log.len() >= MAX_CALLS {
             log.pop_front();
@@ -615,7 +619,7 @@ impl Store {
 
     pub fn clear_calls(&self, ente: usize) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        self.log(self.clock.now(), || journal::Op::ClearCalls { ente });
+        self.log_now(|| journal::Op::ClearCalls { ente });
         calls.1.remove(&ente);
     }
 
@@ -939,7 +943,7 @@ impl Store {
             return Err(self.scripts.names());
         }
         let mut st = self.lock();
-        self.log(self.clock.now(), || journal::Op::PinScript {
+        self.log_now(|| journal::Op::PinScript {
             ente,
             script: script.to_string(),
         });
@@ -976,7 +980,7 @@ impl Store {
     /// Jumps the clock forward and fires everything that became due, in order.
     pub fn advance(&self, by: Duration) -> DateTime<Utc> {
         let st = self.lock();
-        self.log(self.clock.now(), || journal::Op::Advance {
+        self.log_now(|| journal::Op::Advance {
             micros: by.num_microseconds().unwrap_or(i64::MAX),
         });
         let now = self.clock.advance(by);

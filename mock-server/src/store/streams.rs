@@ -322,7 +322,7 @@ impl Store {
     ) -> Result<Value, StreamError> {
         let filter = spec.filter(version)?;
         let mut st = self.lock();
-        self.log(self.clock.now(), || super::journal::Op::UpdateStream {
+        self.log_now(|| super::journal::Op::UpdateStream {
             ente,
             version,
             id: id.to_string(),
@@ -351,7 +351,7 @@ impl Store {
         id: &str,
     ) -> Result<(), StreamError> {
         let mut st = self.lock();
-        self.log(self.clock.now(), || super::journal::Op::DeleteStream {
+        self.log_now(|| super::journal::Op::DeleteStream {
             ente,
             version,
             id: id.to_string(),

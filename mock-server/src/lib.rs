@@ -76,7 +76,7 @@ impl MockServer {
         }
         let pdnd = pdnd_clients(&config.enti)?;
         let state = AppState::new(http::Shared {
-            config: Arc::new(config),
+            config,
             store: store.clone(),
             pdnd,
             local_addr: addr,

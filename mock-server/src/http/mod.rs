@@ -41,7 +41,7 @@ pub const DOWNLOAD_RETRY_AFTER_SECS: u32 = 1;
 pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
-    pub config: Arc<MockConfig>,
+    pub config: MockConfig,
     pub store: Arc<Store>,
     pub pdnd: crate::domain::pdnd::Pdnd,
     pub local_addr: SocketAddr,

@@ -231,14 +231,7 @@ impl TimelineElement {
 
 /// SEND's elementId: the prefix, then `.`-separated `KEY_value` parts where they apply.
 pub fn element_id(prefix: &str, iun: &str, parts: &[(&str, String)]) -> String {
-    let mut id = format!("{prefix}.IUN_{iun}");
-    for (k, v) in parts {
-        id.push('.');
-        id.push_str(k);
-        id.push('_');
-        id.push_str(v);
-    }
-    id
+    ElementId::of(prefix, parts).with_iun(iun)
 }
 
 #[cfg(test)]
@@ -293,6 +286,10 @@ mod tests {
     fn an_element_id_is_kept_without_its_iun_and_written_back_whole() {
         let iun = "ABCD-EFGH-IJKL-202611-M-1";
         let full = element_id("SEND_DIGITAL", iun, &[("RECINDEX", "0".into())]);
+        assert_eq!(
+            full,
+            "SEND_DIGITAL.IUN_ABCD-EFGH-IJKL-202611-M-1.RECINDEX_0"
+        );
         let id = ElementId::new(&full, iun);
         assert_eq!(&*id.text, "SEND_DIGITAL.RECINDEX_0");
         assert_eq!(id.with_iun(iun), full);

@@ -1075,7 +1075,6 @@ impl State {
     }
 
     fn notification_element(
-        &self,
         category: Category,
         prefix: &str,
         at: DateTime<Utc>,
@@ -1108,7 +1107,7 @@ impl State {
             key: format!("safestorage://{key}"),
             category: kind.category().into(),
         }];
-        let el = self.notification_element(category, prefix, at, details, legal);
+        let el = Self::notification_element(category, prefix, at, details, legal);
         self.emit(
             iun,
             el,
@@ -1152,7 +1151,7 @@ impl State {
                         .collect::<Vec<_>>()
                 ),
             );
-            let el = self.notification_element(
+            let el = Self::notification_element(
                 Category::REQUEST_REFUSED,
                 "REQUEST_REFUSED",
                 at,
@@ -1176,7 +1175,7 @@ impl State {
             return;
         }
         // Valid: address normalisation starts now, acceptance follows.
-        let el = self.notification_element(
+        let el = Self::notification_element(
             Category::VALIDATE_NORMALIZE_ADDRESSES_REQUEST,
             "VALIDATE_NORMALIZE_ADDRESSES_REQUEST",
             at,
@@ -1227,7 +1226,7 @@ impl State {
             "legalFactId".into(),
             json!(format!("safestorage://{ack_key}")),
         );
-        let el = self.notification_element(
+        let el = Self::notification_element(
             Category::SENDER_ACK_CREATION_REQUEST,
             "SENDERACK_LEGALFACT_CREATION_REQUEST",
             at,
@@ -1466,7 +1465,7 @@ impl State {
     fn start_cancellation(&mut self, iun: &Iun, at: DateTime<Utc>) {
         let mut d = Map::new();
         d.insert("cancellationRequestId".into(), json!(self.rng.hex(16)));
-        let el = self.notification_element(
+        let el = Self::notification_element(
             Category::NOTIFICATION_CANCELLATION_REQUEST,
             "NOTIFICATION_CANCELLATION_REQUEST",
             at,

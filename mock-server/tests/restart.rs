@@ -7,20 +7,15 @@ use reqwest::Client;
 use serde_json::{Value, json};
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 
 mod common;
 
-use common::binary::{BIN, start_binary};
-use common::{DEMO_KEY as KEY, sha256_b64};
-
-struct Mock {
-    child: Child,
-    base: String,
-}
+use common::binary::{BIN, MockProcess, start_binary};
+use common::sha256_b64;
 
 /// Starts the binary on `data_dir` and waits for its URL.
-fn start(data_dir: &Path, extra: &[&str]) -> Mock {
+fn start(data_dir: &Path, extra: &[&str]) -> MockProcess {
     let mut args: Vec<OsString> = [
         "--listen",
         "127.0.0.1:0",
@@ -33,50 +28,15 @@ fn start(data_dir: &Path, extra: &[&str]) -> Mock {
     .into();
     args.push(data_dir.into());
     args.extend(extra.iter().map(OsString::from));
-    let m = start_binary(args);
-    Mock {
-        child: m.child,
-        base: m.base,
-    }
+    start_binary(args)
 }
 
-impl Mock {
-    fn kill9(mut self) {
-        // Child::kill is SIGKILL on Unix: no shutdown code runs.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-    fn url(&self, p: &str) -> String {
-        format!("{}{p}", self.base)
-    }
-    async fn get(&self, c: &Client, p: &str) -> Value {
-        let r = c
-            .get(self.url(p))
-            .header("x-api-key", KEY)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "GET {p}: {}", r.status());
-        r.json().await.unwrap()
-    }
-    async fn post(&self, c: &Client, p: &str, body: &Value) -> Value {
-        let r = c
-            .post(self.url(p))
-            .header("x-api-key", KEY)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "POST {p}: {}", r.status());
-        r.json().await.unwrap_or(Value::Null)
-    }
-    async fn advance(&self, c: &Client, d: &str) {
-        self.post(c, "/mock/clock/advance", &json!({"duration": d}))
-            .await;
-    }
+async fn advance(m: &MockProcess, c: &Client, d: &str) {
+    m.post(c, "/mock/clock/advance", &json!({"duration": d}))
+        .await;
 }
 
-async fn upload(m: &Mock, c: &Client) -> Value {
+async fn upload(m: &MockProcess, c: &Client) -> Value {
     let pdf = b"%PDF-1.4 atto da notificare".to_vec();
     let sha = sha256_b64(&pdf);
     let slots = m
@@ -150,8 +110,8 @@ async fn nothing_answered_2xx_is_lost_to_sigkill_and_timelines_continue() {
             .await;
         ids.push(r["notificationRequestId"].as_str().unwrap().to_string());
     }
-    m.advance(&c, "10m").await;
-    m.advance(&c, "2h").await;
+    advance(&m, &c, "10m").await;
+    advance(&m, &c, "2h").await;
     let mut iuns = Vec::new();
     for id in &ids {
         let st = m
@@ -202,7 +162,7 @@ async fn nothing_answered_2xx_is_lost_to_sigkill_and_timelines_continue() {
     let again = m.get(&c, &format!("{events}?lastEventId={acked}")).await;
     assert_eq!(again, unacked);
     // Pending steps continue: the letter is delivered once time passes.
-    m.advance(&c, "30d").await;
+    advance(&m, &c, "30d").await;
     let letter = m
         .get(
             &c,
@@ -240,7 +200,7 @@ async fn nothing_answered_2xx_is_lost_to_sigkill_and_timelines_continue() {
     assert!(err.contains("written for the Enti [80016350821]"), "{err}");
 }
 
-async fn futures_join(m: &Mock, c: &Client, iuns: &[String]) -> Vec<Value> {
+async fn futures_join(m: &MockProcess, c: &Client, iuns: &[String]) -> Vec<Value> {
     let mut out = Vec::new();
     for i in iuns {
         out.push(

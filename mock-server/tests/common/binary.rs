@@ -1,5 +1,8 @@
-//! The `send-mock` binary as a child process: started with arguments, its URL read from its log.
+//! The `send-mock` binary as a child process: started with arguments, its URL read from its log,
+//! driven over HTTP with the demo key.
 
+use reqwest::Client;
+use serde_json::Value;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -32,24 +35,62 @@ where
         .stderr(Stdio::null())
         .spawn()
         .expect("send-mock starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    // Lines arrive through a channel, so the deadline holds even if the child logs nothing.
+    let lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let (tx, log) = channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = String::new();
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
+    while let Ok(line) = log.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         seen.push_str(&line);
         seen.push('\n');
         if let Some(i) = line.find("base_url=http://") {
             let base = line[i + 9..].split_whitespace().next().unwrap().to_string();
-            let (tx, log) = channel();
-            std::thread::spawn(move || {
-                for line in lines.map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
             return MockProcess { child, base, log };
         }
     }
     let _ = child.kill();
-    panic!("no base_url logged: {seen}");
+    let _ = child.wait();
+    panic!("no base_url logged within 30 s: {seen}");
+}
+
+impl MockProcess {
+    /// SIGKILL (`Child::kill` on Unix): no shutdown code runs.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn url(&self, p: &str) -> String {
+        format!("{}{p}", self.base)
+    }
+
+    /// `GET p` with the demo key; asserts a 2xx and returns the JSON body.
+    pub async fn get(&self, c: &Client, p: &str) -> Value {
+        let r = c
+            .get(self.url(p))
+            .header("x-api-key", super::DEMO_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "GET {p}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    /// `POST p` with the demo key; asserts a 2xx and returns the JSON body (null if none).
+    pub async fn post(&self, c: &Client, p: &str, body: &Value) -> Value {
+        let r = c
+            .post(self.url(p))
+            .header("x-api-key", super::DEMO_KEY)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "POST {p}: {}", r.status());
+        r.json().await.unwrap_or(Value::Null)
+    }
 }

@@ -250,7 +250,7 @@ impl RawConn {
 
 async fn detail_load(
     addr: std::net::SocketAddr,
-    iuns: Arc<Vec<String>>,
+    iuns: &[String],
     conns: usize,
     length: Duration,
 ) -> (Latencies, Duration) {
@@ -462,7 +462,7 @@ fn load_phase(length: Duration) {
         }
         iuns
     });
-    let (mut lat, wall) = client_rt.block_on(detail_load(addr, Arc::new(iuns), 64, length));
+    let (mut lat, wall) = client_rt.block_on(detail_load(addr, &iuns, 64, length));
     println!("{}", lat.line("GET detail v2.9, 64 connections", wall));
 
     let (mut lat, wall) = client_rt.block_on(load(16, length, move |i, stop| async move {

@@ -23,7 +23,9 @@ struct Cli {
     /// Wall time one SEND day lasts (e.g. 1s, 60s like UAT, 50ms).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     time_scale: std::time::Duration,
-    /// Directory for uploaded files (default: a temporary directory).
+    /// Make the mock durable: its state is journaled in DIR/send-mock.db and uploads kept in
+    /// DIR/files, so a restart (even after kill -9) resumes where it stopped. Default: state in
+    /// memory, uploads in a temporary directory.
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Base URL to put in presigned URLs (default: the request's Host).

@@ -18,14 +18,21 @@ pub fn current_trace_id() -> String {
         .unwrap_or_else(|_| new_trace_id())
 }
 
-/// An AWS-style trace id, like the ones SEND's gateway returns.
+/// An AWS-style trace id, like the ones SEND's gateway returns: `Root=1-` then the Unix time
+/// in 8 hex digits, `-`, and 96 random bits in 24. Written digit by digit: every request gets
+/// one, and `format!` of the two numbers was over 3% of a detail read's CPU (perf).
 pub fn new_trace_id() -> String {
-    let r: u128 = rand::random();
-    format!(
-        "Root=1-{:08x}-{:024x}",
-        chrono::Utc::now().timestamp() as u32,
-        r & ((1u128 << 96) - 1)
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let time = chrono::Utc::now().timestamp() as u32;
+    let random = rand::random::<u128>();
+    let mut id = *b"Root=1-00000000-000000000000000000000000";
+    for (i, digit) in id[7..15].iter_mut().enumerate() {
+        *digit = HEX[(time >> (28 - 4 * i)) as usize & 0xf];
+    }
+    for (i, digit) in id[16..].iter_mut().enumerate() {
+        *digit = HEX[(random >> (92 - 4 * i)) as usize & 0xf];
+    }
+    id.iter().map(|&b| b as char).collect()
 }
 
 /// An error answered to the client.
@@ -211,3 +218,37 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::new_trace_id;
+
+    #[test]
+    fn trace_ids_have_the_gateway_shape_with_the_time_and_random_bits() {
+        let before = chrono::Utc::now().timestamp() as u32;
+        let ids: Vec<String> = (0..200).map(|_| new_trace_id()).collect();
+        let after = chrono::Utc::now().timestamp() as u32;
+        for id in &ids {
+            assert_eq!(id.len(), 40, "{id}");
+            assert!(
+                id.starts_with("Root=1-") && id.as_bytes()[15] == b'-',
+                "{id}"
+            );
+            let hex = |s: &str| {
+                s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            };
+            assert!(hex(&id[7..15]) && hex(&id[16..]), "{id}");
+            let time = u32::from_str_radix(&id[7..15], 16).unwrap();
+            assert!((before..=after).contains(&time), "{id}: time {time}");
+        }
+        let distinct: std::collections::HashSet<&str> = ids.iter().map(|id| &id[16..]).collect();
+        assert_eq!(distinct.len(), ids.len(), "random parts repeat");
+        // Each of the 24 random digits takes more than one value over 200 ids.
+        for pos in 16..40 {
+            let seen: std::collections::HashSet<u8> =
+                ids.iter().map(|id| id.as_bytes()[pos]).collect();
+            assert!(seen.len() > 1, "digit {pos} never changes");
+        }
+    }
+}

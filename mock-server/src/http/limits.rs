@@ -7,10 +7,10 @@
 
 use super::AppState;
 use super::problem::ApiError;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::future::Future;
 
 /// Longest request target (path and query) accepted.
 pub const MAX_URI: usize = 8 * 1024;
@@ -33,7 +33,11 @@ fn problem(status: StatusCode, title: &'static str, detail: String, code: &str) 
     .into_response()
 }
 
-pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn limits<F, Fut>(state: &AppState, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let uri = req.uri().to_string().len();
     if uri > MAX_URI {
         return problem(
@@ -65,7 +69,7 @@ pub async fn limits(State(state): State<AppState>, req: Request, next: Next) -> 
     } else {
         state.config.request_timeout
     };
-    match tokio::time::timeout(limit, next.run(req)).await {
+    match tokio::time::timeout(limit, next(req)).await {
         Ok(res) => res,
         Err(_) => problem(
             StatusCode::REQUEST_TIMEOUT,

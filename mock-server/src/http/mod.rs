@@ -29,6 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use problem::{ApiError, REQUEST_TIME, TRACE_ID, new_trace_id};
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -79,16 +80,20 @@ pub fn app(
             )
             .into_response()
         }))
-        .layer(middleware::from_fn_with_state(state.clone(), trace_id))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            limits::limits,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            recorder::record,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), around))
         .service(router(state))
+}
+
+/// The mock's own middleware, outermost first: the trace id, the request limits, the call
+/// recorder. They are plain functions composed under one `from_fn`, because each `from_fn`
+/// boxes a clone of the service below it on every request.
+async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    trace_id(&state, req, |req| {
+        limits::limits(&state, req, |req| {
+            recorder::record(&state, req, |req| next.run(req))
+        })
+    })
+    .await
 }
 
 /// Every SEND operation and the mock's own endpoints, without middleware.
@@ -112,12 +117,18 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn trace_id(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Gives the request its trace id (answered in `x-amzn-trace-id` and in every Problem) and its
+/// instant on the virtual clock, and turns a 2xx into a 503 when its change was not journaled.
+async fn trace_id<F, Fut>(state: &AppState, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let id = new_trace_id();
     let now = state.store.clock.now();
     let lost_before = state.store.journal_errors();
     let mut res = TRACE_ID
-        .scope(id.clone(), REQUEST_TIME.scope(now, next.run(req)))
+        .scope(id.clone(), REQUEST_TIME.scope(now, next(req)))
         .await;
     // A change this request made could not be written to the data dir: do not claim success.
     if state.store.journal_errors() != lost_before && res.status().is_success() {

@@ -4,11 +4,11 @@
 use super::AppState;
 use crate::checklist::call::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS};
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
+use std::future::Future;
 
 const BODY_LIMIT: usize = super::extract::JSON_LIMIT;
 
@@ -46,13 +46,17 @@ fn ente_of(state: &AppState, path: &str, h: &HeaderMap) -> Option<usize> {
     }
 }
 
-pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn record<F, Fut>(state: &AppState, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let path = req.uri().path().to_string();
     if path.starts_with("/mock/") || path == "/checklistresult" {
-        return next.run(req).await;
+        return next(req).await;
     }
-    let Some(ente) = ente_of(&state, &path, req.headers()) else {
-        return next.run(req).await;
+    let Some(ente) = ente_of(state, &path, req.headers()) else {
+        return next(req).await;
     };
     let method = req.method().to_string();
     let query: BTreeMap<String, String> = req
@@ -72,7 +76,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     } else {
         (None, body)
     };
-    let res = next.run(Request::from_parts(parts, body)).await;
+    let res = next(Request::from_parts(parts, body)).await;
     let status = res.status().as_u16();
     let response_headers = kept(res.headers(), &KEPT_RESPONSE_HEADERS);
     let ct = res

@@ -7,6 +7,11 @@
 //! and its clients would. The detail load writes pre-encoded requests and reads answers by
 //! Content-Length (as wrk does; it is not installed here), so the generator takes as little of
 //! the shared cores as it can; the write mix uses hyper's client connection (no pool).
+//!
+//! The detail row is followed by its floor: the same load against a bare hyper server that
+//! answers the mock's bytes and does nothing else, and the server CPU per read of each. On
+//! two shared cores the scheduler and loopback TCP set much of the latency; the floor shows
+//! how much, in the same run, so a slow spell of the machine shows in both rows.
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -58,6 +63,22 @@ fn rss_mib() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// CPU time the threads of runtime `name` have used so far (their scheduler statistics).
+fn cpu_of(name: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .flatten()
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+        .filter_map(|t| {
+            let stat = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum();
+    Duration::from_nanos(ns)
 }
 
 struct Latencies(Vec<Duration>);
@@ -282,6 +303,34 @@ async fn detail_load(
     .await
 }
 
+/// The floor under the detail figures: a bare hyper server that answers every request with the
+/// bytes the mock answered to a detail GET, and does nothing else (no routing, middleware, auth
+/// or store). Under the same load on the same runtime it measures what this machine's scheduler,
+/// loopback TCP and HTTP/1.1 cost alone; the gap between its row and the mock's is the mock.
+async fn floor_server(body: Bytes) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let body = body.clone();
+            let answer = hyper::service::service_fn(move |_req| {
+                let res = hyper::Response::builder()
+                    .header("content-type", "application/json")
+                    .body(Full::new(body.clone()));
+                async move { res }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), answer),
+            );
+        }
+    });
+    addr
+}
+
 /// Sequential latency of one request kind on a quiet mock.
 async fn quiet(addr: std::net::SocketAddr, paths: &[String], n: usize) -> Latencies {
     let mut c = Conn::open(addr).await;
@@ -462,8 +511,24 @@ fn load_phase(length: Duration) {
         }
         iuns
     });
+    let cpu = cpu_of("mock");
     let (mut lat, wall) = client_rt.block_on(detail_load(addr, &iuns, 64, length));
+    let cpu = (cpu_of("mock") - cpu) / lat.0.len() as u32;
     println!("{}", lat.line("GET detail v2.9, 64 connections", wall));
+    let detail = client_rt.block_on(async {
+        let path = format!("/delivery/v2.9/notifications/sent/{}", iuns[0]);
+        Conn::open(addr).await.call("GET", &path, None, "").await.1
+    });
+    let floor = server_rt.block_on(floor_server(detail));
+    let floor_cpu = cpu_of("mock");
+    let (mut lat, wall) = client_rt.block_on(detail_load(floor, &iuns, 64, length));
+    let floor_cpu = (cpu_of("mock") - floor_cpu) / lat.0.len() as u32;
+    println!("{}", lat.line("  floor: same answer from bare hyper", wall));
+    println!(
+        "  server CPU per detail read: mock {:.1} us, bare hyper {:.1} us",
+        cpu.as_secs_f64() * 1e6,
+        floor_cpu.as_secs_f64() * 1e6
+    );
 
     let (mut lat, wall) = client_rt.block_on(load(16, length, move |i, stop| async move {
         let mut c = Conn::open(addr).await;

@@ -5,8 +5,12 @@
 use super::AppState;
 use super::problem::ApiError;
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderName, header};
+
+/// The header SEND reads the API key from. A `HeaderName` constant: a lookup by `&str` parses
+/// the name on every request.
+pub const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// The authenticated Ente (index in the configuration).
 #[derive(Debug, Clone, Copy)]
@@ -19,7 +23,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some(key) = parts.headers.get("x-api-key") else {
+        let Some(key) = parts.headers.get(&API_KEY) else {
             return Err(ApiError::unauthorized(
                 "Unauthorized: the x-api-key header is missing",
             ));

@@ -55,7 +55,10 @@ async fn result(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let ente = match headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+    let ente = match headers
+        .get(&super::auth::API_KEY)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(k) => state
             .store
             .enti

@@ -117,6 +117,9 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The header SEND's gateway answers the trace id in.
+const TRACE_HEADER: axum::http::HeaderName = axum::http::HeaderName::from_static("x-amzn-trace-id");
+
 /// Gives the request its trace id (answered in `x-amzn-trace-id` and in every Problem) and its
 /// instant on the virtual clock, and turns a 2xx into a 503 when its change was not journaled.
 async fn trace_id<F, Fut>(state: &AppState, req: Request, next: F) -> Response
@@ -145,7 +148,7 @@ where
             .await;
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert("x-amzn-trace-id", v);
+        res.headers_mut().insert(TRACE_HEADER, v);
     }
     res
 }

@@ -12,13 +12,14 @@ use std::future::Future;
 
 const BODY_LIMIT: usize = super::extract::JSON_LIMIT;
 
+/// The first value of each header in `names` that `h` has. Goes through the names `h` has
+/// rather than looking each wanted name up: a lookup by `&str` parses the name first.
 fn kept(h: &HeaderMap, names: &[&str]) -> BTreeMap<String, String> {
-    names
-        .iter()
-        .filter_map(|n| {
-            h.get(*n)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| (n.to_string(), v.to_string()))
+    h.keys()
+        .filter(|name| names.contains(&name.as_str()))
+        .filter_map(|name| {
+            let value = h.get(name)?.to_str().ok()?;
+            Some((name.as_str().to_string(), value.to_string()))
         })
         .collect()
 }
@@ -31,7 +32,7 @@ fn is_json(h: &HeaderMap) -> bool {
 
 /// The Ente a call belongs to: its API key, or for storage the owner of the slot or grant.
 fn ente_of(state: &AppState, path: &str, h: &HeaderMap) -> Option<usize> {
-    if let Some(key) = h.get("x-api-key").and_then(|v| v.to_str().ok()) {
+    if let Some(key) = h.get(&super::auth::API_KEY).and_then(|v| v.to_str().ok()) {
         return state
             .store
             .enti
@@ -128,4 +129,32 @@ where
         },
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn kept_takes_the_first_value_of_the_wanted_headers_only() {
+        let mut h = HeaderMap::new();
+        h.append("content-type", HeaderValue::from_static("application/json"));
+        h.append("content-type", HeaderValue::from_static("text/plain"));
+        h.append("x-api-key", HeaderValue::from_static("secret"));
+        h.append("trailer", HeaderValue::from_bytes(b"\xff").unwrap());
+        h.append("retry-after", HeaderValue::from_static("3"));
+        let got = kept(
+            &h,
+            &["content-type", "trailer", "retry-after", "x-amz-trailer"],
+        );
+        let want: Vec<(&str, &str)> =
+            vec![("content-type", "application/json"), ("retry-after", "3")];
+        assert_eq!(
+            got.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            want
+        );
+    }
 }

@@ -114,8 +114,18 @@ impl Call {
 impl Op {
     /// What a call to `method path` (with this JSON request body) is.
     pub fn of(method: &str, path: &str, request: Option<&Value>) -> Op {
-        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        match (method, segs.as_slice()) {
+        // Runs for every recorded call: the segments go on the stack, not in a Vec. No SEND path
+        // has more than 8; a longer one is no operation the checks know.
+        let mut segs = [""; 16];
+        let mut n = 0;
+        for seg in path.trim_start_matches('/').split('/') {
+            let Some(slot) = segs.get_mut(n) else {
+                return Op::Other;
+            };
+            *slot = seg;
+            n += 1;
+        }
+        match (method, &segs[..n]) {
             ("POST", ["delivery", "attachments", "preload"]) => Op::Preload,
             ("PUT" | "POST", ["storage", key]) => Op::Upload {
                 key: key.to_string(),
@@ -183,5 +193,79 @@ impl Op {
             },
             _ => Op::Other,
         }
+    }
+}
+
+#[cfg(test)]
+mod op_tests {
+    use super::Op;
+    use serde_json::json;
+
+    #[test]
+    fn op_of_classifies_send_paths_by_method_and_segments() {
+        let iun = "ABCD-EFGH-IJKL-202612-A-1";
+        let table = [
+            (
+                "POST",
+                "/delivery/attachments/preload".to_string(),
+                Op::Preload,
+            ),
+            ("PUT", "/storage/k1".into(), Op::Upload { key: "k1".into() }),
+            ("POST", "/delivery/v2.6/requests".into(), Op::Send),
+            ("GET", "/delivery/v2.6/requests".into(), Op::RequestStatus),
+            (
+                "GET",
+                format!("/delivery/v2.9/notifications/sent/{iun}"),
+                Op::Detail { iun: iun.into() },
+            ),
+            (
+                "GET",
+                format!("/delivery/notifications/sent/{iun}"),
+                Op::Detail { iun: iun.into() },
+            ),
+            (
+                "GET",
+                format!("/delivery/notifications/sent/{iun}/attachments/payment/0/PAGOPA"),
+                Op::PaymentMeta {
+                    iun: iun.into(),
+                    name: "PAGOPA".into(),
+                },
+            ),
+            (
+                "GET",
+                "/delivery/price/77777777777/302000100000019421".into(),
+                Op::Price {
+                    creditor: "77777777777".into(),
+                    notice: "302000100000019421".into(),
+                },
+            ),
+            (
+                "GET",
+                "/delivery-progresses/v2.9/streams/s1/events".into(),
+                Op::StreamConsume {
+                    stream: "s1".into(),
+                },
+            ),
+            (
+                "DELETE",
+                format!("/delivery/v2.9/notifications/sent/{iun}"),
+                Op::Other,
+            ),
+            ("GET", "/delivery/notifications/sent".into(), Op::Other),
+            // Longer than any SEND path: nothing the checks know, even if it ends like a stream read.
+            (
+                "GET",
+                format!("/delivery-progresses{}/streams/s1/events", "/x".repeat(20)),
+                Op::Other,
+            ),
+        ];
+        for (method, path, want) in table {
+            assert_eq!(Op::of(method, &path, None), want, "{method} {path}");
+        }
+        let timeline = json!({"eventType": "TIMELINE"});
+        assert_eq!(
+            Op::of("POST", "/delivery-progresses/v2.9/streams", Some(&timeline)),
+            Op::StreamCreate { timeline: true }
+        );
     }
 }

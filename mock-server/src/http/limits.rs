@@ -8,7 +8,7 @@
 use super::AppState;
 use super::problem::ApiError;
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use std::future::Future;
 
@@ -18,6 +18,15 @@ pub const MAX_URI: usize = 8 * 1024;
 pub const MAX_HEADERS: usize = 64;
 /// Largest total size of the header names and values.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The length of the request target as the client wrote it, without formatting it (that
+/// allocated on every request).
+fn uri_len(uri: &Uri) -> usize {
+    let scheme = uri.scheme_str().map_or(0, |s| s.len() + "://".len());
+    let authority = uri.authority().map_or(0, |a| a.as_str().len());
+    let query = uri.query().map_or(0, |q| q.len() + 1);
+    scheme + authority + uri.path().len() + query
+}
 
 fn problem(status: StatusCode, title: &'static str, detail: String, code: &str) -> Response {
     ApiError::new(
@@ -38,7 +47,7 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    let uri = req.uri().to_string().len();
+    let uri = uri_len(req.uri());
     if uri > MAX_URI {
         return problem(
             StatusCode::URI_TOO_LONG,
@@ -77,5 +86,27 @@ where
             format!("the request took longer than {limit:?}"),
             "PN_GENERIC_REQUEST_TIMEOUT",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_len;
+    use axum::http::Uri;
+
+    #[test]
+    fn uri_len_is_the_length_of_the_written_target() {
+        for target in [
+            "/",
+            "/delivery/v2.9/notifications/sent/ABCD-EFGH-IJKL-202612-A-1",
+            "/delivery/v2.6/requests?paProtocolNumber=P-1&idempotenceToken=t",
+            "/x?",
+            "http://127.0.0.1:8090/delivery/requests?a=b",
+            "https://mock.example/",
+            "127.0.0.1:8090",
+        ] {
+            let uri: Uri = target.parse().unwrap();
+            assert_eq!(uri_len(&uri), uri.to_string().len(), "{target}");
+        }
     }
 }

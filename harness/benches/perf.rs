@@ -11,7 +11,9 @@
 //! The detail row is followed by its floor: the same load against a bare hyper server that
 //! answers the mock's bytes and does nothing else, and the server CPU per read of each. On
 //! two shared cores the scheduler and loopback TCP set much of the latency; the floor shows
-//! how much, in the same run, so a slow spell of the machine shows in both rows.
+//! how much, in the same run, so a slow spell of the machine shows in both rows. Last comes the
+//! mock's app alone, called in-process one request at a time: its own cost, without sockets.
+//! `BENCH_PHASE=app` runs only that (`BENCH_APP_READS` reads), for a profiler or cachegrind.
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -331,6 +333,30 @@ async fn floor_server(body: Bytes) -> std::net::SocketAddr {
     addr
 }
 
+/// The mock's own CPU per detail read: its whole app (middleware, routing, handler, cached
+/// answer) called in-process one request at a time, without sockets, HTTP parsing or waiting.
+async fn in_process_cost(mock: &MockServer, iuns: &[String], n: usize) -> Duration {
+    use http_body_util::BodyExt as _;
+    use tower::Service as _;
+    let mut app = mock.service();
+    let paths: Vec<String> = iuns
+        .iter()
+        .map(|iun| format!("/delivery/v2.9/notifications/sent/{iun}"))
+        .collect();
+    let t = Instant::now();
+    for i in 0..n {
+        let req = axum::extract::Request::get(&paths[i % paths.len()])
+            .header("x-api-key", KEY)
+            .header("accept", "application/json")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.call(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.into_body().collect().await.unwrap();
+    }
+    t.elapsed() / n as u32
+}
+
 /// Sequential latency of one request kind on a quiet mock.
 async fn quiet(addr: std::net::SocketAddr, paths: &[String], n: usize) -> Latencies {
     let mut c = Conn::open(addr).await;
@@ -472,9 +498,11 @@ fn runtime(name: &str) -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Detail throughput with 64 connections, then the write mix.
-fn load_phase(length: Duration) {
-    let (server_rt, client_rt) = (runtime("mock"), runtime("load"));
+/// A mock with 100 accepted notifications sent over HTTP; returns it and their IUNs.
+fn seeded_mock(
+    server_rt: &tokio::runtime::Runtime,
+    client_rt: &tokio::runtime::Runtime,
+) -> (MockServer, Vec<String>) {
     let mock = server_rt
         .block_on(MockServer::start(still_clock()))
         .unwrap();
@@ -511,6 +539,30 @@ fn load_phase(length: Duration) {
         }
         iuns
     });
+    (mock, iuns)
+}
+
+/// `BENCH_PHASE=app`: only the in-process detail reads (`BENCH_APP_READS` of them, default
+/// 200,000), for a profiler or an instruction counter (see README, Performance).
+fn app_phase() {
+    let (server_rt, client_rt) = (runtime("mock"), runtime("load"));
+    let (mock, iuns) = seeded_mock(&server_rt, &client_rt);
+    let reads = std::env::var("BENCH_APP_READS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let cost = server_rt.block_on(in_process_cost(&mock, &iuns, reads));
+    println!(
+        "the mock's app alone, in-process: {:.2} us per detail read ({reads} reads)",
+        cost.as_secs_f64() * 1e6
+    );
+}
+
+/// Detail throughput with 64 connections, then the write mix.
+fn load_phase(length: Duration) {
+    let (server_rt, client_rt) = (runtime("mock"), runtime("load"));
+    let (mock, iuns) = seeded_mock(&server_rt, &client_rt);
+    let addr = mock.addr();
     let cpu = cpu_of("mock");
     let (mut lat, wall) = client_rt.block_on(detail_load(addr, &iuns, 64, length));
     let cpu = (cpu_of("mock") - cpu) / lat.0.len() as u32;
@@ -524,10 +576,12 @@ fn load_phase(length: Duration) {
     let (mut lat, wall) = client_rt.block_on(detail_load(floor, &iuns, 64, length));
     let floor_cpu = (cpu_of("mock") - floor_cpu) / lat.0.len() as u32;
     println!("{}", lat.line("  floor: same answer from bare hyper", wall));
+    let app = server_rt.block_on(in_process_cost(&mock, &iuns, 200_000));
     println!(
-        "  server CPU per detail read: mock {:.1} us, bare hyper {:.1} us",
+        "  server CPU per detail read: mock {:.1} us, bare hyper {:.1} us; the mock's app alone, in-process: {:.1} us",
         cpu.as_secs_f64() * 1e6,
-        floor_cpu.as_secs_f64() * 1e6
+        floor_cpu.as_secs_f64() * 1e6,
+        app.as_secs_f64() * 1e6
     );
 
     let (mut lat, wall) = client_rt.block_on(load(16, length, move |i, stop| async move {
@@ -637,6 +691,7 @@ fn main() {
     let length = secs();
     match std::env::var("BENCH_PHASE").as_deref() {
         Ok("load") => return load_phase(length),
+        Ok("app") => return app_phase(),
         Ok("flat-small") => return flat_phase(100),
         Ok("flat-big") => return flat_phase(big()),
         Ok("replay") => return replay_phase(20_000),
@@ -668,6 +723,7 @@ fn main() {
             if line.contains(" req/s ")
                 || line.contains(" p50 ")
                 || line.contains("resident")
+                || line.contains("CPU per")
                 || line.starts_with("--data-dir")
                 || line.starts_with("send-conformance run")
             {

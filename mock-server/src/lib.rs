@@ -29,10 +29,18 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The app as a service: what the server answers with, callable in-process.
+pub type AppService = tower::util::BoxCloneSyncService<
+    axum::extract::Request,
+    axum::response::Response,
+    std::convert::Infallible,
+>;
+
 /// A running mock.
 pub struct MockServer {
     addr: SocketAddr,
     store: Arc<Store>,
+    in_process: AppService,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     ticker: JoinHandle<()>,
@@ -81,7 +89,9 @@ impl MockServer {
             pdnd,
             local_addr: addr,
         });
-        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(http::app(state));
+        let service = http::app(state);
+        let in_process = tower::util::BoxCloneSyncService::new(service.clone());
+        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let result = axum::serve(listener, app)
@@ -97,6 +107,7 @@ impl MockServer {
         Ok(MockServer {
             addr,
             store,
+            in_process,
             shutdown: Some(tx),
             server,
             ticker,
@@ -111,6 +122,12 @@ impl MockServer {
     /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The whole app as a tower service, middleware included, to call without a network (the
+    /// bench measures the mock's own cost per request this way). Calls share the served state.
+    pub fn service(&self) -> AppService {
+        self.in_process.clone()
     }
 
     /// The mock's state (for tests and the harness's evidence).

@@ -395,3 +395,44 @@ async fn problems_show_sends_virtual_time() {
     assert!((now - shown).num_seconds().abs() < 60);
     app.mock.stop().await;
 }
+
+/// `MockServer::service` is the served app: same answers, same middleware, same state.
+#[tokio::test]
+async fn the_in_process_service_answers_as_the_server_does() {
+    use axum::body::{Body, to_bytes};
+    use axum::extract::Request;
+    use tower::ServiceExt as _;
+
+    let app = spawn_app().await;
+    let doc = app.upload_pdf("atto in-process").await;
+    let (_, iun) = app.send_accepted(&notification(&doc)).await;
+    let path = format!("/delivery/v2.9/notifications/sent/{iun}");
+    let over_http = app.get(&path).await.bytes().await.unwrap();
+    let recorded = app.mock.store().calls_for_checklist(0).len();
+
+    let req = Request::get(&path)
+        .header("x-api-key", DEMO_KEY)
+        .body(Body::empty())
+        .unwrap();
+    let res = app.mock.service().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let trace = res.headers()["x-amzn-trace-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(trace.starts_with("Root=1-"), "{trace}");
+    let in_process = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    assert_eq!(in_process, over_http);
+    assert_eq!(
+        app.mock.store().calls_for_checklist(0).len(),
+        recorded + 1,
+        "the in-process call is recorded like any other"
+    );
+
+    let anonymous = Request::get(&path).body(Body::empty()).unwrap();
+    let res = app.mock.service().oneshot(anonymous).await.unwrap();
+    assert_eq!(res.status(), 401);
+    let problem: Value =
+        serde_json::from_slice(&to_bytes(res.into_body(), usize::MAX).await.unwrap()).unwrap();
+    assert_eq!(problem["status"], 401, "{problem}");
+}

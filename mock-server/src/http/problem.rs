@@ -19,8 +19,8 @@ pub fn current_trace_id() -> String {
 }
 
 /// An AWS-style trace id, like the ones SEND's gateway returns: `Root=1-` then the Unix time
-/// in 8 hex digits, `-`, and 96 random bits in 24. Written digit by digit: every request gets
-/// one, and `format!` of the two numbers cost more than the rest of it.
+/// in 8 hex digits, `-`, and 96 random bits in 24. Written digit by digit rather than with
+/// `format!`, because every request gets one.
 pub fn new_trace_id() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let time = chrono::Utc::now().timestamp() as u32;

@@ -29,12 +29,7 @@ impl FromRequestParts<AppState> for Caller {
             ));
         };
         let key = key.to_str().unwrap_or("");
-        let Some(idx) = state
-            .store
-            .enti
-            .iter()
-            .position(|e| e.api_key.expose() == key)
-        else {
+        let Some(idx) = state.store.ente_with_key(key) else {
             return Err(ApiError::forbidden(
                 "PN_FORBIDDEN",
                 "User is not authorized to access this resource with an explicit deny (unknown x-api-key)",

@@ -61,9 +61,7 @@ async fn result(
     {
         Some(k) => state
             .store
-            .enti
-            .iter()
-            .position(|e| e.api_key.expose() == k)
+            .ente_with_key(k)
             .ok_or_else(|| ApiError::forbidden("PN_FORBIDDEN", "unknown x-api-key"))?,
         None if state.store.enti.len() == 1 => 0,
         None => {

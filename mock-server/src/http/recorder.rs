@@ -33,11 +33,7 @@ fn is_json(h: &HeaderMap) -> bool {
 /// The Ente a call belongs to: its API key, or for storage the owner of the slot or grant.
 fn ente_of(state: &AppState, path: &str, h: &HeaderMap) -> Option<usize> {
     if let Some(key) = h.get(&super::auth::API_KEY).and_then(|v| v.to_str().ok()) {
-        return state
-            .store
-            .enti
-            .iter()
-            .position(|e| e.api_key.expose() == key);
+        return state.store.ente_with_key(key);
     }
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {

@@ -574,6 +574,11 @@ impl Store {
         st.streams.get(iun_or_stream).map(|s| s.ente)
     }
 
+    /// The Ente whose API key is `key`.
+    pub fn ente_with_key(&self, key: &str) -> Option<usize> {
+        self.enti.iter().position(|e| e.api_key.expose() == key)
+    }
+
     /// The Ente a download token was granted to.
     pub fn grant_owner(&self, token: &str) -> Option<usize> {
         self.lock().grants.get(token).map(|g| g.ente)

@@ -40,20 +40,25 @@ fn still_clock() -> MockConfig {
     }
 }
 
+/// The number in environment variable `name`, or `default`.
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 fn secs() -> Duration {
-    Duration::from_secs(
-        std::env::var("BENCH_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10),
-    )
+    Duration::from_secs(env_or("BENCH_SECS", 10))
 }
 
 fn big() -> usize {
-    std::env::var("BENCH_BIG")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000)
+    env_or("BENCH_BIG", 100_000) as usize
+}
+
+/// The detail GET this bench reads, for `iun`.
+fn detail_path(iun: &str) -> String {
+    format!("/delivery/v2.9/notifications/sent/{iun}")
 }
 
 fn rss_mib() -> f64 {
@@ -271,21 +276,24 @@ impl RawConn {
     }
 }
 
+/// Detail reads on `conns` connections for `length`: their latencies, the wall time, and the
+/// CPU the server's runtime ("mock") spent per read.
 async fn detail_load(
     addr: std::net::SocketAddr,
     iuns: &[String],
     conns: usize,
     length: Duration,
-) -> (Latencies, Duration) {
+) -> (Latencies, Duration, Duration) {
+    let cpu_before = cpu_of("mock");
     let requests: Arc<Vec<Vec<u8>>> = Arc::new(
         iuns.iter()
             .map(|iun| {
-                format!("GET /delivery/v2.9/notifications/sent/{iun} HTTP/1.1\r\nhost: {addr}\r\nx-api-key: {KEY}\r\naccept: application/json\r\n\r\n")
+                format!("GET {} HTTP/1.1\r\nhost: {addr}\r\nx-api-key: {KEY}\r\naccept: application/json\r\n\r\n", detail_path(iun))
                     .into_bytes()
             })
             .collect(),
     );
-    load(conns, length, move |i, stop| {
+    let (lat, wall) = load(conns, length, move |i, stop| {
         let requests = requests.clone();
         async move {
             let mut c = RawConn::open(addr).await;
@@ -302,7 +310,9 @@ async fn detail_load(
             lat
         }
     })
-    .await
+    .await;
+    let per_read = (cpu_of("mock") - cpu_before) / (lat.0.len() as u32).max(1);
+    (lat, wall, per_read)
 }
 
 /// The floor under the detail figures: a bare hyper server that answers every request with the
@@ -336,13 +346,9 @@ async fn floor_server(body: Bytes) -> std::net::SocketAddr {
 /// The mock's own CPU per detail read: its whole app (middleware, routing, handler, cached
 /// answer) called in-process one request at a time, without sockets, HTTP parsing or waiting.
 async fn in_process_cost(mock: &MockServer, iuns: &[String], n: usize) -> Duration {
-    use http_body_util::BodyExt as _;
     use tower::Service as _;
     let mut app = mock.service();
-    let paths: Vec<String> = iuns
-        .iter()
-        .map(|iun| format!("/delivery/v2.9/notifications/sent/{iun}"))
-        .collect();
+    let paths: Vec<String> = iuns.iter().map(|iun| detail_path(iun)).collect();
     let t = Instant::now();
     for i in 0..n {
         let req = axum::extract::Request::get(&paths[i % paths.len()])
@@ -432,7 +438,7 @@ async fn flat_cost(n: usize, samples: usize) -> (String, String, f64) {
     let paths: Vec<String> = iuns
         .iter()
         .step_by((n / 100).max(1))
-        .map(|i| format!("/delivery/v2.9/notifications/sent/{i}"))
+        .map(|i| detail_path(i))
         .collect();
     let mut d = quiet(addr, &paths, samples).await;
     // Stream pages: the stream holds every event of the n notifications; each read acks nothing,
@@ -547,10 +553,7 @@ fn seeded_mock(
 fn app_phase() {
     let (server_rt, client_rt) = (runtime("mock"), runtime("load"));
     let (mock, iuns) = seeded_mock(&server_rt, &client_rt);
-    let reads = std::env::var("BENCH_APP_READS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200_000);
+    let reads = env_or("BENCH_APP_READS", 200_000) as usize;
     let cost = server_rt.block_on(in_process_cost(&mock, &iuns, reads));
     println!(
         "the mock's app alone, in-process: {:.2} us per detail read ({reads} reads)",
@@ -563,18 +566,14 @@ fn load_phase(length: Duration) {
     let (server_rt, client_rt) = (runtime("mock"), runtime("load"));
     let (mock, iuns) = seeded_mock(&server_rt, &client_rt);
     let addr = mock.addr();
-    let cpu = cpu_of("mock");
-    let (mut lat, wall) = client_rt.block_on(detail_load(addr, &iuns, 64, length));
-    let cpu = (cpu_of("mock") - cpu) / lat.0.len() as u32;
+    let (mut lat, wall, cpu) = client_rt.block_on(detail_load(addr, &iuns, 64, length));
     println!("{}", lat.line("GET detail v2.9, 64 connections", wall));
     let detail = client_rt.block_on(async {
-        let path = format!("/delivery/v2.9/notifications/sent/{}", iuns[0]);
+        let path = detail_path(&iuns[0]);
         Conn::open(addr).await.call("GET", &path, None, "").await.1
     });
     let floor = server_rt.block_on(floor_server(detail));
-    let floor_cpu = cpu_of("mock");
-    let (mut lat, wall) = client_rt.block_on(detail_load(floor, &iuns, 64, length));
-    let floor_cpu = (cpu_of("mock") - floor_cpu) / lat.0.len() as u32;
+    let (mut lat, wall, floor_cpu) = client_rt.block_on(detail_load(floor, &iuns, 64, length));
     println!("{}", lat.line("  floor: same answer from bare hyper", wall));
     let app = server_rt.block_on(in_process_cost(&mock, &iuns, 200_000));
     println!(

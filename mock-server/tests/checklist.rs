@@ -339,8 +339,7 @@ async fn tc_invio_04_and_tc_costo_01_both_scenarios() {
 #[tokio::test]
 async fn two_entes_checklists_do_not_mix() {
     let app = app().await;
-    let doc = app.upload_pdf("atto").await;
-    app.send_accepted(&notification(&doc)).await;
+    app.accepted_iun().await;
     assert!(ok(&app, "TC-INVIO-01").await);
     let (b_ok, reason) = check(&app, "key-b", "TC-INVIO-01.preload").await;
     assert!(!b_ok && reason.contains("no call"), "{reason}");

@@ -71,8 +71,7 @@ async fn detail_is_404_while_in_validation_then_stable_between_calls() {
 #[tokio::test]
 async fn digital_workflow_runs_on_the_clock_and_nothing_fires_early() {
     let app = spawn_app().await;
-    let doc = app.upload_pdf("atto").await;
-    let (_, iun) = app.send_accepted(&notification(&doc)).await;
+    let iun = app.accepted_iun().await;
     let path = format!("/delivery/v2.9/notifications/sent/{iun}");
     app.advance("2h").await;
     let (_, d) = app.get_json(&path).await;
@@ -245,8 +244,7 @@ async fn retry_after_switch_holds_back_the_first_url_of_each_file() {
         ..MockConfig::for_tests()
     })
     .await;
-    let doc = app.upload_pdf("atto").await;
-    let (_, iun) = app.send_accepted(&notification(&doc)).await;
+    let iun = app.accepted_iun().await;
     let path = format!("/delivery/notifications/sent/{iun}/attachments/documents/0");
     let (_, first) = app.get_json(&path).await;
     assert!(first.get("url").is_none());
@@ -277,8 +275,7 @@ async fn retry_after_switch_holds_back_the_first_url_of_each_file() {
 #[tokio::test]
 async fn legal_facts_and_aar_are_real_documents_naming_the_notification() {
     let app = spawn_app().await;
-    let doc = app.upload_pdf("atto").await;
-    let (_, iun) = app.send_accepted(&notification(&doc)).await;
+    let iun = app.accepted_iun().await;
     app.advance("1d").await;
     let (_, list) = app
         .get_json(&format!("/delivery-push/v2.0/{iun}/legal-facts"))
@@ -404,8 +401,7 @@ async fn the_in_process_service_answers_as_the_server_does() {
     use tower::ServiceExt as _;
 
     let app = spawn_app().await;
-    let doc = app.upload_pdf("atto in-process").await;
-    let (_, iun) = app.send_accepted(&notification(&doc)).await;
+    let iun = app.accepted_iun().await;
     let path = format!("/delivery/v2.9/notifications/sent/{iun}");
     let over_http = app.get(&path).await.bytes().await.unwrap();
     let recorded = app.mock.store().calls_for_checklist(0).len();

@@ -157,8 +157,7 @@ async fn a_bad_script_directory_stops_the_start() {
 #[tokio::test]
 async fn the_view_action_emits_the_access_legal_fact() {
     let app = spawn_app().await;
-    let doc = app.upload_pdf("atto").await;
-    let (_, iun) = app.send_accepted(&notification(&doc)).await;
+    let iun = app.accepted_iun().await;
     app.advance("1d").await;
     let r = app
         .post(

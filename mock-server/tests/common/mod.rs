@@ -165,6 +165,13 @@ impl TestApp {
         assert_eq!(r.status(), 200, "advance");
     }
 
+    /// Uploads a PDF, sends a one-recipient notification of it and waits for its acceptance;
+    /// returns the IUN.
+    pub async fn accepted_iun(&self) -> String {
+        let doc = self.upload_pdf("atto").await;
+        self.send_accepted(&notification(&doc)).await.1
+    }
+
     /// Uploads a document and a pagoPA form, sends a notification whose payment (a fresh
     /// notice code) is owed to `creditor`, and waits for its acceptance.
     pub async fn send_with_payment(&self, creditor: &str) -> SentWithPayment {

@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod tax_id;
+pub use tax_id::{TaxId, TaxIdError};
+
 /// SEND's error body (`application/problem+json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -131,6 +131,11 @@ pub struct MockConfig {
     pub request_timeout: Duration,
     /// Longest an upload to the storage may take.
     pub upload_timeout: Duration,
+    /// Serve storage on its own listener, as S3 is another host in UAT.
+    pub storage_listen: Option<StorageListen>,
+    /// Answer what UAT answers where the mock is otherwise more talkative: authorizer denials
+    /// in the gateway's shape (`{"message": …}`), the mock's reason in a header only.
+    pub gateway_denials: bool,
 }
 
 impl Default for MockConfig {
@@ -147,6 +152,8 @@ impl Default for MockConfig {
             strict_retry_after: true,
             request_timeout: Duration::from_secs(30),
             upload_timeout: Duration::from_secs(600),
+            storage_listen: None,
+            gateway_denials: false,
         }
     }
 }
@@ -160,7 +167,33 @@ impl MockConfig {
             ..Default::default()
         }
     }
+
+    /// What UAT does differently, on top of `self`: its clock (one SEND day per minute) unless
+    /// `time_scale` is given, storage on its own listener (`storage` or the port after the
+    /// API's), download metadata that answer `retryAfter` first, 429 on early stream reads, and
+    /// authorizer denials in the gateway's shape.
+    pub fn uat_twin(self, time_scale: Option<Duration>, storage: Option<SocketAddr>) -> Self {
+        MockConfig {
+            time_scale: time_scale.unwrap_or(UAT_DAY),
+            storage_listen: Some(storage.map_or(StorageListen::NextFreePort, StorageListen::At)),
+            retry_after_downloads: true,
+            strict_retry_after: true,
+            gateway_denials: true,
+            ..self
+        }
+    }
 }
+
+/// Where the storage listener binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageListen {
+    At(SocketAddr),
+    /// The first free port after the API's (any free port when the API's is ephemeral).
+    NextFreePort,
+}
+
+/// How long a SEND day lasts in UAT: "1 day PROD = 1 minute UAT".
+pub const UAT_DAY: Duration = Duration::from_secs(60);
 
 #[cfg(test)]
 mod tests {

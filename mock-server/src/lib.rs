@@ -18,7 +18,10 @@ pub mod domain;
 pub mod http;
 pub mod store;
 
-pub use config::{ApiKey, EnteProfile, MockConfig};
+pub use config::{ApiKey, EnteProfile, MockConfig, StorageListen};
+/// `50ms`, `1s`, `60s`, `15m`, `2h`, `7d` (also combined, `1d12h`): how the mock's and the
+/// harness's command lines write durations.
+pub use domain::clock::parse_duration;
 
 use domain::clock::VirtualClock;
 use http::AppState;
@@ -26,7 +29,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use store::Store;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The app as a service: what the server answers with, callable in-process.
@@ -39,9 +41,10 @@ pub type AppService = tower::util::BoxCloneSyncService<
 /// A running mock.
 pub struct MockServer {
     addr: SocketAddr,
+    storage_addr: Option<SocketAddr>,
     store: Arc<Store>,
     in_process: AppService,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
     server: JoinHandle<()>,
     ticker: JoinHandle<()>,
     _files: Option<tempfile::TempDir>,
@@ -83,29 +86,37 @@ impl MockServer {
             tracing::info!(ops, elapsed = ?started.elapsed(), dir = %dir.display(), "state restored from the data dir");
         }
         let pdnd = pdnd_clients(&config.enti)?;
+        let storage = match config.storage_listen {
+            None => None,
+            // An ephemeral API port asks for an ephemeral storage port too.
+            Some(at) => {
+                Some(bind_storage(at, SocketAddr::new(addr.ip(), config.listen.port())).await?)
+            }
+        };
+        let storage_addr = storage.as_ref().map(TcpListener::local_addr).transpose()?;
         let state = AppState::new(http::Shared {
             config,
             store: store.clone(),
             pdnd,
             local_addr: addr,
+            storage_addr,
         });
-        let service = http::app(state);
+        let service = http::app(state.clone());
         let in_process = tower::util::BoxCloneSyncService::new(service.clone());
-        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
-        let (tx, rx) = oneshot::channel::<()>();
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let mut servers = vec![serve_until(listener, service, rx.clone())];
+        if let Some(l) = storage {
+            servers.push(serve_until(l, http::storage_app(state), rx));
+        }
         let server = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    rx.await.ok();
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "server stopped with an error");
+            for s in servers {
+                let _ = s.await;
             }
         });
         let ticker = tokio::spawn(run_ticker(store.clone()));
         Ok(MockServer {
             addr,
+            storage_addr,
             store,
             in_process,
             shutdown: Some(tx),
@@ -124,6 +135,11 @@ impl MockServer {
         format!("http://{}", self.addr)
     }
 
+    /// The storage listener's base URL, when storage has its own.
+    pub fn storage_url(&self) -> Option<String> {
+        self.storage_addr.map(|a| format!("http://{a}"))
+    }
+
     /// The whole app as a tower service, middleware included, to call without a network (the
     /// bench measures the mock's own cost per request this way). Calls share the served state.
     pub fn service(&self) -> AppService {
@@ -138,7 +154,7 @@ impl MockServer {
     /// Stops accepting requests, lets those in flight finish, and stops the clock work.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
         let _ = (&mut self.server).await;
         self.ticker.abort();
@@ -148,10 +164,50 @@ impl MockServer {
     pub async fn wait(mut self, signal: impl std::future::Future<Output = ()>) {
         signal.await;
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
         let _ = (&mut self.server).await;
         self.ticker.abort();
+    }
+}
+
+/// Serves `service` on `listener` until `stop` turns true, letting requests in flight finish.
+fn serve_until(
+    listener: TcpListener,
+    service: impl http::HttpService,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
+    tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    })
+}
+
+/// Binds the storage listener: where asked, or on the first free port after `api` (any free
+/// port when `api`'s is 0).
+async fn bind_storage(at: StorageListen, api: SocketAddr) -> std::io::Result<TcpListener> {
+    match at {
+        StorageListen::At(addr) => TcpListener::bind(addr).await,
+        StorageListen::NextFreePort if api.port() == 0 => {
+            TcpListener::bind(SocketAddr::new(api.ip(), 0)).await
+        }
+        StorageListen::NextFreePort => {
+            let mut last = None;
+            for port in (api.port().saturating_add(1)..=u16::MAX).take(100) {
+                match TcpListener::bind(SocketAddr::new(api.ip(), port)).await {
+                    Ok(l) => return Ok(l),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| std::io::Error::other("no free port after the API's")))
+        }
     }
 }
 

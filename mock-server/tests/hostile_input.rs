@@ -226,8 +226,8 @@ fn cases(good: &Value, iun: &str, stream: &str) -> Vec<Case> {
         case("method BREW", 405, raw("BREW", send)),
         case("PDND assertion of 1 MiB", 400, raw("POST", "/mock/pdnd/token.oauth2").header("content-type", "application/x-www-form-urlencoded").body(format!(
             "client_id=x&grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={}", "a".repeat(1 << 20)))),
-        Case { name: "upload key with ../", req: raw("PUT", "/storage/..%2F..%2Ftmp%2Fescape.pdf").header("content-type", "application/pdf").body("%PDF-"), status: 403, shape: Shape::S3Xml },
-        Case { name: "download token with ../", req: raw("GET", "/storage/download/..%2F..%2Fetc/passwd"), status: 403, shape: Shape::S3Xml },
+        Case { name: "upload key with ../", req: raw("PUT", "/storage/pn-safestorage-eu-south-1-mock/..%2F..%2Ftmp%2Fescape.pdf").header("content-type", "application/pdf").body("%PDF-"), status: 403, shape: Shape::S3Xml },
+        Case { name: "download token with ../", req: raw("GET", "/storage/pn-safestorage-eu-south-1-mock/..%2F..%2Fetc%2Fpasswd"), status: 403, shape: Shape::S3Xml },
     ]
 }
 

@@ -25,11 +25,12 @@ static SCRUBS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "[TIMESTAMP]",
         ),
         (Regex::new(r"\d{8}T\d{6}Z").unwrap(), "[AMZ_DATE]"),
+        (Regex::new(r"%2F\d{8}%2F").unwrap(), "%2F[AMZ_DAY]%2F"),
         (
             Regex::new(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}").unwrap(),
             "[TRACE_ID]",
         ),
-        (Regex::new(r"[0-9a-f]{32,40}").unwrap(), "[HEX]"),
+        (Regex::new(r"[0-9a-f]{32,64}").unwrap(), "[HEX]"),
         (Regex::new(r"\.\d{13}@").unwrap(), ".[MILLIS]@"),
         (Regex::new(r"RL\d{10}").unwrap(), "RL[N]"),
     ]

@@ -12,7 +12,10 @@ struct Attempt {
     name: &'static str,
     status: u16,
     s3_code: &'static str,
-    fragment: &'static str,
+    /// In S3's own message.
+    message: &'static str,
+    /// In the mock's `x-send-mock-reason`.
+    reason: &'static str,
 }
 
 async fn put(
@@ -21,7 +24,17 @@ async fn put(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> (u16, String, HeaderMap) {
-    let mut req = app.client.put(url).body(body.to_vec());
+    send(app, reqwest::Method::PUT, url, headers, body).await
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, String, HeaderMap) {
+    let mut req = app.client.request(method, url).body(body.to_vec());
     for (k, v) in headers {
         req = req.header(*k, v);
     }
@@ -31,8 +44,15 @@ async fn put(
     (status, r.text().await.unwrap(), h)
 }
 
+fn reason(h: &HeaderMap) -> String {
+    h.get("x-send-mock-reason")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The S3 answers PagoPA's upload FAQ tells PTs to expect, with the mock's reason beside them.
 #[tokio::test]
-async fn each_upload_mistake_is_named() {
+async fn each_upload_mistake_gets_s3s_answer_and_the_mocks_reason() {
     let app = spawn_app().await;
     let bytes = pdf("atto");
     let sha = sha256_b64(&bytes);
@@ -63,14 +83,16 @@ async fn each_upload_mistake_is_named() {
             .collect::<Vec<_>>()
     };
     let other_sha = sha256_b64(b"another file");
+    const MISMATCH: &str = "The request signature we calculated does not match";
     type Headers<'a> = Vec<(&'a str, String)>;
     let cases: Vec<(Attempt, Headers, Vec<u8>)> = vec![
         (
             Attempt {
                 name: "checksum in hex",
                 status: 400,
-                s3_code: "InvalidDigest",
-                fragment: "hex digest",
+                s3_code: "InvalidRequest",
+                message: "Value for x-amz-checksum-sha256 header is invalid.",
+                reason: "hex digest",
             },
             with("x-amz-checksum-sha256", &hex),
             bytes.clone(),
@@ -79,8 +101,9 @@ async fn each_upload_mistake_is_named() {
             Attempt {
                 name: "checksum not base64",
                 status: 400,
-                s3_code: "InvalidDigest",
-                fragment: "not the base64",
+                s3_code: "InvalidRequest",
+                message: "Value for x-amz-checksum-sha256 header is invalid.",
+                reason: "not the base64",
             },
             with("x-amz-checksum-sha256", "not-base64!"),
             bytes.clone(),
@@ -88,19 +111,21 @@ async fn each_upload_mistake_is_named() {
         (
             Attempt {
                 name: "checksum missing",
-                status: 400,
-                s3_code: "InvalidRequest",
-                fragment: "x-amz-checksum-sha256 header is missing",
+                status: 403,
+                s3_code: "SignatureDoesNotMatch",
+                message: MISMATCH,
+                reason: "x-amz-checksum-sha256 header is missing",
             },
             without("x-amz-checksum-sha256"),
             bytes.clone(),
         ),
         (
             Attempt {
-                name: "checksum as trailer",
+                name: "checksum only as a trailer",
                 status: 403,
                 s3_code: "SignatureDoesNotMatch",
-                fragment: "trailer",
+                message: MISMATCH,
+                reason: "announced as an HTTP trailer",
             },
             {
                 let mut h = without("x-amz-checksum-sha256");
@@ -112,9 +137,10 @@ async fn each_upload_mistake_is_named() {
         (
             Attempt {
                 name: "digest differs from preload",
-                status: 400,
-                s3_code: "BadDigest",
-                fragment: "differs from the sha256 declared at preload",
+                status: 403,
+                s3_code: "SignatureDoesNotMatch",
+                message: MISMATCH,
+                reason: "differs from the sha256 declared at preload",
             },
             with("x-amz-checksum-sha256", &other_sha),
             bytes.clone(),
@@ -124,7 +150,8 @@ async fn each_upload_mistake_is_named() {
                 name: "body differs from checksum",
                 status: 400,
                 s3_code: "BadDigest",
-                fragment: "did not match the calculated checksum",
+                message: "did not match the calculated checksum",
+                reason: "the body's SHA-256 is",
             },
             good(),
             b"%PDF-1.4 tampered".to_vec(),
@@ -134,7 +161,8 @@ async fn each_upload_mistake_is_named() {
                 name: "wrong secret",
                 status: 403,
                 s3_code: "SignatureDoesNotMatch",
-                fragment: "x-amz-meta-secret does not match",
+                message: MISMATCH,
+                reason: "x-amz-meta-secret does not match",
             },
             with("x-amz-meta-secret", "nope"),
             bytes.clone(),
@@ -144,7 +172,8 @@ async fn each_upload_mistake_is_named() {
                 name: "secret missing",
                 status: 403,
                 s3_code: "SignatureDoesNotMatch",
-                fragment: "x-amz-meta-secret header is missing",
+                message: MISMATCH,
+                reason: "x-amz-meta-secret header is missing",
             },
             without("x-amz-meta-secret"),
             bytes.clone(),
@@ -154,7 +183,8 @@ async fn each_upload_mistake_is_named() {
                 name: "content type differs",
                 status: 403,
                 s3_code: "SignatureDoesNotMatch",
-                fragment: "differs from the contentType declared",
+                message: MISMATCH,
+                reason: "differs from the contentType declared",
             },
             with("content-type", "application/octet-stream"),
             bytes.clone(),
@@ -164,7 +194,8 @@ async fn each_upload_mistake_is_named() {
                 name: "Authorization sent to storage",
                 status: 400,
                 s3_code: "InvalidArgument",
-                fragment: "never send the PDND voucher",
+                message: "Only one auth mechanism allowed",
+                reason: "never send the PDND voucher",
             },
             {
                 let mut h = good();
@@ -175,39 +206,141 @@ async fn each_upload_mistake_is_named() {
         ),
     ];
     for (a, headers, body) in &cases {
-        let (status, text, _) = put(&app, &url, headers, body).await;
+        let (status, text, h) = put(&app, &url, headers, body).await;
         assert_eq!(status, a.status, "{}: {text}", a.name);
         assert!(
             text.contains(&format!("<Code>{}</Code>", a.s3_code)),
             "{}: {text}",
             a.name
         );
-        assert!(text.contains(a.fragment), "{}: {text}", a.name);
+        assert!(text.contains(a.message), "{}: {text}", a.name);
+        assert!(reason(&h).contains(a.reason), "{}: {h:?}", a.name);
     }
-    // An unknown key, then the right upload.
-    let unknown = url.replace(
-        slot["key"].as_str().unwrap(),
-        "PN_NOTIFICATION_ATTACHMENTS-unknown.pdf",
-    );
-    let (status, text, _) = put(&app, &unknown, &good(), &bytes).await;
-    assert_eq!(status, 403, "{text}");
-    assert!(text.contains("no preload issued this key"));
-    let (status, _, headers) = put(&app, &url, &good(), &bytes).await;
+    // The KB's own curl command: the checksum as a header and `trailer` naming it.
+    let (status, text, first) = put(
+        &app,
+        &url,
+        &with("trailer", "x-amz-checksum-sha256")
+            .into_iter()
+            .chain(good())
+            .collect::<Vec<_>>(),
+        &bytes,
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(first["x-amz-version-id"].to_str().unwrap().len(), 32);
+    // Each upload is a new version.
+    let (status, _, second) = put(&app, &url, &good(), &bytes).await;
     assert_eq!(status, 200);
-    assert_eq!(headers["x-amz-version-id"].to_str().unwrap().len(), 32);
-    // POST works as well as PUT, and each upload is a new version.
-    let r = app
-        .client
-        .post(&url)
-        .header("content-type", "application/pdf")
-        .header("x-amz-meta-secret", &secret)
-        .header("x-amz-checksum-sha256", &sha)
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_ne!(r.headers()["x-amz-version-id"], headers["x-amz-version-id"]);
+    assert_ne!(second["x-amz-version-id"], first["x-amz-version-id"]);
+    app.mock.stop().await;
+}
+
+/// A presigned URL authorises exactly the request it was issued for.
+#[tokio::test]
+async fn a_presigned_url_is_checked_like_s3_checks_it() {
+    let app = spawn_app().await;
+    let bytes = pdf("atto");
+    let sha = sha256_b64(&bytes);
+    let slot = app.preload(DEMO_KEY, "application/pdf", &sha).await;
+    let url = slot["url"].as_str().unwrap().to_string();
+    let headers = vec![
+        ("content-type", "application/pdf".to_string()),
+        (
+            "x-amz-meta-secret",
+            slot["secret"].as_str().unwrap().to_string(),
+        ),
+        ("x-amz-checksum-sha256", sha.clone()),
+    ];
+    let (bare, query) = url.split_once('?').unwrap();
+    let other_sig = {
+        let sig = query.rsplit("X-Amz-Signature=").next().unwrap();
+        url.replace(sig, &"0".repeat(sig.len()))
+    };
+    let longer = url.replace("X-Amz-Expires=3600", "X-Amz-Expires=604800");
+    let other_key = url.replace(
+        slot["key"].as_str().unwrap(),
+        "PN_NOTIFICATION_ATTACHMENTS-0123456789abcdef0123456789abcdef.pdf",
+    );
+    let other_bucket = url.replace("pn-safestorage-eu-south-1-mock", "another-bucket");
+    for (name, method, target, status, code, why) in [
+        (
+            "query dropped",
+            "PUT",
+            bare.to_string(),
+            403,
+            "AccessDenied",
+            "no X-Amz-Signature",
+        ),
+        (
+            "other signature",
+            "PUT",
+            other_sig,
+            403,
+            "SignatureDoesNotMatch",
+            "query or path",
+        ),
+        (
+            "lifetime edited",
+            "PUT",
+            longer,
+            403,
+            "SignatureDoesNotMatch",
+            "query or path",
+        ),
+        (
+            "another key",
+            "PUT",
+            other_key,
+            403,
+            "SignatureDoesNotMatch",
+            "query or path",
+        ),
+        (
+            "POST instead of PUT",
+            "POST",
+            url.clone(),
+            403,
+            "SignatureDoesNotMatch",
+            "method",
+        ),
+        (
+            "GET of the upload URL",
+            "GET",
+            url.clone(),
+            403,
+            "SignatureDoesNotMatch",
+            "method",
+        ),
+        (
+            "DELETE",
+            "DELETE",
+            url.clone(),
+            403,
+            "SignatureDoesNotMatch",
+            "method",
+        ),
+        (
+            "another bucket",
+            "PUT",
+            other_bucket,
+            404,
+            "NoSuchBucket",
+            "the bucket is",
+        ),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let (got, text, h) = send(&app, method, &target, &headers, &bytes).await;
+        assert_eq!(got, status, "{name}: {text}");
+        assert!(
+            text.contains(&format!("<Code>{code}</Code>")),
+            "{name}: {text}"
+        );
+        assert!(reason(&h).contains(why), "{name}: {h:?}");
+    }
+    // Untouched, it works; a download URL cannot be used to upload, and vice versa.
+    let (status, _, _) = put(&app, &url, &headers, &bytes).await;
+    assert_eq!(status, 200);
     app.mock.stop().await;
 }
 
@@ -228,6 +361,7 @@ async fn presigned_urls_expire_after_an_hour() {
     ];
     let (status, text, _) = put(&app, slot["url"].as_str().unwrap(), &h, &bytes).await;
     assert_eq!(status, 403);
+    assert!(text.contains("<Code>AccessDenied</Code>"), "{text}");
     assert!(text.contains("Request has expired"), "{text}");
     app.mock.stop().await;
 }

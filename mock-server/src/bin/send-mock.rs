@@ -3,7 +3,7 @@
 use clap::Parser;
 use send_mock::config::load_enti;
 use send_mock::domain::clock::parse_duration;
-use send_mock::{MockConfig, MockServer};
+use send_mock::{MockConfig, MockServer, StorageListen};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -20,9 +20,20 @@ struct Cli {
     /// TOML file with the Enti ([[ente]] name, tax_id, api_key, pdnd). Default: the demo Ente.
     #[arg(long)]
     enti: Option<PathBuf>,
-    /// Wall time one SEND day lasts (e.g. 1s, 60s like UAT, 50ms).
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
-    time_scale: std::time::Duration,
+    /// Wall time one SEND day lasts (e.g. 1s, 60s like UAT, 50ms). Default: 1s, or 60s with
+    /// --uat-twin.
+    #[arg(long, value_parser = parse_duration)]
+    time_scale: Option<std::time::Duration>,
+    /// Serve uploads and downloads on this second address, as S3 does: presigned URLs point
+    /// there with paths /{bucket}/{key}, and the API address serves no storage paths.
+    #[arg(long)]
+    storage_listen: Option<SocketAddr>,
+    /// Behave as SEND's UAT does where the mock otherwise differs: 60s per SEND day (unless
+    /// --time-scale), storage on its own listener (the next free port unless --storage-listen),
+    /// --retry-after-downloads, 429 on early stream reads, authorizer denials in the API
+    /// gateway's shape.
+    #[arg(long)]
+    uat_twin: bool,
     /// Make the mock durable: its state is journaled in DIR/send-mock.db and uploads kept in
     /// DIR/files, so a restart (even after kill -9) resumes where it stopped. Default: state in
     /// memory, uploads in a temporary directory.
@@ -57,13 +68,14 @@ async fn main() {
         )
         .init();
     let cli = Cli::parse();
-    if cli.time_scale.is_zero() {
+    if cli.time_scale.is_some_and(|t| t.is_zero()) {
         eprintln!("send-mock: --time-scale must be greater than zero");
         std::process::exit(2);
     }
     let mut config = MockConfig {
         listen: cli.listen,
-        time_scale: cli.time_scale,
+        time_scale: cli.time_scale.unwrap_or(std::time::Duration::from_secs(1)),
+        storage_listen: cli.storage_listen.map(StorageListen::At),
         data_dir: cli.data_dir,
         public_url: cli.public_url,
         retry_after_downloads: cli.retry_after_downloads,
@@ -80,6 +92,9 @@ async fn main() {
         },
         ..MockConfig::default()
     };
+    if cli.uat_twin {
+        config = config.uat_twin(cli.time_scale, cli.storage_listen);
+    }
     if let Some(path) = &cli.enti {
         match load_enti(path) {
             Ok(enti) => config.enti = enti,
@@ -118,7 +133,16 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    tracing::info!(base_url = %mock.base_url(), enti = ?enti, "SEND mock listening");
+    match mock.storage_url() {
+        Some(storage) => tracing::info!(
+            base_url = %mock.base_url(),
+            storage_url = %storage,
+            uat_twin = cli.uat_twin,
+            enti = ?enti,
+            "SEND mock listening"
+        ),
+        None => tracing::info!(base_url = %mock.base_url(), enti = ?enti, "SEND mock listening"),
+    }
     if demo {
         tracing::info!("demo Ente: send `x-api-key: demo-api-key`");
     }

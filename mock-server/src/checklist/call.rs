@@ -52,8 +52,9 @@ pub const KEPT_REQUEST_HEADERS: [&str; 4] = [
     "x-amz-trailer",
     "trailer",
 ];
-/// Response headers the checks read.
-pub const KEPT_RESPONSE_HEADERS: [&str; 2] = ["retry-after", "x-amz-version-id"];
+/// Response headers the checks read (`x-send-mock-reason`: why the mock's storage refused).
+pub const KEPT_RESPONSE_HEADERS: [&str; 3] =
+    ["retry-after", "x-amz-version-id", "x-send-mock-reason"];
 
 /// What a call was, by its path.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +112,37 @@ impl Call {
     }
 }
 
+/// The path a call to storage is recorded under, whatever host served it: `/storage/{bucket}/
+/// {key}`. `url` is a presigned URL as SEND hands it out: the mock's `…/storage/{bucket}/{key}`,
+/// a storage host's path style `…/{bucket}/{key}` (the UAT twin's listener, S3's
+/// `s3.{region}.amazonaws.com`), or S3's virtual-hosted style `{bucket}.s3[.{region}]
+/// .amazonaws.com/{key}`. The query is not part of it. `None` when `url` has no such path.
+pub fn storage_path(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (authority, path) = rest.split_at(rest.find('/')?);
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let virtual_bucket = host
+        .split_once(".s3.")
+        .or_else(|| host.split_once(".s3-"))
+        .filter(|(_, domain)| domain.ends_with("amazonaws.com"))
+        .map(|(bucket, _)| bucket);
+    match (virtual_bucket, segs.as_slice()) {
+        (Some(bucket), key) if !key.is_empty() => {
+            Some(format!("/storage/{bucket}/{}", key.join("/")))
+        }
+        (None, ["storage", rest @ ..]) if rest.len() >= 2 => {
+            Some(format!("/storage/{}", rest.join("/")))
+        }
+        (None, [bucket, key @ ..]) if !key.is_empty() => {
+            Some(format!("/storage/{bucket}/{}", key.join("/")))
+        }
+        _ => None,
+    }
+}
+
 impl Op {
     /// What a call to `method path` (with this JSON request body) is.
     pub fn of(method: &str, path: &str, request: Option<&Value>) -> Op {
@@ -127,10 +159,12 @@ impl Op {
         }
         match (method, &segs[..n]) {
             ("POST", ["delivery", "attachments", "preload"]) => Op::Preload,
-            ("PUT" | "POST", ["storage", key]) => Op::Upload {
+            // Storage: `/storage/{bucket}/{key}` (see [`storage_path`]); the two-segment
+            // shapes are what journals of earlier builds recorded.
+            ("PUT" | "POST", ["storage", key] | ["storage", _, key]) => Op::Upload {
                 key: key.to_string(),
             },
-            ("GET", ["storage", "download", ..]) => Op::Download {
+            ("GET", ["storage", "download", ..] | ["storage", _, _]) => Op::Download {
                 path: path.to_string(),
             },
             ("POST", ["delivery", "requests"]) | ("POST", ["delivery", _, "requests"]) => Op::Send,
@@ -211,6 +245,18 @@ mod op_tests {
                 Op::Preload,
             ),
             ("PUT", "/storage/k1".into(), Op::Upload { key: "k1".into() }),
+            (
+                "PUT",
+                "/storage/b/k1".into(),
+                Op::Upload { key: "k1".into() },
+            ),
+            (
+                "GET",
+                "/storage/b/k1".into(),
+                Op::Download {
+                    path: "/storage/b/k1".into(),
+                },
+            ),
             ("POST", "/delivery/v2.6/requests".into(), Op::Send),
             ("GET", "/delivery/v2.6/requests".into(), Op::RequestStatus),
             (
@@ -267,5 +313,45 @@ mod op_tests {
             Op::of("POST", "/delivery-progresses/v2.9/streams", Some(&timeline)),
             Op::StreamCreate { timeline: true }
         );
+    }
+}
+
+#[cfg(test)]
+mod storage_path_tests {
+    use super::storage_path;
+
+    #[test]
+    fn every_storage_url_shape_maps_to_one_path() {
+        let q = "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261204T101010Z&X-Amz-SignedHeaders=host&X-Amz-Credential=ASIAXYZ%2F20261204%2Feu-south-1%2Fs3%2Faws4_request&X-Amz-Expires=3600&X-Amz-Security-Token=IQoJb3Jp&X-Amz-Signature=0a1b";
+        let want = "/storage/pn-safestorage-eu-south-1-089813480515/PN_LEGAL_FACTS-0b0e.pdf";
+        for url in [
+            // S3 virtual-hosted, with and without the region, and the dash form.
+            format!(
+                "https://pn-safestorage-eu-south-1-089813480515.s3.eu-south-1.amazonaws.com/PN_LEGAL_FACTS-0b0e.pdf{q}"
+            ),
+            format!(
+                "https://pn-safestorage-eu-south-1-089813480515.s3.amazonaws.com/PN_LEGAL_FACTS-0b0e.pdf{q}"
+            ),
+            format!(
+                "https://pn-safestorage-eu-south-1-089813480515.s3-eu-south-1.amazonaws.com/PN_LEGAL_FACTS-0b0e.pdf{q}"
+            ),
+            // S3 path style.
+            format!(
+                "https://s3.eu-south-1.amazonaws.com/pn-safestorage-eu-south-1-089813480515/PN_LEGAL_FACTS-0b0e.pdf{q}"
+            ),
+            // The UAT twin's storage listener, and the mock's API listener.
+            format!(
+                "http://127.0.0.1:8091/pn-safestorage-eu-south-1-089813480515/PN_LEGAL_FACTS-0b0e.pdf{q}"
+            ),
+            format!(
+                "http://localhost:8090/storage/pn-safestorage-eu-south-1-089813480515/PN_LEGAL_FACTS-0b0e.pdf{q}"
+            ),
+        ] {
+            assert_eq!(storage_path(&url).as_deref(), Some(want), "{url}");
+        }
+        // The path a call was recorded under maps to itself.
+        assert_eq!(storage_path(want).as_deref(), Some(want));
+        assert_eq!(storage_path("http://h/"), None);
+        assert_eq!(storage_path("http://h/only-a-bucket"), None);
     }
 }

@@ -203,13 +203,21 @@ fn upload_failures(f: &Facts) -> Vec<String> {
         .filter(|c| c.status != 200)
         .map(|c| {
             let text = c.response_text.clone().unwrap_or_default();
-            let msg = text
-                .split("<Message>")
-                .nth(1)
-                .and_then(|m| m.split("</Message>").next())
-                .unwrap_or(&text)
-                .to_string();
-            format!("call #{} HTTP {}: {msg}", c.id, c.status)
+            let tag = |t: &str| {
+                text.split(&format!("<{t}>"))
+                    .nth(1)
+                    .and_then(|m| m.split(&format!("</{t}>")).next())
+                    .map(str::to_string)
+            };
+            let code = tag("Code").unwrap_or_default();
+            // The mock says why in a header; S3's own message otherwise.
+            let why = c
+                .response_headers
+                .get("x-send-mock-reason")
+                .cloned()
+                .or_else(|| tag("Message"))
+                .unwrap_or(text.clone());
+            format!("call #{} HTTP {} {code}: {why}", c.id, c.status)
         })
         .collect()
 }
@@ -553,9 +561,10 @@ fn download_checks(f: &Facts) -> Vec<Check> {
         .collect();
     let downloaded = |meta: &Call| -> Option<u64> {
         let url = meta.response.as_ref().and_then(|r| field(r, "/url"))?;
+        let path = super::call::storage_path(url)?;
         downloads
             .iter()
-            .find(|d| d.at_ms >= meta.at_ms && url.contains(&d.path))
+            .find(|d| d.at_ms >= meta.at_ms && d.path == path)
             .map(|d| d.id)
     };
     let pair = |id: &str, desc: &str, pick: &dyn Fn(&Op) -> bool, what: &str| {

@@ -6,6 +6,7 @@ pub mod iun;
 pub mod library;
 pub mod pdf;
 pub mod pdnd;
+pub mod presign;
 pub mod price;
 pub mod request;
 pub mod rules;

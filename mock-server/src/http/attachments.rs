@@ -1,7 +1,7 @@
 //! `POST /delivery/attachments/preload`: hands out presigned upload slots.
 
 use super::auth::Caller;
-use super::extract::{BaseUrl, JsonBody};
+use super::extract::{JsonBody, StorageBase};
 use super::problem::{ApiError, ApiResult};
 use super::{AppState, storage};
 use crate::domain::request::SHA256;
@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 async fn preload(
     State(state): State<AppState>,
     Caller(ente): Caller,
-    base: BaseUrl,
+    base: StorageBase,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Vec<PreLoadResponse>>> {
     let Value::Array(items) = &body else {
@@ -80,6 +80,7 @@ async fn preload(
         return Err(ApiError::from_violations(r.violations));
     }
     let slots = state.store.preload(ente, &parsed);
+    let presigner = state.store.presigner();
     Ok(Json(
         slots
             .iter()
@@ -87,7 +88,7 @@ async fn preload(
                 preload_idx: s.preload_idx.clone(),
                 secret: s.secret.clone(),
                 http_method: "PUT".into(),
-                url: storage::upload_url(&base.0, s),
+                url: storage::upload_url(&presigner, &base.0, s),
                 key: s.key.clone(),
             })
             .collect(),

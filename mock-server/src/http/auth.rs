@@ -23,47 +23,58 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some(key) = parts.headers.get(&API_KEY) else {
-            return Err(ApiError::unauthorized(
-                "Unauthorized: the x-api-key header is missing",
-            ));
-        };
-        let key = key.to_str().unwrap_or("");
-        let Some(idx) = state.store.ente_with_key(key) else {
-            return Err(ApiError::forbidden(
-                "PN_FORBIDDEN",
-                "User is not authorized to access this resource with an explicit deny (unknown x-api-key)",
-            ));
-        };
-        let ente = &state.store.enti[idx];
-        let bearer = parts.headers.get(header::AUTHORIZATION);
-        match (ente.pdnd, bearer) {
-            (true, None) => Err(ApiError::forbidden(
-                "PN_FORBIDDEN",
-                "User is not authorized to access this resource with an explicit deny (this API key requires a PDND voucher in Authorization: Bearer)",
-            )),
-            (true, Some(v)) => {
-                let token = v.to_str().unwrap_or("").strip_prefix("Bearer ").ok_or_else(|| {
+        authorize(parts, state).map_err(|e| {
+            if state.config.gateway_denials {
+                e.as_gateway_denial()
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// What SEND's authorizer decides for a request: the Ente, or why it is denied.
+fn authorize(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let Some(key) = parts.headers.get(&API_KEY) else {
+        return Err(ApiError::unauthorized(
+            "Unauthorized: the x-api-key header is missing",
+        ));
+    };
+    let key = key.to_str().unwrap_or("");
+    let Some(idx) = state.store.ente_with_key(key) else {
+        return Err(ApiError::forbidden(
+            "PN_FORBIDDEN",
+            "User is not authorized to access this resource with an explicit deny (unknown x-api-key)",
+        ));
+    };
+    let ente = &state.store.enti[idx];
+    let bearer = parts.headers.get(header::AUTHORIZATION);
+    match (ente.pdnd, bearer) {
+        (true, None) => Err(ApiError::forbidden(
+            "PN_FORBIDDEN",
+            "User is not authorized to access this resource with an explicit deny (this API key requires a PDND voucher in Authorization: Bearer)",
+        )),
+        (true, Some(v)) => {
+            let token = v.to_str().unwrap_or("").strip_prefix("Bearer ").ok_or_else(|| {
                     ApiError::forbidden("PN_FORBIDDEN", "User is not authorized to access this resource with an explicit deny (Authorization must be `Bearer <PDND voucher>`)")
                 })?;
-                let client = state.pdnd.verify(token, chrono::Utc::now().timestamp()).map_err(|why| {
+            let client = state.pdnd.verify(token, chrono::Utc::now().timestamp()).map_err(|why| {
                     ApiError::forbidden("PN_FORBIDDEN", format!("User is not authorized to access this resource with an explicit deny ({why})"))
                 })?;
-                if ente.pdnd_client_id.as_deref() != Some(client.as_str()) {
-                    return Err(ApiError::forbidden(
-                        "PN_FORBIDDEN",
-                        format!(
-                            "User is not authorized to access this resource with an explicit deny (the voucher belongs to PDND client {client}, not to this API key's Ente)"
-                        ),
-                    ));
-                }
-                Ok(Caller(idx))
+            if ente.pdnd_client_id.as_deref() != Some(client.as_str()) {
+                return Err(ApiError::forbidden(
+                    "PN_FORBIDDEN",
+                    format!(
+                        "User is not authorized to access this resource with an explicit deny (the voucher belongs to PDND client {client}, not to this API key's Ente)"
+                    ),
+                ));
             }
-            (false, Some(_)) => Err(ApiError::forbidden(
-                "PN_FORBIDDEN",
-                "User is not authorized to access this resource with an explicit deny (this API key is not enabled for PDND: send no Authorization header)",
-            )),
-            _ => Ok(Caller(idx)),
+            Ok(Caller(idx))
         }
+        (false, Some(_)) => Err(ApiError::forbidden(
+            "PN_FORBIDDEN",
+            "User is not authorized to access this resource with an explicit deny (this API key is not enabled for PDND: send no Authorization header)",
+        )),
+        _ => Ok(Caller(idx)),
     }
 }

@@ -147,3 +147,49 @@ impl FromRequestParts<AppState> for BaseUrl {
         Ok(BaseUrl(format!("http://{host}")))
     }
 }
+
+/// The base URL of the storage, where presigned URLs point: the API's own under `/storage`,
+/// or, when storage has its own listener, the host the client reached the API at with the
+/// storage listener's port (as S3 is another host in UAT).
+pub struct StorageBase(pub String);
+
+impl FromRequestParts<AppState> for StorageBase {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let BaseUrl(api) = BaseUrl::from_request_parts(parts, state).await?;
+        Ok(StorageBase(match state.storage_addr {
+            None => format!("{api}/storage"),
+            Some(addr) => with_port(&api, addr.port()),
+        }))
+    }
+}
+
+/// `scheme://host[:port][/path]` with its port replaced (IPv6 hosts keep their brackets).
+fn with_port(url: &str, port: u16) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = match authority.rfind(']') {
+        Some(end) => &authority[..=end],
+        None => authority.split(':').next().unwrap_or(authority),
+    };
+    format!("{scheme}://{host}:{port}")
+}
+
+#[cfg(test)]
+mod storage_base_tests {
+    #[test]
+    fn the_storage_port_replaces_the_api_port() {
+        use super::with_port as w;
+        assert_eq!(w("http://127.0.0.1:8090", 8091), "http://127.0.0.1:8091");
+        assert_eq!(w("http://localhost", 9000), "http://localhost:9000");
+        assert_eq!(
+            w("https://mock.example:8443/base", 1),
+            "https://mock.example:1"
+        );
+        assert_eq!(w("http://[::1]:8090", 8091), "http://[::1]:8091");
+    }
+}

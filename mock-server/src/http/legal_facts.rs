@@ -1,7 +1,7 @@
 //! Legal facts (attestazioni opponibili ai terzi) and the AAR: lists and download metadata.
 
 use super::auth::Caller;
-use super::extract::{ApiPath, ApiQuery, BaseUrl};
+use super::extract::{ApiPath, ApiQuery, StorageBase};
 use super::notifications::accepted;
 use super::problem::{ApiError, ApiResult};
 use super::{AppState, DOWNLOAD_RETRY_AFTER_SECS, storage};
@@ -104,14 +104,14 @@ fn metadata(
         filename: l.filename(),
         content_length: l.render().len() as u64,
         retry_after: token.is_none().then_some(DOWNLOAD_RETRY_AFTER_SECS),
-        url: token.map(|t| storage::download_url(base, &t, &l.key)),
+        url: token.map(|t| storage::download_url(&state.store.presigner(), base, &t, &l.key)),
     }
 }
 
 async fn download_by_id(
     State(state): State<AppState>,
     Caller(ente): Caller,
-    base: BaseUrl,
+    base: StorageBase,
     ApiPath((iun, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<LegalFactDownloadMetadataResponse>> {
     let n = accepted(&state, ente, &iun)?;
@@ -122,7 +122,7 @@ async fn download_by_id(
 async fn download_v1(
     State(state): State<AppState>,
     Caller(ente): Caller,
-    base: BaseUrl,
+    base: StorageBase,
     ApiPath((iun, kind, id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<LegalFactDownloadMetadataResponse>> {
     const V1_TYPES: [&str; 6] = [
@@ -161,7 +161,7 @@ pub struct DocumentQuery {
 async fn document(
     State(state): State<AppState>,
     Caller(ente): Caller,
-    base: BaseUrl,
+    base: StorageBase,
     ApiPath((iun, doc_type)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<DocumentQuery>,
 ) -> ApiResult<Json<LegalFactDownloadMetadataResponse>> {

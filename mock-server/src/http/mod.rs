@@ -46,6 +46,8 @@ pub struct Shared {
     pub store: Arc<Store>,
     pub pdnd: crate::domain::pdnd::Pdnd,
     pub local_addr: SocketAddr,
+    /// The storage listener, when storage has its own (as S3 does in UAT).
+    pub storage_addr: Option<SocketAddr>,
 }
 
 impl AppState {
@@ -61,16 +63,46 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// The service the mock answers with, as one tower service.
+pub trait HttpService:
+    tower::Service<Request, Response = Response, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> HttpService for S where
+    S: tower::Service<Request, Response = Response, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// The whole API with its middleware, as one service. The middleware wraps the router once:
 /// `Router::layer` would wrap every route, and each request would then clone a boxed copy of
-/// the stack per layer (perf showed it among the detail read's largest costs).
-pub fn app(
-    state: AppState,
-) -> impl tower::Service<Request, Response = Response, Error = Infallible, Future: Send>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
+/// the stack per layer (perf showed it among the detail read's largest costs). Storage paths
+/// are served here only when storage has no listener of its own.
+pub fn app(state: AppState) -> impl HttpService {
+    let router = router(state.clone());
+    with_middleware(state, router)
+}
+
+/// The storage listener's service: S3's path-style `/{bucket}/{key}`, through the same
+/// middleware and handlers as the API listener's `/storage/{bucket}/{key}`.
+pub fn storage_app(state: AppState) -> impl HttpService {
+    let router = storage::router()
+        .fallback(storage::not_an_object)
+        .with_state(state.clone());
+    tower::ServiceBuilder::new()
+        .map_request(storage::under_storage_prefix)
+        .service(with_middleware(state, router))
+}
+
+fn with_middleware(state: AppState, router: Router) -> impl HttpService {
     tower::ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -80,8 +112,8 @@ pub fn app(
             )
             .into_response()
         }))
-        .layer(middleware::from_fn_with_state(state.clone(), around))
-        .service(router(state))
+        .layer(middleware::from_fn_with_state(state, around))
+        .service(router)
 }
 
 /// The mock's own middleware, outermost first: the trace id, the request limits, the call
@@ -98,10 +130,15 @@ async fn around(State(state): State<AppState>, req: Request, next: Next) -> Resp
 
 /// Every SEND operation and the mock's own endpoints, without middleware.
 fn router(state: AppState) -> Router {
+    let storage = if state.storage_addr.is_none() {
+        storage::router()
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(status::router())
         .merge(attachments::router())
-        .merge(storage::router())
+        .merge(storage)
         .merge(requests::router())
         .merge(notifications::router())
         .merge(price::router())

@@ -2,7 +2,7 @@
 //! metadata of documents and payment attachments.
 
 use super::auth::Caller;
-use super::extract::{ApiPath, ApiQuery, BaseUrl};
+use super::extract::{ApiPath, ApiQuery, StorageBase};
 use super::problem::{ApiError, ApiResult};
 use super::{AppState, storage};
 use crate::domain::clock::rfc3339;
@@ -172,14 +172,14 @@ fn file_metadata(
         content_length: v.size,
         sha256: v.sha256.clone(),
         retry_after: token.is_none().then_some(super::DOWNLOAD_RETRY_AFTER_SECS),
-        url: token.map(|t| storage::download_url(base, &t, key)),
+        url: token.map(|t| storage::download_url(&state.store.presigner(), base, &t, key)),
     })
 }
 
 async fn document(
     State(state): State<AppState>,
     Caller(ente): Caller,
-    base: BaseUrl,
+    base: StorageBase,
     ApiPath((iun, doc_idx)): ApiPath<(String, i32)>,
 ) -> ApiResult<Json<NotificationAttachmentDownloadMetadataResponse>> {
     let n = accepted(&state, ente, &iun)?;
@@ -207,7 +207,7 @@ pub struct PaymentQuery {
 async fn payment(
     State(state): State<AppState>,
     Caller(ente): Caller,
-    base: BaseUrl,
+    base: StorageBase,
     ApiPath((iun, recipient_idx, name)): ApiPath<(String, i32, String)>,
     ApiQuery(q): ApiQuery<PaymentQuery>,
 ) -> ApiResult<Json<NotificationAttachmentDownloadMetadataResponse>> {

@@ -45,6 +45,8 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Vec<ProblemError>,
     pub retry_after_ms: Option<u64>,
+    /// Rendered as SEND's API gateway answers an authorizer's denial, not as a Problem.
+    pub gateway: bool,
 }
 
 fn err(code: &str, element: Option<String>, detail: impl Into<String>) -> ProblemError {
@@ -68,6 +70,7 @@ impl ApiError {
             detail: detail.into(),
             errors,
             retry_after_ms: None,
+            gateway: false,
         }
     }
 
@@ -177,6 +180,13 @@ impl ApiError {
         )
     }
 
+    /// The denial as SEND's gateway answers it (`--uat-twin`): AWS's fixed body, no reason; the
+    /// mock's reason goes in `x-send-mock-reason`.
+    pub fn as_gateway_denial(mut self) -> Self {
+        self.gateway = true;
+        self
+    }
+
     pub fn with_retry_after_ms(mut self, ms: u64) -> Self {
         self.retry_after_ms = Some(ms);
         self
@@ -203,8 +213,45 @@ impl ApiError {
     }
 }
 
+/// An authorizer denial as API Gateway words it: 401 when the key is missing, 403 otherwise.
+fn gateway_denial(e: &ApiError) -> Response {
+    let (body, kind) = if e.status == StatusCode::UNAUTHORIZED {
+        (r#"{"message":"Unauthorized"}"#, "UnauthorizedException")
+    } else {
+        (
+            r#"{"Message":"User is not authorized to access this resource with an explicit deny"}"#,
+            "AccessDeniedException",
+        )
+    };
+    let mut res = (e.status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert("x-amzn-errortype", HeaderValue::from_static(kind));
+    let reason: String = e
+        .detail
+        .chars()
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&reason) {
+        h.insert("x-send-mock-reason", v);
+    }
+    res
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self.gateway {
+            return gateway_denial(&self);
+        }
         let body = serde_json::to_vec(&self.problem()).expect("problem serializes");
         let mut res = (self.status, body).into_response();
         res.headers_mut().insert(

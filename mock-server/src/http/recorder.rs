@@ -31,14 +31,23 @@ fn is_json(h: &HeaderMap) -> bool {
 }
 
 /// The Ente a call belongs to: its API key, or for storage the owner of the slot or grant.
-fn ente_of(state: &AppState, path: &str, h: &HeaderMap) -> Option<usize> {
+fn ente_of(state: &AppState, req: &Request) -> Option<usize> {
+    let h = req.headers();
     if let Some(key) = h.get(&super::auth::API_KEY).and_then(|v| v.to_str().ok()) {
         return state.store.ente_with_key(key);
     }
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segs.as_slice() {
-        ["storage", "download", token, ..] => state.store.grant_owner(token),
-        ["storage", key] => state.store.slot(key).map(|s| s.ente),
+    let path = req.uri().path();
+    let mut segs = path.trim_start_matches('/').split('/');
+    match (segs.next(), segs.next(), segs.next(), segs.next()) {
+        (Some("storage"), Some(_bucket), Some(key), None) => match *req.method() {
+            // Uploads name their slot; downloads their grant, in the credential.
+            axum::http::Method::GET => {
+                let query = crate::domain::presign::query_pairs(req.uri().query()?);
+                let (_, credential) = query.iter().find(|(k, _)| k == "X-Amz-Credential")?;
+                state.store.grant_owner(credential.split('/').next()?)
+            }
+            _ => state.store.slot(key).map(|s| s.ente),
+        },
         _ => None,
     }
 }
@@ -52,7 +61,7 @@ where
     if path.starts_with("/mock/") || path == "/checklistresult" {
         return next(req).await;
     }
-    let Some(ente) = ente_of(state, &path, req.headers()) else {
+    let Some(ente) = ente_of(state, &req) else {
         return next(req).await;
     };
     let method = req.method().to_string();

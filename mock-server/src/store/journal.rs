@@ -100,6 +100,10 @@ pub enum Op {
         version: StreamVersion,
         id: String,
         last_event_id: Option<u64>,
+        /// The last event the read dropped as expired (expiry runs on the io clock, which a
+        /// restart does not keep).
+        #[serde(default)]
+        expired_through: Option<u64>,
     },
     Record {
         ente: usize,

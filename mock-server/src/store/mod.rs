@@ -20,6 +20,7 @@ use crate::config::EnteProfile;
 use crate::domain::clock::VirtualClock;
 use crate::domain::iun::Iun;
 use crate::domain::library::ScriptLibrary;
+use crate::domain::presign::Presigner;
 use crate::domain::price::{self, Price};
 use crate::domain::request::{NotificationRequest, RequestVersion};
 use crate::domain::script::{self, ElementContext, LegalFactKind, NewLegalFact, RecipientRun};
@@ -212,6 +213,9 @@ struct State {
     schedule: BinaryHeap<Reverse<Due>>,
     events: EventLog,
     seq: u64,
+    /// The io instant (wall time plus jumps, in ms) stamped on the events emitted now: stream
+    /// events expire on it, as they live 7 real days even in UAT.
+    io_ms: i64,
 }
 
 /// The mock's whole state.
@@ -233,6 +237,8 @@ pub struct Store {
     journal_errors: AtomicU64,
     /// Rendered answers per (notification, variant), reused while the notification is unchanged.
     rendered: Mutex<HashMap<(Iun, u8), (RenderStamp, bytes::Bytes)>>,
+    /// Signs the presigned storage URLs; keyed by the data dir's seed when durable.
+    presigner: std::sync::RwLock<Presigner>,
 }
 
 /// What a rendered answer depends on: a notification changes only by growing its timeline or
@@ -277,7 +283,16 @@ impl Store {
             journal: std::sync::OnceLock::new(),
             journal_errors: AtomicU64::new(0),
             rendered: Mutex::new(HashMap::new()),
+            presigner: std::sync::RwLock::new(Presigner::from_seed(rand::random())),
         }
+    }
+
+    /// What signs and checks the presigned storage URLs.
+    pub fn presigner(&self) -> Presigner {
+        self.presigner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// An answer about notification `iun` of `ente` (`variant` tells apart the API versions),
@@ -355,6 +370,9 @@ impl Store {
         let seed = rand::random::<u64>();
         let (j, meta, entries) = journal::Journal::open(dir, &enti, seed, MAX_CALLS)?;
         self.lock().rng = SeededRng(StdRng::seed_from_u64(meta.seed));
+        // URLs handed out before a restart stay valid after it.
+        *self.presigner.write().unwrap_or_else(|p| p.into_inner()) =
+            Presigner::from_seed(meta.seed);
         let n = entries.len();
         let mut last = None;
         for e in entries {
@@ -445,12 +463,20 @@ impl Store {
                 version,
                 id,
                 last_event_id,
+                expired_through,
             } => {
                 let pacing = streams::Pacing {
                     interval_ms: 0,
                     strict: false,
                 };
-                let _ = self.consume(ente, version, &id, last_event_id, pacing);
+                let _ = self.consume_expiring(
+                    ente,
+                    version,
+                    &id,
+                    last_event_id,
+                    pacing,
+                    streams::Expiry::Through(expired_through),
+                );
             }
             Op::Record { ente, call } => self.record(ente, *call),
             Op::ClearCalls { ente } => self.clear_calls(ente),
@@ -899,6 +925,7 @@ impl Store {
         if !missing.is_empty() {
             return Err(missing);
         }
+        st.io_ms = self.io_ms();
         for (iun, notice, creditor, amount, at) in found {
             let Some(n) = st.notifications.get(&iun) else {
                 continue;
@@ -973,6 +1000,7 @@ impl Store {
         if n.status() == Status::CANCELLED || n.runs.get(rec).is_some_and(|r| r.viewed) {
             return Some(ViewOutcome::AlreadyViewed);
         }
+        st.io_ms = self.io_ms();
         for step in [
             script::step(Category::NOTIFICATION_VIEWED_CREATION_REQUEST),
             script::step(Category::NOTIFICATION_VIEWED).legal_fact(LegalFactKind::RecipientAccess),
@@ -984,13 +1012,17 @@ impl Store {
 
     /// Jumps the clock forward and fires everything that became due, in order.
     pub fn advance(&self, by: Duration) -> DateTime<Utc> {
-        let st = self.lock();
+        let mut st = self.lock();
         self.log_now(|| journal::Op::Advance {
             micros: by.num_microseconds().unwrap_or(i64::MAX),
         });
+        // What was already due fires before the jump; what the jump makes due, within it.
+        let before = self.clock.now();
+        self.fire_until(&mut st, before, None);
+        let io_before = self.io_ms();
         let now = self.clock.advance(by);
+        self.fire_until(&mut st, now, Some((before, io_before)));
         drop(st);
-        self.fire_due(now);
         self.wake();
         now
     }
@@ -1007,12 +1039,32 @@ impl Store {
 
     /// [`Store::fire_due`] for a caller that already holds the state's lock.
     fn fire_due_locked(&self, st: &mut State, now: DateTime<Utc>) {
-        if st.schedule.peek().is_some_and(|Reverse(d)| d.at <= now) {
-            self.log(now, || journal::Op::Fire);
+        self.fire_until(st, now, None);
+    }
+
+    /// The clock's io instant in milliseconds.
+    fn io_ms(&self) -> i64 {
+        self.clock.io_time().num_milliseconds()
+    }
+
+    /// Runs the work due at or before `now`. Each job's events are stamped with the io instant
+    /// it ran at: now, or, for work a jump made due (`jump`: the virtual and io instants the
+    /// jump started from), where in the jump it fell, since a jump moves both clocks alike.
+    fn fire_until(&self, st: &mut State, now: DateTime<Utc>, jump: Option<(DateTime<Utc>, i64)>) {
+        if st.schedule.peek().is_none_or(|Reverse(d)| d.at > now) {
+            return;
         }
+        self.log(now, || journal::Op::Fire);
+        let io_now = self.io_ms();
         while st.schedule.peek().is_some_and(|Reverse(d)| d.at <= now) {
             let Some(Reverse(due)) = st.schedule.pop() else {
                 break;
+            };
+            st.io_ms = match jump {
+                Some((from, io_from)) => {
+                    (io_from + (due.at - from).num_milliseconds().max(0)).min(io_now)
+                }
+                None => io_now,
             };
             match due.job {
                 Job::Validate => st.validate(&due.iun, due.at),

@@ -6,7 +6,7 @@ use crate::domain::clock::rfc3339;
 use crate::domain::iun::Iun;
 use crate::domain::status::Status;
 use crate::domain::stream::{EventType, Filter, StreamVersion, event_id};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rand::Rng as _;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
@@ -14,8 +14,9 @@ use std::time::Instant;
 
 /// SEND's page size.
 pub const PAGE: usize = 50;
-/// Events are kept this long (SEND's stream TTL).
-pub const EVENT_TTL: Duration = Duration::days(7);
+/// Events are kept this long (SEND's stream TTL), on the clock's io time: a storage TTL
+/// runs in real time even in UAT, so compressed SEND days do not expire events, jumps do.
+pub const EVENT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Active streams allowed per Ente.
 pub const MAX_STREAMS: usize = 10;
 
@@ -45,6 +46,8 @@ impl StreamSpec {
 struct Queued {
     event_id: u64,
     seq: u64,
+    /// The io instant (ms) the event was emitted at.
+    io_ms: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +110,24 @@ pub struct Page {
     pub retry_after_ms: u64,
 }
 
+/// Which queued events a read drops as expired.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Expiry {
+    /// Those older than the TTL at this io instant (ms).
+    Now(i64),
+    /// Those up to this event id (a journaled read replayed), or none.
+    Through(Option<u64>),
+}
+
+impl Expiry {
+    fn expired(&self, q: &Queued) -> bool {
+        match *self {
+            Expiry::Now(io_now) => q.io_ms + EVENT_TTL_MS < io_now,
+            Expiry::Through(last) => last.is_some_and(|l| q.event_id <= l),
+        }
+    }
+}
+
 /// How reads are paced.
 #[derive(Debug, Clone, Copy)]
 pub struct Pacing {
@@ -146,6 +167,7 @@ impl State {
                     s.queue.push_back(Queued {
                         event_id: s.next_id,
                         seq: h,
+                        io_ms: self.io_ms,
                     });
                 }
             }
@@ -153,6 +175,7 @@ impl State {
             s.queue.push_back(Queued {
                 event_id: s.next_id,
                 seq,
+                io_ms: self.io_ms,
             });
         }
     }
@@ -175,18 +198,6 @@ impl State {
             )));
         }
         Ok(s)
-    }
-
-    /// Whether a queued event is older than the streams' TTL.
-    fn expired(&self, q: Queued, now: DateTime<Utc>) -> bool {
-        self.events
-            .get(q.seq)
-            .and_then(|e| {
-                self.notifications
-                    .get(&e.iun)
-                    .and_then(|n| n.timeline.get(e.element_index()))
-            })
-            .is_some_and(|el| el.ingestion + EVENT_TTL < now)
     }
 
     /// Renders one queued event in the stream version's shape.
@@ -393,6 +404,28 @@ impl Store {
         last_event_id: Option<u64>,
         pacing: Pacing,
     ) -> Result<Page, StreamError> {
+        let io_now = self.clock.io_time().num_milliseconds();
+        self.consume_expiring(
+            ente,
+            version,
+            id,
+            last_event_id,
+            pacing,
+            Expiry::Now(io_now),
+        )
+    }
+
+    /// [`Store::consume`], with expiry decided by `expiry`: the io clock when serving, the
+    /// journal's account when replaying (the io clock restarts with the process).
+    pub(super) fn consume_expiring(
+        &self,
+        ente: usize,
+        version: StreamVersion,
+        id: &str,
+        last_event_id: Option<u64>,
+        pacing: Pacing,
+        expiry: Expiry,
+    ) -> Result<Page, StreamError> {
         let now = self.clock.now();
         self.fire_due(now);
         let mut st = self.lock();
@@ -413,7 +446,9 @@ impl Store {
         // Work on the queue in place: only the expired front and one page are visited.
         let mut queue = std::mem::take(&mut s.queue);
         let version = s.version;
-        while queue.front().is_some_and(|q| st.expired(*q, now)) {
+        let mut expired_through = None;
+        while let Some(q) = queue.front().filter(|q| expiry.expired(q)) {
+            expired_through = Some(q.event_id);
             queue.pop_front();
         }
         if queue.len() != before {
@@ -422,6 +457,7 @@ impl Store {
                 version,
                 id: id.to_string(),
                 last_event_id,
+                expired_through,
             });
         }
         let events: Vec<Value> = queue

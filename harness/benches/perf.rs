@@ -19,10 +19,9 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use send_conformance::client::ApiFamily;
 use send_conformance::profile::EnteProfile;
 use send_conformance::target::Target;
-use send_conformance::{RunOptions, default_features, run_many};
+use send_conformance::{RunOptions, run_many};
 use send_mock::domain::request::{self, RequestVersion};
 use send_mock::{MockConfig, MockServer};
 use serde_json::{Value, json};
@@ -470,19 +469,13 @@ fn harness_wall(enti: usize) -> (Duration, usize) {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let runs: Vec<RunOptions> = (0..enti)
-        .map(|i| RunOptions {
-            profile: EnteProfile::parse(&demo.replace(
+        .map(|i| {
+            let profile = EnteProfile::parse(&demo.replace(
                 "name = \"Comune di Esempio (demo)\"",
                 &format!("name = \"Comune di Prova {i:03}\""),
             ))
-            .unwrap(),
-            target: Target::Embedded,
-            family: ApiFamily::Current,
-            tags: None,
-            report_dir: dir.path().to_path_buf(),
-            features: default_features(),
-            verbose: false,
-            retries: 0,
+            .unwrap();
+            RunOptions::new(profile, Target::Embedded, dir.path())
         })
         .collect();
     let t = Instant::now();

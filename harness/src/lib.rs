@@ -2,6 +2,7 @@
 //! against the embedded mock, a mock URL or SEND's UAT, writing a per-Ente report.
 
 pub mod client;
+pub mod preflight;
 pub mod profile;
 pub mod report;
 pub mod steps;
@@ -9,13 +10,16 @@ pub mod target;
 pub mod world;
 
 use client::{ApiFamily, Secret, SendClient, transcript::Transcript};
-use cucumber::{World as _, WriterExt as _, cli, writer};
+use cucumber::tag::Ext as _;
+use cucumber::{World as _, WriterExt as _, cli, gherkin, writer};
 use futures::FutureExt as _;
 use profile::{EnteProfile, PagoPaIntMode};
 use report::RunReport;
+use send_mock::MockServer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use target::Target;
+use std::time::Duration;
+use target::{Target, Timing};
 use world::{RunContext, SendWorld};
 
 /// What to run.
@@ -32,6 +36,46 @@ pub struct RunOptions {
     pub verbose: bool,
     /// How many times a failed scenario runs again (0: never).
     pub retries: usize,
+    /// How long a wait may last; by default 45 SEND days on the target's clock.
+    pub deadline: Option<Duration>,
+}
+
+impl RunOptions {
+    /// Every scenario of `features/` for `profile` against `target`, the current API family,
+    /// reports under `report_dir`.
+    pub fn new(profile: EnteProfile, target: Target, report_dir: impl Into<PathBuf>) -> Self {
+        RunOptions {
+            profile,
+            target,
+            family: ApiFamily::Current,
+            tags: None,
+            report_dir: report_dir.into(),
+            features: default_features(),
+            verbose: false,
+            retries: 0,
+            deadline: None,
+        }
+    }
+
+    pub fn tags(mut self, tags: impl Into<String>) -> Self {
+        self.tags = Some(tags.into());
+        self
+    }
+}
+
+/// Why a run could not start (or could not write its report): no test case was judged.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CannotRun {
+    #[error("{0}")]
+    Profile(String),
+    #[error("{0}")]
+    Target(String),
+    #[error("preflight: {0}")]
+    Preflight(#[from] preflight::PreflightError),
+    #[error("{0}")]
+    Tags(String),
+    #[error("report: {0}")]
+    Report(String),
 }
 
 /// What a run found: the report and where it was written.
@@ -74,22 +118,97 @@ fn tag_expression(opts: &RunOptions) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" and "))
 }
 
+/// Checks that `tags` selects at least one scenario of `features`; the error names the tags
+/// the features have.
+pub fn check_tags(features: &Path, tags: &str) -> Result<(), String> {
+    let expr: gherkin::tagexpr::TagOperation = tags
+        .parse()
+        .map_err(|e| format!("--tags `{tags}`: not a tag expression ({e})"))?;
+    let mut all_tags = std::collections::BTreeSet::new();
+    let mut selected = 0;
+    for f in feature_files(features)? {
+        let feature = gherkin::Feature::parse_path(&f, gherkin::GherkinEnv::default())
+            .map_err(|e| format!("{}: {e}", f.display()))?;
+        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+            feature
+                .rules
+                .iter()
+                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+        );
+        for (rule, sc) in scenarios {
+            let tags: Vec<&String> = feature
+                .tags
+                .iter()
+                .chain(rule.into_iter().flat_map(|r| r.tags.iter()))
+                .chain(sc.tags.iter())
+                .collect();
+            all_tags.extend(tags.iter().map(|t| format!("@{t}")));
+            selected += usize::from(expr.eval(tags.iter()));
+        }
+    }
+    if selected == 0 {
+        let known: Vec<String> = all_tags.into_iter().collect();
+        return Err(format!(
+            "--tags `{tags}` selects no scenario; the features' tags are {}",
+            known.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn feature_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "feature"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Runs the features for one Ente and writes its report under
-/// `report_dir/<ente-slug>/<UTC timestamp>/`.
-pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
+/// `report_dir/<ente-slug>/<UTC timestamp>/`. Nothing is judged, and no report written, when
+/// the target cannot be used (`Err`).
+pub async fn run(opts: RunOptions) -> Result<RunOutcome, CannotRun> {
     let started = chrono::Utc::now();
-    let profile = opts.profile.clone();
+    target::refuse_demo_on_uat(&opts.profile, &opts.target).map_err(CannotRun::Target)?;
+    if let Some(t) = &opts.tags {
+        check_tags(&opts.features, t).map_err(CannotRun::Tags)?;
+    }
     let mock = match &opts.target {
-        Target::Embedded => Some(target::start_embedded(&profile).await?),
+        Target::Embedded => Some(
+            target::start_embedded(&opts.profile)
+                .await
+                .map_err(CannotRun::Target)?,
+        ),
         _ => None,
     };
-    let base = match (&opts.target, &mock) {
-        (Target::Embedded, Some(m)) => m.base_url(),
+    let result = run_against(&opts, mock.as_ref(), started).await;
+    if let Some(m) = mock {
+        m.stop().await;
+    }
+    result
+}
+
+/// The SEND base URL of the target.
+fn base_url(target: &Target, mock: Option<&MockServer>) -> String {
+    match (target, mock) {
         (Target::Url(u), _) => u.clone(),
+        (_, Some(m)) => m.base_url(),
         _ => target::UAT_URL.to_string(),
-    };
-    let transcript = Transcript::default();
-    let mut client = SendClient::new(&base, profile.api_key()?, opts.family, transcript.clone());
+    }
+}
+
+/// The Ente's client for the target, with its PDND voucher minter when it has one.
+fn client_for(
+    opts: &RunOptions,
+    base: &str,
+    transcript: &Transcript,
+) -> Result<SendClient, CannotRun> {
+    let profile = &opts.profile;
+    let key = profile.api_key().map_err(CannotRun::Profile)?;
+    let mut client = SendClient::new(base, key, opts.family, transcript.clone());
     if let Some(p) = &profile.pdnd {
         // The embedded mock is its own PDND: its token endpoint replaces PDND's.
         let token_url = if matches!(opts.target, Target::Embedded) {
@@ -104,15 +223,29 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
             token_url,
             audience: p.audience.clone(),
         };
-        client.minter = Some(Arc::new(client::pdnd::VoucherMinter::new(
-            settings,
-            &p.private_key()?,
-            transcript.clone(),
-        )?));
+        let key = p.private_key().map_err(CannotRun::Profile)?;
+        let minter = client::pdnd::VoucherMinter::new(settings, &key, transcript.clone())
+            .map_err(CannotRun::Profile)?;
+        client.minter = Some(Arc::new(minter));
     }
+    Ok(client)
+}
+
+/// The run once the target is up: preflight, the clock, the scenarios, the report.
+async fn run_against(
+    opts: &RunOptions,
+    mock: Option<&MockServer>,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Result<RunOutcome, CannotRun> {
+    let profile = &opts.profile;
+    let base = base_url(&opts.target, mock);
+    let transcript = Transcript::default();
+    let client = client_for(opts, &base, &transcript)?;
+    preflight::check(&client).await?;
+    let clock = preflight::clock(&client, &opts.target).await;
     let creditor = match &opts.target {
         Target::Embedded => {
-            Some(client.as_ente(Secret::new(target::embedded_creditor_key(&profile))))
+            Some(client.as_ente(Secret::new(target::embedded_creditor_key(profile))))
         }
         _ => profile.creditor_api_key().map(|k| client.as_ente(k)),
     };
@@ -121,35 +254,76 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         target: opts.target.clone(),
         client,
         creditor,
-        timing: opts.target.timing(),
+        timing: Timing::for_clock(clock, opts.deadline),
         evidence: Mutex::new(Default::default()),
     });
+    let (ente_dir, out) = report_folder(&opts.report_dir, profile, started)?;
+    let collected = run_features(opts, ctx.clone(), &out).await?;
+    let report = build_report(opts, &ctx, &collected, &base, started);
+    let evidence = ctx
+        .evidence
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    write_report(&out, &report, &evidence, &transcript.snapshot(), &base)
+        .map_err(CannotRun::Report)?;
+    let latest = ente_dir.join("latest");
+    let _ = std::fs::remove_file(&latest);
+    #[cfg(unix)]
+    let _ = std::os::unix::fs::symlink(out.file_name().unwrap_or_default(), &latest);
+    Ok(RunOutcome {
+        report_dir: out,
+        report,
+    })
+}
 
+/// A fresh `report_dir/<ente>/<UTC timestamp>[-n]/` (and the Ente's folder).
+fn report_folder(
+    report_dir: &Path,
+    profile: &EnteProfile,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Result<(PathBuf, PathBuf), CannotRun> {
     let stamp = started.format("%Y%m%dT%H%M%SZ").to_string();
-    let ente_dir = opts.report_dir.join(profile.slug());
+    let ente_dir = report_dir.join(profile.slug());
     let mut out = ente_dir.join(&stamp);
     let mut n = 1;
     while out.exists() {
         n += 1;
         out = ente_dir.join(format!("{stamp}-{n}"));
     }
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let collected = report::collect::Collected::default();
-    let cucumber_json =
-        std::fs::File::create(out.join("cucumber.json")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&out)
+        .map_err(|e| CannotRun::Report(format!("{}: {e}", out.display())))?;
+    Ok((ente_dir, out))
+}
 
+/// Scenarios of one Ente that may run at once: all of them, so a run lasts about as long as
+/// its longest scenario (each waits on SEND's clock, not on the machine).
+const CONCURRENT_SCENARIOS: usize = 32;
+
+/// Runs the features with `ctx` as every World's context; returns what the collector kept.
+async fn run_features(
+    opts: &RunOptions,
+    ctx: Arc<RunContext>,
+    out: &Path,
+) -> Result<report::collect::Collected, CannotRun> {
+    let collected = report::collect::Collected::default();
+    let cucumber_json = std::fs::File::create(out.join("cucumber.json"))
+        .map_err(|e| CannotRun::Report(format!("{}: {e}", out.display())))?;
     let mut cli_opts: cli::Opts<_, _, _, cli::Empty> = cli::Opts::default();
-    if let Some(expr) = tag_expression(&opts) {
-        cli_opts.tags_filter = Some(expr.parse().map_err(|e| format!("--tags `{expr}`: {e}"))?);
+    if let Some(expr) = tag_expression(opts) {
+        cli_opts.tags_filter = Some(
+            expr.parse()
+                .map_err(|e| CannotRun::Tags(format!("--tags `{expr}`: {e}")))?,
+        );
     }
     let console = writer::Basic::raw(
         std::io::stdout(),
         writer::Coloring::Auto,
         if opts.verbose { 1 } else { 0 },
     );
-    world::set_context(Some(ctx.clone()));
+    world::set_context(Some(ctx));
     let result = SendWorld::cucumber()
-        .max_concurrent_scenarios(4)
+        .max_concurrent_scenarios(CONCURRENT_SCENARIOS)
         .retries(opts.retries)
         .retry_after(std::time::Duration::from_secs(1))
         .fail_on_skipped()
@@ -177,10 +351,18 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         .await;
     drop(result);
     world::set_context(None);
-    if let Some(m) = mock {
-        m.stop().await;
-    }
+    Ok(collected)
+}
 
+/// The report model of a finished run.
+fn build_report(
+    opts: &RunOptions,
+    ctx: &RunContext,
+    collected: &report::collect::Collected,
+    base: &str,
+    started: chrono::DateTime<chrono::Utc>,
+) -> RunReport {
+    let profile = &opts.profile;
     let evidence = ctx
         .evidence
         .lock()
@@ -198,7 +380,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
     };
     let (test_cases, extras) = report::test_cases(scenarios, &exempt);
     let finished = chrono::Utc::now();
-    let report = RunReport {
+    RunReport {
         schema_version: report::SCHEMA_VERSION,
         tool: report::Tool {
             name: "send-conformance",
@@ -209,7 +391,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
             base_url: if matches!(opts.target, Target::Embedded) {
                 "embedded".to_string()
             } else {
-                target::without_credentials(&base)
+                target::without_credentials(base)
             },
             api_family: opts.family.as_str().to_string(),
         },
@@ -226,16 +408,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, String> {
         test_cases,
         extras,
         errors: collected.parse_errors(),
-    };
-    write_report(&out, &report, &evidence, &transcript.snapshot(), &base)?;
-    let latest = ente_dir.join("latest");
-    let _ = std::fs::remove_file(&latest);
-    #[cfg(unix)]
-    let _ = std::os::unix::fs::symlink(out.file_name().unwrap_or_default(), &latest);
-    Ok(RunOutcome {
-        report_dir: out,
-        report,
-    })
+    }
 }
 
 /// Writes every output of a run into `out` (cucumber.json is already there).
@@ -279,7 +452,7 @@ fn write_report(
 pub fn run_many(
     runs: Vec<RunOptions>,
     concurrency: usize,
-) -> Vec<(EnteProfile, Result<RunOutcome, String>)> {
+) -> Vec<(EnteProfile, Result<RunOutcome, CannotRun>)> {
     let concurrency = concurrency.max(1);
     let mut results = Vec::new();
     for chunk in runs.chunks(concurrency) {
@@ -292,16 +465,19 @@ pub fn run_many(
                     let outcome = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
-                        .map_err(|e| format!("cannot start a runtime: {e}"))
+                        .map_err(|e| CannotRun::Target(format!("cannot start a runtime: {e}")))
                         .and_then(|rt| rt.block_on(run(opts)));
                     (profile, outcome)
                 })
             })
             .collect();
-        for h in handles {
+        for (h, opts) in handles.into_iter().zip(chunk) {
             match h.join() {
                 Ok(r) => results.push(r),
-                Err(_) => results.push((chunk[0].profile.clone(), Err("the run panicked".into()))),
+                Err(_) => results.push((
+                    opts.profile.clone(),
+                    Err(CannotRun::Target("the run panicked".into())),
+                )),
             }
         }
     }

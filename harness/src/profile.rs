@@ -2,6 +2,7 @@
 //! and fee settings, and the recipients its test notifications go to.
 
 use crate::client::Secret;
+use send_wire::TaxId;
 use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
@@ -197,6 +198,13 @@ impl EnteProfile {
         if !digits(&p.tax_id, 11) {
             return Err(format!("tax_id: must be 11 digits, got `{}`", p.tax_id));
         }
+        TaxId::parse_pa(&p.tax_id).map_err(|e| format!("tax_id: `{}`: {e}", p.tax_id))?;
+        for (i, r) in p.recipients.iter().enumerate() {
+            TaxId::parse(&r.tax_id)
+                .map_err(|e| format!("recipients[{i}].tax_id: `{}`: {e}", r.tax_id))?;
+        }
+        // By shape only: SEND checks creditorTaxId by its pattern, and UAT's own test creditor
+        // (77777777777) has no valid check digit.
         if !digits(&p.creditor_tax_id, 11) {
             return Err(format!(
                 "creditor_tax_id: must be 11 digits, got `{}`",
@@ -307,6 +315,16 @@ mod tests {
     fn profile_errors_name_the_field() {
         let bad = DEMO.replace("tax_id = \"80016350821\"", "tax_id = \"8001\"");
         assert!(EnteProfile::parse(&bad).unwrap_err().starts_with("tax_id:"));
+        let bad = DEMO.replace("tax_id = \"80016350821\"", "tax_id = \"80016350822\"");
+        assert_eq!(
+            EnteProfile::parse(&bad).unwrap_err(),
+            "tax_id: `80016350822`: wrong partita IVA check digit"
+        );
+        let bad = DEMO.replace("BNRMHL75C06G702B", "BNRMHL75C06G702C");
+        assert_eq!(
+            EnteProfile::parse(&bad).unwrap_err(),
+            "recipients[0].tax_id: `BNRMHL75C06G702C`: wrong codice fiscale check character"
+        );
         let bad = DEMO.replace(
             "fee_policy = \"DELIVERY_MODE\"",
             "fee_policy = \"SOMETIMES\"",

@@ -35,34 +35,128 @@ impl Target {
         }
     }
 
-    /// Waits scale with the target: UAT compresses a SEND day into about a minute.
-    pub fn timing(&self) -> Timing {
-        match self {
-            Target::Embedded => Timing {
-                deadline: Duration::from_secs(60),
-                max_poll: Duration::from_millis(100),
-            },
-            Target::Url(_) => Timing {
-                deadline: Duration::from_secs(300),
-                max_poll: Duration::from_secs(2),
-            },
-            Target::Uat => Timing {
-                deadline: Duration::from_secs(45 * 60),
-                max_poll: Duration::from_secs(30),
-            },
-        }
-    }
-
     pub fn is_mock(&self) -> bool {
         !matches!(self, Target::Uat)
     }
+
+    /// The kind a report names: `embedded`, `mock` or `uat`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Embedded => "embedded",
+            Target::Url(_) => "mock",
+            Target::Uat => "uat",
+        }
+    }
 }
 
-/// How long to wait for SEND, and the longest pause between two polls.
-#[derive(Debug, Clone, Copy)]
+/// How long a SEND day lasts at the target, and how the harness knows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetClock {
+    pub send_day: Duration,
+    pub source: ClockSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockSource {
+    /// The mock said so (`GET /mock/clock`).
+    Mock,
+    /// SEND's UAT: "1 day PROD = 1 minute UAT".
+    Uat,
+    /// A URL that is not a mock: assumed to run on UAT's clock.
+    Assumed,
+}
+
+impl TargetClock {
+    pub fn uat() -> TargetClock {
+        TargetClock {
+            send_day: UAT_DAY,
+            source: ClockSource::Uat,
+        }
+    }
+
+    /// `1 SEND day = 60 s (UAT)`, for messages.
+    pub fn describe(&self) -> String {
+        let day = humane(self.send_day);
+        match self.source {
+            ClockSource::Mock => format!("1 SEND day = {day} (the mock's clock)"),
+            ClockSource::Uat => format!("1 SEND day = {day} (UAT's clock)"),
+            ClockSource::Assumed => {
+                format!("1 SEND day = {day} (assumed: the target has no /mock/clock)")
+            }
+        }
+    }
+}
+
+/// How long a SEND day lasts in UAT.
+pub const UAT_DAY: Duration = Duration::from_secs(60);
+/// The longest wait a scenario has, in SEND days: a digital failure (two rounds 7 days apart,
+/// then 15 days to the refinement) with room to spare. UAT's 45 minutes.
+const DEADLINE_SEND_DAYS: u32 = 45;
+/// The shortest deadline, whatever the clock: network and start-up take real time too.
+const MIN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long to wait for SEND, the longest pause between two polls, and the clock they assume.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Timing {
     pub deadline: Duration,
     pub max_poll: Duration,
+    pub clock: TargetClock,
+}
+
+impl Timing {
+    /// Waits that follow the target's clock: a deadline of 45 SEND days (at least a minute),
+    /// polls at most every half SEND day (20 ms to 30 s). `deadline` overrides the former.
+    pub fn for_clock(clock: TargetClock, deadline: Option<Duration>) -> Timing {
+        Timing {
+            deadline: deadline.unwrap_or((clock.send_day * DEADLINE_SEND_DAYS).max(MIN_DEADLINE)),
+            max_poll: (clock.send_day / 2)
+                .clamp(Duration::from_millis(20), Duration::from_secs(30)),
+            clock,
+        }
+    }
+
+    /// What a wait that ran out says about the wait.
+    pub fn describe(&self) -> String {
+        format!("{}, {}", humane(self.deadline), self.clock.describe())
+    }
+}
+
+/// `850 ms`, `1.5 s`, `45 min`.
+pub fn humane(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 120_000 {
+        format!("{} s", (ms as f64 / 100.0).round() / 10.0)
+    } else {
+        format!("{} min", (ms as f64 / 6_000.0).round() / 10.0)
+    }
+}
+
+/// Why a profile must not be run against UAT: it is the demo's, whose key and tax id belong to
+/// the mock.
+pub fn refuse_demo_on_uat(profile: &EnteProfile, target: &Target) -> Result<(), String> {
+    if *target != Target::Uat {
+        return Ok(());
+    }
+    const DEMO_KEYS: [&str; 2] = ["demo-api-key", "demo-pdnd-api-key"];
+    const DEMO_TAX_ID: &str = "80016350821";
+    if profile
+        .api_key()
+        .is_ok_and(|k| DEMO_KEYS.contains(&k.expose()))
+    {
+        return Err(format!(
+            "{}: the demo API key is the mock's; against UAT give the Ente's own key (api_key_env)",
+            profile.name
+        ));
+    }
+    if profile.tax_id == DEMO_TAX_ID {
+        return Err(format!(
+            "{}: tax_id {DEMO_TAX_ID} is the demo Ente's; against UAT give the Ente's own",
+            profile.name
+        ));
+    }
+    Ok(())
 }
 
 /// The API key the embedded mock gives the scenario-2 creditor.
@@ -122,6 +216,37 @@ pub fn without_credentials(url: &str) -> String {
             }
         }
         None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod timing_tests {
+    use super::*;
+
+    #[test]
+    fn waits_follow_the_clock() {
+        let at = |ms| TargetClock {
+            send_day: Duration::from_millis(ms),
+            source: ClockSource::Mock,
+        };
+        let uat = Timing::for_clock(TargetClock::uat(), None);
+        assert_eq!(uat.deadline, Duration::from_secs(45 * 60));
+        assert_eq!(uat.max_poll, Duration::from_secs(30));
+        let fast = Timing::for_clock(at(1000), None);
+        assert_eq!(fast.deadline, Duration::from_secs(60), "at least a minute");
+        assert_eq!(fast.max_poll, Duration::from_millis(500));
+        let twin = Timing::for_clock(at(60_000), None);
+        assert_eq!(twin.deadline, uat.deadline);
+        assert_eq!(
+            Timing::for_clock(at(10), None).max_poll,
+            Duration::from_millis(20)
+        );
+        let given = Timing::for_clock(at(1000), Some(Duration::from_secs(5)));
+        assert_eq!(given.deadline, Duration::from_secs(5));
+        assert_eq!(
+            twin.describe(),
+            "45 min, 1 SEND day = 60 s (the mock's clock)"
+        );
     }
 }
 

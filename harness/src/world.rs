@@ -161,8 +161,8 @@ impl SendWorld {
         &self.ctx.client
     }
 
-    pub fn timing(&self) -> Timing {
-        self.ctx.timing
+    pub fn timing(&self) -> &Timing {
+        &self.ctx.timing
     }
 
     /// Records evidence for this scenario.
@@ -209,8 +209,8 @@ impl SendWorld {
                 Poll::Wait { suggested, seen } => {
                     if Instant::now() >= deadline {
                         return Err(format!(
-                            "{what}: not reached within {:?} (last seen: {seen})",
-                            t.deadline
+                            "{what}: not reached within {} (last seen: {seen})",
+                            t.describe()
                         ));
                     }
                     let wait = suggested

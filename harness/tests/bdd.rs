@@ -1,10 +1,9 @@
 //! `cargo test` runs every feature against the embedded mock (a harness = false target): it
 //! fails on any failed, skipped or undefined step.
 
-use send_conformance::client::ApiFamily;
 use send_conformance::profile::EnteProfile;
 use send_conformance::target::Target;
-use send_conformance::{RunOptions, default_features, run, summary_table};
+use send_conformance::{RunOptions, run, summary_table};
 use std::path::PathBuf;
 
 #[tokio::main]
@@ -23,14 +22,12 @@ async fn main() {
     )))
     .expect("demo profile");
     let opts = RunOptions {
-        profile: profile.clone(),
-        target: Target::Embedded,
-        family: ApiFamily::Current,
         tags: std::env::var("CUCUMBER_FILTER_TAGS").ok(),
-        report_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bdd-reports"),
-        features: default_features(),
-        verbose: false,
-        retries: 0,
+        ..RunOptions::new(
+            profile.clone(),
+            Target::Embedded,
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bdd-reports"),
+        )
     };
     let outcome = run(opts).await.unwrap_or_else(|e| {
         eprintln!("{e}");

@@ -266,3 +266,34 @@ async fn the_voucher_is_minted_once_sent_with_every_call_and_never_logged() {
         "the client assertion leaked into the transcript"
     );
 }
+
+/// The preflight names each refusal of SEND's gateway by its status, with what the gateway said.
+#[tokio::test]
+async fn the_preflight_tells_a_401_from_a_403_and_keeps_the_gateways_words() {
+    use send_conformance::preflight::{PreflightError, check};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/status"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/status"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            json!({"Message": "User is not authorized to access this resource with an explicit deny"}),
+        ))
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server);
+    match check(&c).await {
+        Err(PreflightError::Unauthorized { detail, .. }) => assert_eq!(detail, "Unauthorized"),
+        other => panic!("not a 401: {other:?}"),
+    }
+    let err = check(&c).await.unwrap_err();
+    let PreflightError::Forbidden { detail, .. } = &err else {
+        panic!("not a 403: {err:?}");
+    };
+    assert!(detail.contains("explicit deny"), "{detail}");
+    assert!(!err.to_string().contains("very-secret-key"));
+}

@@ -1,27 +1,16 @@
 //! The v2.3 API family drives the same test cases through SEND's v2.3 operations.
 
+mod common;
+
 use send_conformance::client::ApiFamily;
-use send_conformance::profile::EnteProfile;
 use send_conformance::target::Target;
-use send_conformance::{RunOptions, default_features, run};
-use std::path::PathBuf;
+use send_conformance::{RunOptions, run};
 
 /// A run of the demo profile on the embedded mock.
 fn demo_run(family: ApiFamily, tags: &str, dir: &std::path::Path) -> RunOptions {
-    let profile = EnteProfile::load(&PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/enti/demo.toml"
-    )))
-    .unwrap();
     RunOptions {
-        profile,
-        target: Target::Embedded,
         family,
-        tags: Some(tags.into()),
-        report_dir: dir.to_path_buf(),
-        features: default_features(),
-        verbose: false,
-        retries: 0,
+        ..RunOptions::new(common::demo(), Target::Embedded, dir).tags(tags)
     }
 }
 

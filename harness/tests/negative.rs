@@ -1,61 +1,65 @@
 //! Runs that must fail, naming what a PT has to fix.
 
-use send_conformance::client::ApiFamily;
+mod common;
+
+use common::*;
+use send_conformance::preflight::PreflightError;
 use send_conformance::profile::EnteProfile;
 use send_conformance::target::Target;
-use send_conformance::{RunOptions, default_features, run};
+use send_conformance::{CannotRun, RunOptions, run};
 use send_mock::{MockConfig, MockServer};
 use std::path::PathBuf;
 
-const DEMO: &str = include_str!("../../fixtures/enti/demo.toml");
-
 fn opts(profile: EnteProfile, target: Target, tags: &str, dir: &std::path::Path) -> RunOptions {
-    RunOptions {
-        profile,
-        target,
-        family: ApiFamily::Current,
-        tags: Some(tags.into()),
-        report_dir: dir.to_path_buf(),
-        features: default_features(),
-        verbose: false,
-        retries: 0,
-    }
+    RunOptions::new(profile, target, dir).tags(tags)
+}
+
+/// Nothing was written under `dir`: a run that cannot start leaves no report of failed TCs.
+fn no_report(dir: &std::path::Path) {
+    let left: Vec<_> = walk(dir);
+    assert!(left.is_empty(), "files written: {left:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .flat_map(|e| {
+                    let p = e.path();
+                    if p.is_dir() { walk(&p) } else { vec![p] }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[tokio::test]
-async fn a_wrong_api_key_fails_every_tc_and_says_the_key_is_unknown() {
+async fn a_wrong_api_key_stops_the_run_at_the_preflight_and_says_so() {
     let mock = MockServer::start(MockConfig::for_tests()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let profile = EnteProfile::parse(&DEMO.replace(
+    let profile = demo_with(
         "api_key = \"demo-api-key\"",
         "api_key = \"not-the-right-key\"",
-    ))
-    .unwrap();
-    let o = run(opts(
+    );
+    let err = run(opts(
         profile,
         Target::Url(mock.base_url()),
         "@TC-INVIO-01 or @TC-INVIO-02",
         dir.path(),
     ))
     .await
-    .unwrap();
-    assert!(!o.go_live());
-    for tc in &o.report.test_cases[..2] {
-        assert_eq!(tc.verdict.as_str(), "failed", "{}", tc.id);
-        assert!(
-            tc.reasons
-                .iter()
-                .any(|r| r.contains("403") && r.contains("unknown x-api-key")),
-            "{:?}",
-            tc.reasons
-        );
-    }
-    assert_eq!(o.report.test_cases[2].verdict.as_str(), "not-run");
-    let report = std::fs::read_to_string(o.report_dir.join("report.json")).unwrap();
+    .unwrap_err();
+    let CannotRun::Preflight(PreflightError::Forbidden { detail, .. }) = &err else {
+        panic!("not a 403 at the preflight: {err}");
+    };
+    assert!(detail.contains("unknown x-api-key"), "{detail}");
+    let line = err.to_string();
+    assert!(line.contains("403") && !line.contains('\n'), "{line}");
     assert!(
-        !report.contains("not-the-right-key"),
-        "the key must not reach the report"
+        !line.contains("not-the-right-key"),
+        "the key must not be printed"
     );
+    no_report(dir.path());
     mock.stop().await;
 }
 
@@ -63,8 +67,7 @@ async fn a_wrong_api_key_fails_every_tc_and_says_the_key_is_unknown() {
 async fn a_refused_notification_fails_tc_invio_01_with_the_refusal_reason() {
     let dir = tempfile::tempdir().unwrap();
     // Zip 00000 is refused by SEND's address normalisation.
-    let profile =
-        EnteProfile::parse(&DEMO.replacen("zip = \"00100\"", "zip = \"00000\"", 1)).unwrap();
+    let profile = demo_with("zip = \"00100\"", "zip = \"00000\"");
     let o = run(opts(profile, Target::Embedded, "@TC-INVIO-01", dir.path()))
         .await
         .unwrap();
@@ -83,8 +86,7 @@ async fn a_refused_notification_fails_tc_invio_01_with_the_refusal_reason() {
 #[tokio::test]
 async fn with_retries_a_failing_scenario_runs_again_and_reports_every_attempt() {
     let dir = tempfile::tempdir().unwrap();
-    let profile =
-        EnteProfile::parse(&DEMO.replacen("zip = \"00100\"", "zip = \"00000\"", 1)).unwrap();
+    let profile = demo_with("zip = \"00100\"", "zip = \"00000\"");
     let mut o = opts(profile, Target::Embedded, "@TC-INVIO-01", dir.path());
     o.retries = 1;
     let o = run(o).await.unwrap();
@@ -101,11 +103,10 @@ async fn with_retries_a_failing_scenario_runs_again_and_reports_every_attempt() 
 #[tokio::test]
 async fn an_async_only_ente_is_exempt_from_tc_costo_01() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = EnteProfile::parse(&DEMO.replace(
+    let profile = demo_with(
         "pago_pa_int_mode = \"SYNC\"",
         "pago_pa_int_mode = \"ASYNC\"",
-    ))
-    .unwrap();
+    );
     let o = run(opts(
         profile,
         Target::Embedded,
@@ -124,7 +125,7 @@ async fn an_async_only_ente_is_exempt_from_tc_costo_01() {
 }
 
 #[tokio::test]
-async fn a_pdnd_ente_runs_with_a_voucher_and_a_wrong_kid_is_named() {
+async fn a_pdnd_ente_runs_with_a_voucher_and_a_wrong_kid_stops_the_preflight() {
     let dir = tempfile::tempdir().unwrap();
     let path = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -185,22 +186,19 @@ async fn a_pdnd_ente_runs_with_a_voucher_and_a_wrong_kid_is_named() {
     if let Some(p) = &mut profile.pdnd {
         p.token_url = format!("{}/mock/pdnd/token.oauth2", mock.base_url());
     }
-    let o = run(opts(
+    let bad_dir = tempfile::tempdir().unwrap();
+    let err = run(opts(
         profile,
         Target::Url(mock.base_url()),
         "@TC-INVIO-01",
-        dir.path(),
+        bad_dir.path(),
     ))
     .await
-    .unwrap();
-    assert_eq!(o.report.test_cases[0].verdict.as_str(), "failed");
-    assert!(
-        o.report.test_cases[0]
-            .reasons
-            .join(" ")
-            .contains("kid wrong-kid is not a key"),
-        "{:?}",
-        o.report.test_cases[0].reasons
-    );
+    .unwrap_err();
+    let CannotRun::Preflight(PreflightError::Voucher { detail }) = &err else {
+        panic!("not a voucher refusal at the preflight: {err}");
+    };
+    assert!(detail.contains("kid wrong-kid is not a key"), "{detail}");
+    no_report(bad_dir.path());
     mock.stop().await;
 }

@@ -3,10 +3,9 @@
 //! secret in any file a run writes.
 
 use regex::Regex;
-use send_conformance::client::ApiFamily;
 use send_conformance::profile::EnteProfile;
 use send_conformance::target::Target;
-use send_conformance::{RunOptions, RunOutcome, default_features, run_many};
+use send_conformance::{RunOptions, RunOutcome, run_many};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -20,16 +19,7 @@ fn fixture(p: &str) -> PathBuf {
 }
 
 fn options(profile: EnteProfile, dir: &Path) -> RunOptions {
-    RunOptions {
-        profile,
-        target: Target::Embedded,
-        family: ApiFamily::Current,
-        tags: None,
-        report_dir: dir.to_path_buf(),
-        features: default_features(),
-        verbose: false,
-        retries: 0,
-    }
+    RunOptions::new(profile, Target::Embedded, dir)
 }
 
 /// Two full demo runs shared by the tests of this file: the PDND demo Ente, which passes, and

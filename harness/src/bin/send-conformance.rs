@@ -11,7 +11,10 @@ use std::path::PathBuf;
 #[command(
     name = "send-conformance",
     version,
-    about = "SEND onboarding conformance: TC-INVIO-01..04 and TC-COSTO-01, per Ente"
+    about = "SEND onboarding conformance: TC-INVIO-01..04 and TC-COSTO-01, per Ente",
+    after_help = "Exit codes of `run`: 0 every test case passed (or is exempt) for every Ente; \
+1 a test case failed; 2 could not run (profile, target, preflight, tags, report folder): \
+nothing was judged for that Ente."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -60,6 +63,10 @@ enum Command {
         /// retry is reported as flaky, not failed.
         #[arg(long, default_value_t = 0)]
         retries: usize,
+        /// The longest a wait for SEND may last (e.g. 45m). Default: 45 SEND days on the
+        /// target's clock (45 min on UAT; a mock's scale is read from GET /mock/clock).
+        #[arg(long, value_parser = send_mock::parse_duration)]
+        deadline: Option<std::time::Duration>,
     },
 }
 
@@ -151,6 +158,7 @@ fn main() {
         verbose,
         concurrency,
         retries,
+        deadline,
     } = command
     else {
         unreachable!("checklist exits above")
@@ -180,6 +188,12 @@ fn main() {
     if !features.is_dir() {
         fail(&format!("features folder {} not found", features.display()));
     }
+    if let Some(t) = &tags {
+        send_conformance::check_tags(&features, t).unwrap_or_else(|e| fail(&e));
+    }
+    for p in &profiles {
+        send_conformance::target::refuse_demo_on_uat(p, &target).unwrap_or_else(|e| fail(&e));
+    }
     let runs: Vec<RunOptions> = profiles
         .into_iter()
         .map(|profile| RunOptions {
@@ -191,11 +205,13 @@ fn main() {
             features: features.clone(),
             verbose,
             retries,
+            deadline,
         })
         .collect();
     let several = runs.len() > 1;
     let results = run_many(runs, concurrency);
     let mut all_go_live = true;
+    let mut could_not_run = false;
     let mut tables = String::new();
     for (profile, outcome) in &results {
         match outcome {
@@ -204,7 +220,8 @@ fn main() {
                 tables.push_str(&summary_table(profile, o));
             }
             Err(e) => {
-                all_go_live = false;
+                could_not_run = true;
+                eprintln!("send-conformance: {}: {e}", profile.name);
                 tables.push_str(&format!("\n{}: not run — {e}\n", profile.name));
             }
         }
@@ -222,5 +239,9 @@ fn main() {
         }
     }
     println!("{tables}");
-    std::process::exit(if all_go_live { 0 } else { 1 });
+    std::process::exit(match (could_not_run, all_go_live) {
+        (true, _) => 2,
+        (false, true) => 0,
+        (false, false) => 1,
+    });
 }

@@ -69,8 +69,85 @@ pub enum ClientError {
     },
     Transport {
         what: String,
-        error: String,
+        error: TransportError,
     },
+}
+
+/// Why a request got no answer, with every cause in the chain (reqwest's own message stops
+/// at "error sending request", which tells a PT nothing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TransportError {
+    pub kind: TransportKind,
+    pub message: String,
+}
+
+/// The kinds of "no answer" a PT fixes differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// The host name does not resolve.
+    Dns,
+    /// Nothing listens at that address.
+    Refused,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
+    Timeout,
+    /// The PDND token endpoint gave no voucher.
+    Voucher,
+    Other,
+}
+
+impl TransportError {
+    pub fn other(message: impl Into<String>) -> TransportError {
+        TransportError {
+            kind: TransportKind::Other,
+            message: message.into(),
+        }
+    }
+
+    /// The error and its causes, classified.
+    pub fn of(e: &(dyn std::error::Error + 'static)) -> TransportError {
+        let mut chain = vec![e.to_string()];
+        let mut source = e.source();
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !chain.iter().any(|c| c.contains(&text)) {
+                chain.push(text);
+            }
+            source = s.source();
+        }
+        let message = chain.join(": ");
+        let lower = message.to_ascii_lowercase();
+        let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
+        let kind = if has(&["timed out", "timeout", "deadline has elapsed"]) {
+            TransportKind::Timeout
+        } else if has(&[
+            "dns error",
+            "failed to lookup address",
+            "name or service not known",
+            "no such host",
+            "nodename nor servname",
+        ]) {
+            TransportKind::Dns
+        } else if has(&["connection refused"]) {
+            TransportKind::Refused
+        } else if has(&[
+            "certificate",
+            "tls",
+            "ssl",
+            "handshake",
+            // rustls's words for a server that does not speak TLS, or badly.
+            "corrupt message",
+            "invalidcontenttype",
+            "peer is incompatible",
+            "alert received",
+        ]) {
+            TransportKind::Tls
+        } else {
+            TransportKind::Other
+        };
+        TransportError { kind, message }
+    }
 }
 
 impl ClientError {
@@ -246,12 +323,15 @@ impl SendClient {
         authenticated: bool,
         headers: HeaderMap,
         body: Option<Vec<u8>>,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, TransportError> {
         let mut req = self.http.request(method.clone(), url).headers(headers);
         if authenticated {
             req = req.header("x-api-key", self.api_key.expose());
             let voucher = match &self.minter {
-                Some(m) => Some(m.voucher().await?),
+                Some(m) => Some(m.voucher().await.map_err(|message| TransportError {
+                    kind: TransportKind::Voucher,
+                    message,
+                })?),
                 None => self.voucher.clone(),
             };
             if let Some(v) = voucher {
@@ -261,7 +341,7 @@ impl SendClient {
         if let Some(b) = &body {
             req = req.body(b.clone());
         }
-        let req = req.build().map_err(|e| e.to_string())?;
+        let req = req.build().map_err(|e| TransportError::of(&e))?;
         let req_headers = redact_headers(req.headers());
         let req_ct = req
             .headers()
@@ -278,10 +358,10 @@ impl SendClient {
                 let h = res.headers().clone();
                 match res.bytes().await {
                     Ok(b) => (status, h, b.to_vec(), None),
-                    Err(e) => (status, h, vec![], Some(e.to_string())),
+                    Err(e) => (status, h, vec![], Some(TransportError::of(&e))),
                 }
             }
-            Err(e) => (0, HeaderMap::new(), vec![], Some(e.to_string())),
+            Err(e) => (0, HeaderMap::new(), vec![], Some(TransportError::of(&e))),
         };
         let res_ct = res_headers
             .get("content-type")
@@ -551,7 +631,7 @@ impl SendClient {
 fn transport(what: &str, e: impl fmt::Display) -> ClientError {
     ClientError::Transport {
         what: what.to_string(),
-        error: e.to_string(),
+        error: TransportError::other(e.to_string()),
     }
 }
 

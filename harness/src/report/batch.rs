@@ -3,8 +3,8 @@
 
 use super::TEST_CASES;
 use super::html::esc;
-use crate::RunOutcome;
 use crate::profile::EnteProfile;
+use crate::{CannotRun, RunOutcome};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,7 +34,10 @@ pub struct BatchSummary {
     pub not_ready: usize,
 }
 
-pub fn summary(root: &Path, results: &[(EnteProfile, Result<RunOutcome, String>)]) -> BatchSummary {
+pub fn summary(
+    root: &Path,
+    results: &[(EnteProfile, Result<RunOutcome, CannotRun>)],
+) -> BatchSummary {
     let enti: Vec<EnteRow> = results
         .iter()
         .map(|(p, r)| match r {
@@ -64,7 +67,7 @@ pub fn summary(root: &Path, results: &[(EnteProfile, Result<RunOutcome, String>)
                 go_live: false,
                 verdicts: BTreeMap::new(),
                 report: None,
-                error: Some(e.clone()),
+                error: Some(e.to_string()),
             },
         })
         .collect();
@@ -132,7 +135,7 @@ pub fn html(s: &BatchSummary) -> String {
 /// Writes `summary.json` and `summary.html` under `root`.
 pub fn write(
     root: &Path,
-    results: &[(EnteProfile, Result<RunOutcome, String>)],
+    results: &[(EnteProfile, Result<RunOutcome, CannotRun>)],
 ) -> Result<BatchSummary, String> {
     let s = summary(root, results);
     std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;

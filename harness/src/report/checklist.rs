@@ -6,13 +6,16 @@ use send_mock::checklist::engine::{self, Check};
 use std::path::Path;
 
 /// The run's transcript as the call log the checklist engine judges. Calls to another host
-/// than SEND's (the storage's presigned URLs) are filed under `/storage/…` as the mock names them.
+/// than SEND's (the storage's presigned URLs: S3 in UAT, the twin's storage listener) are
+/// filed under `/storage/{bucket}/{key}`, as the mock records them, whatever the URL's shape.
 pub fn calls_from_transcript(
     transcript: &[Exchange],
     base: &str,
 ) -> Vec<send_mock::checklist::call::Call> {
     use crate::client::transcript::BodyRecord;
-    use send_mock::checklist::call::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS};
+    use send_mock::checklist::call::{
+        Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS, storage_path,
+    };
     let host = |u: &str| {
         u.split("://")
             .nth(1)
@@ -32,13 +35,11 @@ pub fn calls_from_transcript(
                 .and_then(|r| r.find('/').map(|j| &r[j..]))
                 .unwrap_or("/");
             let (path, query) = after_host.split_once('?').unwrap_or((after_host, ""));
-            let mut path = path.to_string();
-            if host(&x.url) != send_host && !path.starts_with("/storage/") {
-                path = match x.method.as_str() {
-                    "GET" => format!("/storage/download{path}"),
-                    _ => format!("/storage/{}", path.rsplit('/').next().unwrap_or_default()),
-                };
-            }
+            let path = if host(&x.url) != send_host {
+                storage_path(&x.url).unwrap_or_else(|| path.to_string())
+            } else {
+                path.to_string()
+            };
             let keep = |h: &[(String, String)], names: &[&str]| {
                 h.iter()
                     .filter(|(k, _)| names.contains(&k.as_str()))
@@ -83,4 +84,96 @@ pub fn write(
         &engine::validator_shape(&checks),
     )?;
     Ok(checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::transcript::BodyRecord;
+    use serde_json::json;
+
+    fn exchange(
+        at: &str,
+        method: &str,
+        url: &str,
+        response: Option<serde_json::Value>,
+    ) -> Exchange {
+        Exchange {
+            at: format!("2026-12-04T10:00:{at}.000Z"),
+            method: method.into(),
+            url: url.into(),
+            status: 200,
+            duration_ms: 5,
+            request_headers: vec![],
+            request_body: BodyRecord::None,
+            response_headers: vec![],
+            response_body: response.map_or(BodyRecord::None, |json| BodyRecord::Json { json }),
+        }
+    }
+
+    /// UAT's downloads come from S3, in either of its URL styles: each metadata call is matched
+    /// to the download of its URL, so TC-INVIO-04's leaves hold.
+    #[test]
+    fn downloads_from_s3_hosts_satisfy_tc_invio_04() {
+        let iun = "ABCD-EFGH-JKLM-202612-A-1";
+        let base = "https://api.uat.notifichedigitali.it";
+        let q = "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261204T100000Z&X-Amz-Signature=[REDACTED]";
+        let doc = format!(
+            "https://pn-safestorage-eu-south-1-089813480515.s3.eu-south-1.amazonaws.com/PN_NOTIFICATION_ATTACHMENTS-1.pdf{q}"
+        );
+        let form = format!(
+            "https://s3.eu-south-1.amazonaws.com/pn-safestorage-eu-south-1-089813480515/PN_NOTIFICATION_ATTACHMENTS-2.pdf{q}"
+        );
+        let fact = format!(
+            "https://pn-safestorage-eu-south-1-089813480515.s3.amazonaws.com/PN_LEGAL_FACTS-3.pdf{q}"
+        );
+        let meta = |path: String, url: &str| json!({"filename": path, "url": url});
+        let transcript = vec![
+            exchange(
+                "01",
+                "GET",
+                &format!("{base}/delivery/v2.9/notifications/sent/{iun}"),
+                None,
+            ),
+            exchange(
+                "02",
+                "GET",
+                &format!("{base}/delivery/notifications/sent/{iun}/attachments/documents/0"),
+                Some(meta("d".into(), &doc)),
+            ),
+            exchange("03", "GET", &doc, None),
+            exchange(
+                "04",
+                "GET",
+                &format!("{base}/delivery/notifications/sent/{iun}/attachments/payment/0/PAGOPA"),
+                Some(meta("f".into(), &form)),
+            ),
+            exchange("05", "GET", &form, None),
+            exchange(
+                "06",
+                "GET",
+                &format!("{base}/delivery-push/{iun}/download/legal-facts/PN_LEGAL_FACTS-3.pdf"),
+                Some(meta("l".into(), &fact)),
+            ),
+            exchange("07", "GET", &fact, None),
+        ];
+        let calls = calls_from_transcript(&transcript, base);
+        assert_eq!(
+            calls[2].path,
+            "/storage/pn-safestorage-eu-south-1-089813480515/PN_NOTIFICATION_ATTACHMENTS-1.pdf"
+        );
+        let checks = engine::evaluate(&calls, "80016350821");
+        let tc4 = checks.iter().find(|c| c.id == "TC-INVIO-04").unwrap();
+        for leaf in &tc4.children {
+            assert!(leaf.ok, "{}: {:?}", leaf.id, leaf.reason);
+        }
+        // Without the downloads the same leaves fail: the match is real.
+        let without: Vec<Exchange> = transcript
+            .into_iter()
+            .filter(|x| !x.url.contains("amazonaws"))
+            .collect();
+        let checks = engine::evaluate(&calls_from_transcript(&without, base), "80016350821");
+        let tc4 = checks.iter().find(|c| c.id == "TC-INVIO-04").unwrap();
+        assert!(tc4.children.iter().all(|c| !c.ok));
+    }
 }

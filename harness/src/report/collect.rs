@@ -34,6 +34,8 @@ pub struct Attempt {
     #[serde(skip)]
     pub(crate) started: Option<SystemTime>,
     #[serde(skip)]
+    pub(crate) finished: Option<SystemTime>,
+    #[serde(skip)]
     pub(crate) step_started: Option<SystemTime>,
 }
 
@@ -188,7 +190,10 @@ impl Collector {
             Scenario::Hook(which, event::Hook::Failed(_, info)) => {
                 attempt.hook_error = Some(format!("{which} hook failed: {}", panic_text(&info)));
             }
-            Scenario::Finished => attempt.duration_ms = ms(attempt.started),
+            Scenario::Finished => {
+                attempt.duration_ms = ms(attempt.started);
+                attempt.finished = Some(at);
+            }
             Scenario::Hook(..) | Scenario::Log(_) => {}
         }
     }

@@ -139,6 +139,9 @@ pub struct ScenarioReport {
     /// Why each earlier attempt failed (a retried-then-passed scenario is flaky, not failed).
     pub earlier_failures: Vec<String>,
     pub duration_ms: u64,
+    /// When the first attempt started and the last one finished (RFC 3339, UTC).
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
     /// The steps of the last attempt.
     pub steps: Vec<StepResult>,
     /// What the scenario created and read: ids, statuses, timeline, events, files, prices.
@@ -191,6 +194,8 @@ pub fn scenario_report(r: &ScenarioRecord, evidence: &Evidence) -> ScenarioRepor
             .filter_map(|a| a.reason())
             .collect(),
         duration_ms: r.attempts.iter().map(|a| a.duration_ms).sum(),
+        started_at: r.attempts.first().and_then(|a| a.started).map(rfc3339),
+        finished_at: r.attempts.last().and_then(|a| a.finished).map(rfc3339),
         steps,
         evidence: evidence.scenarios.get(&key).cloned().unwrap_or_default(),
     }
@@ -240,13 +245,35 @@ pub fn test_cases(
                 id: id.to_string(),
                 title: title.to_string(),
                 verdict,
-                duration_ms: scenarios.iter().map(|s| s.duration_ms).sum(),
+                duration_ms: wall_time(&scenarios),
                 reasons,
                 scenarios,
             }
         })
         .collect();
     (tcs, extras)
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// How long a TC took: from its first scenario's start to its last one's end (its scenarios
+/// run at the same time); the sum of their durations when a time is missing.
+fn wall_time(scenarios: &[ScenarioReport]) -> u64 {
+    let parse = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    let starts: Option<Vec<_>> = scenarios.iter().map(|s| parse(&s.started_at)).collect();
+    let ends: Option<Vec<_>> = scenarios.iter().map(|s| parse(&s.finished_at)).collect();
+    match (starts, ends) {
+        (Some(s), Some(e)) if !s.is_empty() => {
+            let span = *e.iter().max().expect("non-empty") - *s.iter().min().expect("non-empty");
+            span.num_milliseconds().max(0) as u64
+        }
+        _ => scenarios.iter().map(|s| s.duration_ms).sum(),
+    }
 }
 
 /// A duration as people read it: `850 ms`, `1.6 s`.

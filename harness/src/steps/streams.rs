@@ -118,9 +118,9 @@ async fn follow(
                 })
                 .collect();
             return Err(format!(
-                "{what}: not seen on the {} stream within {:?}; this notification's events: {seen:?}",
+                "{what}: not seen on the {} stream within {}; this notification's events: {seen:?}",
                 w.streams[i].event_type,
-                w.timing().deadline
+                w.timing().describe()
             ));
         }
         read(w, i).await?;

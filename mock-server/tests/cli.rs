@@ -68,3 +68,41 @@ fn starts_logs_the_url_and_stops_cleanly_on_ctrl_c() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[tokio::test]
+async fn uat_twin_logs_both_urls_and_runs_on_uats_clock() {
+    let mock = start_binary(["--listen", "127.0.0.1:0", "--uat-twin"]);
+    let storage = mock
+        .storage
+        .clone()
+        .expect("the start-up line names the storage URL");
+    assert_ne!(storage, mock.base);
+    let c = reqwest::Client::new();
+    let clock = mock.get(&c, "/mock/clock").await;
+    assert_eq!(
+        clock["realTimePerSendDayMs"], 60_000,
+        "UAT: one SEND day per minute"
+    );
+    let r = c.get(format!("{storage}/")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<Code>AccessDenied</Code>")
+    );
+    mock.kill9();
+    // --time-scale still decides the clock.
+    let mock = start_binary([
+        "--listen",
+        "127.0.0.1:0",
+        "--uat-twin",
+        "--time-scale",
+        "1s",
+    ]);
+    assert_eq!(
+        mock.get(&c, "/mock/clock").await["realTimePerSendDayMs"],
+        1_000
+    );
+    mock.kill9();
+}

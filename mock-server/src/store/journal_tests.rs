@@ -164,3 +164,22 @@ fn a_replayed_journal_rebuilds_the_same_store_and_pending_work_continues() {
     assert_eq!(observe(&c, &iuns, &stream), done);
     assert_ne!(done["notifications"][1], before["notifications"][1]);
 }
+
+#[test]
+fn presigned_urls_handed_out_before_a_restart_still_verify_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = store(dir.path());
+    first.open_journal(dir.path()).unwrap();
+    let at = "2026-03-02T08:00:00Z".parse().unwrap();
+    let url = first.presigner().url("", "PUT", "/b/k.pdf", "id", at, 3600);
+    let (path, query) = url.split_once('?').unwrap();
+    drop(first);
+    let again = store(dir.path());
+    again.open_journal(dir.path()).unwrap();
+    assert_eq!(again.presigner().verify("PUT", path, query).unwrap(), "id");
+    // Another data dir signs with another key.
+    let other = tempfile::tempdir().unwrap();
+    let elsewhere = store(other.path());
+    elsewhere.open_journal(other.path()).unwrap();
+    assert!(elsewhere.presigner().verify("PUT", path, query).is_err());
+}

@@ -16,6 +16,8 @@ pub struct MockProcess {
     pub child: Child,
     /// `http://127.0.0.1:PORT`, as logged.
     pub base: String,
+    /// The storage listener's URL, when it has one.
+    pub storage: Option<String>,
     /// The log lines after the URL's (read on a thread, so the child never blocks on a pipe).
     pub log: Receiver<String>,
 }
@@ -48,9 +50,23 @@ where
     while let Ok(line) = log.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         seen.push_str(&line);
         seen.push('\n');
-        if let Some(i) = line.find("base_url=http://") {
-            let base = line[i + 9..].split_whitespace().next().unwrap().to_string();
-            return MockProcess { child, base, log };
+        let field = |name: &str| {
+            let i = line.find(&format!("{name}=http://"))?;
+            Some(
+                line[i + name.len() + 1..]
+                    .split_whitespace()
+                    .next()?
+                    .to_string(),
+            )
+        };
+        if let Some(base) = field("base_url") {
+            let storage = field("storage_url");
+            return MockProcess {
+                child,
+                base,
+                storage,
+                log,
+            };
         }
     }
     let _ = child.kill();

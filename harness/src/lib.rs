@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub retries: usize,
     /// How long a wait may last; by default 45 SEND days on the target's clock.
     pub deadline: Option<Duration>,
+    /// The language of report.html and summary.md.
+    pub lang: report::i18n::Lang,
 }
 
 impl RunOptions {
@@ -54,6 +56,7 @@ impl RunOptions {
             verbose: false,
             retries: 0,
             deadline: None,
+            lang: report::i18n::Lang::It,
         }
     }
 
@@ -256,6 +259,7 @@ async fn run_against(
         creditor,
         timing: Timing::for_clock(clock, opts.deadline),
         evidence: Mutex::new(Default::default()),
+        run_id: uuid::Uuid::new_v4().to_string(),
     });
     let (ente_dir, out) = report_folder(&opts.report_dir, profile, started)?;
     let collected = run_features(opts, ctx.clone(), &out).await?;
@@ -373,20 +377,23 @@ fn build_report(
         .iter()
         .map(|r| report::scenario_report(r, &evidence))
         .collect();
-    let exempt: Vec<&str> = if profile.pago_pa_int_mode == PagoPaIntMode::ASYNC {
-        vec!["TC-COSTO-01"]
+    let exempt: Vec<(&str, &str)> = if profile.pago_pa_int_mode == PagoPaIntMode::ASYNC {
+        vec![("TC-COSTO-01", report::ASYNC_EXEMPTION)]
     } else {
         vec![]
     };
     let (test_cases, extras) = report::test_cases(scenarios, &exempt);
     let finished = chrono::Utc::now();
+    let go_live = report::go_live(&test_cases);
+    let kind = opts.target.kind();
+    let clock = &ctx.timing.clock;
     RunReport {
         schema_version: report::SCHEMA_VERSION,
-        tool: report::Tool {
-            name: "send-conformance",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        run_id: ctx.run_id.clone(),
+        lang: opts.lang.code(),
+        tool: report::Tool::this(),
         target: report::TargetInfo {
+            kind,
             label: opts.target.label().to_string(),
             base_url: if matches!(opts.target, Target::Embedded) {
                 "embedded".to_string()
@@ -394,16 +401,20 @@ fn build_report(
                 target::without_credentials(base)
             },
             api_family: opts.family.as_str().to_string(),
+            send_day_ms: clock.send_day.as_millis() as u64,
+            clock_source: clock.source.code(),
         },
         ente: report::EnteInfo {
             name: profile.name.clone(),
             tax_id: profile.tax_id.clone(),
             pago_pa_int_mode: format!("{:?}", profile.pago_pa_int_mode),
+            physical_communication_type: profile.physical_communication_type.as_str(),
         },
         started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         finished_at: finished.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration_ms: (finished - started).num_milliseconds().max(0) as u64,
-        go_live: report::go_live(&test_cases),
+        go_live,
+        evidence: report::EvidenceValidity::of(kind, go_live),
         vouchers_minted: ctx.client.minter.as_ref().map(|m| m.minted() as u64),
         test_cases,
         extras,
@@ -420,7 +431,7 @@ fn write_report(
     base: &str,
 ) -> Result<(), String> {
     report::evidence::write(out, exchanges, evidence)?;
-    let checks = report::checklist::write(out, exchanges, base, &report.ente.tax_id)?;
+    let checks = report::checklist::write(out, exchanges, base, report)?;
     report::evidence::write_json(&out.join("report.json"), report)?;
     report::junit::write(out, report)?;
     report::summary::write(out, report, &checks)?;
@@ -499,9 +510,13 @@ pub fn summary_table(profile: &EnteProfile, o: &RunOutcome) -> String {
             s.push_str(&format!("                          ✗ {r}\n"));
         }
     }
+    let verdict = match (o.report.evidence.valid_for_go_live, o.report.go_live) {
+        (true, _) => "YES (a UAT run: go-live evidence)".to_string(),
+        (false, true) => format!("rehearsal passed: {}", o.report.evidence.why),
+        (false, false) => "NO".to_string(),
+    };
     s.push_str(&format!(
-        "  go-live: {}\n  report:  {}\n",
-        if o.report.go_live { "YES" } else { "NO" },
+        "  go-live: {verdict}\n  report:  {}\n",
         o.report_dir.join("report.html").display()
     ));
     let all: Vec<_> = o.report.scenarios().collect();

@@ -2,7 +2,7 @@
 //! and fee settings, and the recipients its test notifications go to.
 
 use crate::client::Secret;
-use send_wire::TaxId;
+use send_wire::{PhysicalCommunicationType, TaxId};
 use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
@@ -116,6 +116,10 @@ pub struct EnteProfile {
     pub vat: i64,
     #[serde(default = "int_mode")]
     pub pago_pa_int_mode: PagoPaIntMode,
+    /// The paper product the Ente chooses when a recipient has no PEC: the onboarding manual
+    /// accepts A/R or 890 "a seconda della tipologia di invio scelta della PA mittente".
+    #[serde(default = "physical_type")]
+    pub physical_communication_type: PhysicalCommunicationType,
     pub pdnd: Option<PdndSettings>,
     /// A PDF of the Ente's to notify (relative to the profile); a generated one otherwise.
     pub document_file: Option<std::path::PathBuf>,
@@ -136,6 +140,9 @@ fn pa_fee() -> i64 {
 }
 fn vat() -> i64 {
     22
+}
+fn physical_type() -> PhysicalCommunicationType {
+    PhysicalCommunicationType::REGISTERED_LETTER_890
 }
 fn int_mode() -> PagoPaIntMode {
     PagoPaIntMode::SYNC

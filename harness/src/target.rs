@@ -66,6 +66,16 @@ pub enum ClockSource {
     Assumed,
 }
 
+impl ClockSource {
+    pub fn code(self) -> &'static str {
+        match self {
+            ClockSource::Mock => "mock",
+            ClockSource::Uat => "uat",
+            ClockSource::Assumed => "assumed",
+        }
+    }
+}
+
 impl TargetClock {
     pub fn uat() -> TargetClock {
         TargetClock {

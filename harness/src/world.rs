@@ -19,6 +19,8 @@ pub struct RunContext {
     pub creditor: Option<SendClient>,
     pub timing: Timing,
     pub evidence: Mutex<Evidence>,
+    /// The run's id, in every file it writes.
+    pub run_id: String,
 }
 
 /// What a run observed, for the report: per scenario, the ids and facts it produced.

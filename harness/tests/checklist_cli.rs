@@ -25,10 +25,13 @@ async fn prints_the_tree_with_reasons_and_fails_until_everything_passes() {
     .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("✓ Preloaded at least one PDF slot"), "{text}");
     assert!(
-        text.contains("✗ Created a TIMELINE stream")
-            && text.contains("→ no TIMELINE stream created"),
+        text.contains("✓ Have you received at least one valid slot?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ Have you created the stream with the property eventType set to TIMELINE?")
+            && text.contains("→ no TIMELINE stream was created"),
         "{text}"
     );
     assert!(!text.contains("demo-api-key"));

@@ -10,13 +10,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const DEMO: &str = include_str!("../../fixtures/enti/demo.toml");
+mod common;
 
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(p)
-}
+use common::{DEMO, fixture};
 
 fn options(profile: EnteProfile, dir: &Path) -> RunOptions {
     RunOptions::new(profile, Target::Embedded, dir)
@@ -40,8 +36,18 @@ fn runs() -> &'static Runs {
         // Zip 00000 is refused by SEND's address normalisation.
         let failing =
             EnteProfile::parse(&DEMO.replacen("zip = \"00100\"", "zip = \"00000\"", 1)).unwrap();
-        let mut results = run_many(vec![options(passing, &root), options(failing, &root)], 2);
-        send_conformance::report::batch::write(&root, &results).unwrap();
+        // The passing report in English, the failing one in Italian (the default).
+        let passing = RunOptions {
+            lang: send_conformance::report::i18n::Lang::En,
+            ..options(passing, &root)
+        };
+        let mut results = run_many(vec![passing, options(failing, &root)], 2);
+        send_conformance::report::batch::write(
+            &root,
+            &results,
+            send_conformance::report::i18n::Lang::En,
+        )
+        .unwrap();
         let failing = results.pop().unwrap().1.unwrap();
         let passing = results.pop().unwrap().1.unwrap();
         Runs {
@@ -85,10 +91,15 @@ fn redact(v: &mut Value) {
         Value::String(s) => *s = strings(s),
         Value::Array(a) => a.iter_mut().for_each(redact),
         Value::Object(m) => {
-            let is_legal_fact = m.contains_key("category") && m.contains_key("key");
+            // Legal facts and the AAR carry dates and IUNs: their digest changes every run.
+            let is_legal_fact = (m.contains_key("category") && m.contains_key("key"))
+                || m.get("name").is_some_and(|n| n == "AAR");
             for (k, val) in m.iter_mut() {
                 match k.as_str() {
                     "durationMs" => *val = Value::from(0),
+                    // Per run and per build.
+                    "runId" => *val = "[RUN-ID]".into(),
+                    "commit" => *val = "[COMMIT]".into(),
                     "version" | "versionToken" | "idempotenceToken" | "eventId" => {
                         *val = "[REDACTED]".into()
                     }
@@ -140,7 +151,16 @@ fn report_json_of_a_failing_demo_run() {
 #[test]
 fn report_json_carries_what_each_tc_produced() {
     let json = read_json(&runs().passing.report_dir.join("report.json"));
-    assert_eq!(json["schemaVersion"], "1.0");
+    assert_eq!(json["schemaVersion"], "1.1");
+    assert_eq!(json["target"]["kind"], "embedded");
+    assert_eq!(json["evidence"]["validForGoLive"], false);
+    assert_eq!(json["evidence"]["code"], "rehearsal");
+    assert!(
+        json["tool"]["commit"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty())
+    );
+    assert_eq!(json["runId"].as_str().map(str::len), Some(36));
     let tcs = json["testCases"].as_array().unwrap();
     let ids: Vec<&str> = tcs.iter().map(|t| t["id"].as_str().unwrap()).collect();
     assert_eq!(
@@ -239,30 +259,19 @@ fn junit_has_one_suite_per_tc_and_names_the_failing_step() {
 }
 
 /// Every `href`/`src` of a page: none absolute, each a file that exists or an anchor on the page.
+/// The page must parse as HTML5 without an error.
 fn check_links(page: &Path) -> usize {
-    let html = std::fs::read_to_string(page).unwrap();
-    let dom = tl::parse(&html, tl::ParserOptions::default()).unwrap();
-    let parser = dom.parser();
-    let ids: Vec<String> = dom
-        .nodes()
-        .iter()
-        .filter_map(|n| n.as_tag())
-        .filter_map(|t| t.attributes().id().map(|i| i.as_utf8_str().to_string()))
-        .collect();
+    let els = common::html::parse(&std::fs::read_to_string(page).unwrap());
+    let ids: Vec<&str> = els.iter().filter_map(|e| e.attr("id")).collect();
     let mut links = 0;
-    for node in dom.nodes() {
-        let Some(tag) = node.as_tag() else { continue };
-        let name = tag.name().as_utf8_str();
+    for e in &els {
         assert!(
-            name != "script" && name != "link" && name != "img",
-            "{name} in {}",
+            !["script", "link", "img", "iframe"].contains(&e.name.as_str()),
+            "{} in {}",
+            e.name,
             page.display()
         );
-        for attr in ["href", "src"] {
-            let Some(Some(v)) = tag.attributes().get(attr) else {
-                continue;
-            };
-            let v = v.as_utf8_str().to_string();
+        for v in ["href", "src"].iter().filter_map(|a| e.attr(a)) {
             assert!(
                 !v.contains("://") && !v.starts_with("//"),
                 "{v} in {}",
@@ -270,55 +279,40 @@ fn check_links(page: &Path) -> usize {
             );
             links += 1;
             if let Some(anchor) = v.strip_prefix('#') {
-                assert!(
-                    ids.iter().any(|i| i == anchor),
-                    "no #{anchor} in {}",
-                    page.display()
-                );
+                assert!(ids.contains(&anchor), "no #{anchor} in {}", page.display());
             } else {
-                let target = page.parent().unwrap().join(&v);
+                let target = page.parent().unwrap().join(v);
                 assert!(target.is_file(), "{v} → {} is missing", target.display());
             }
         }
     }
-    let _ = parser;
     links
 }
 
-fn text_of(dom: &tl::VDom, selector: &str) -> Vec<String> {
-    dom.query_selector(selector)
-        .unwrap()
-        .filter_map(|h| h.get(dom.parser()))
-        .map(|n| n.inner_text(dom.parser()).to_string())
-        .collect()
-}
-
 #[test]
-fn report_html_is_self_contained_with_the_verdict_every_tc_and_working_links() {
+fn report_html_is_self_contained_valid_html5_with_provenance_every_tc_and_working_links() {
     let r = runs();
     // Five TC anchors, eight report files, the checklist link, and the downloaded files.
     for (outcome, verdict, min_links) in [
-        (&r.passing, "Go-live: all five test cases passed", 20),
-        (&r.failing, "Go-live: NOT passed", 14),
+        (
+            &r.passing,
+            "Rehearsal: all five test cases passed on the mock (not go-live evidence)",
+            20,
+        ),
+        (
+            &r.failing,
+            "Prova generale: casi di test NON superati sul mock",
+            14,
+        ),
     ] {
         let page = outcome.report_dir.join("report.html");
         let html = std::fs::read_to_string(&page).unwrap();
-        let dom = tl::parse(&html, tl::ParserOptions::default()).unwrap();
-        assert_eq!(text_of(&dom, "#verdict"), [verdict]);
-        let rows: Vec<String> = dom
-            .query_selector("tr[data-tc]")
-            .unwrap()
-            .filter_map(|h| h.get(dom.parser()))
-            .filter_map(|n| n.as_tag())
-            .map(|t| {
-                t.attributes()
-                    .get("data-tc")
-                    .flatten()
-                    .unwrap()
-                    .as_utf8_str()
-                    .to_string()
-            })
-            .collect();
+        let els = common::html::parse(&html);
+        assert_eq!(common::html::by_id(&els, "verdict").unwrap().text, verdict);
+        // A mock run says it is no go-live evidence, first thing on the page.
+        let banner = common::html::by_id(&els, "provenance").expect("the rehearsal banner");
+        assert!(banner.text.contains("UAT"), "{}", banner.text);
+        let rows: Vec<&str> = els.iter().filter_map(|e| e.attr("data-tc")).collect();
         assert_eq!(
             rows,
             [
@@ -333,16 +327,50 @@ fn report_html_is_self_contained_with_the_verdict_every_tc_and_working_links() {
             !html.contains("http://") && !html.contains("https://"),
             "no absolute URL at all"
         );
+        // The extras come after the five TCs, folded.
+        let extras = els
+            .iter()
+            .position(|e| e.attr("id") == Some("extras"))
+            .unwrap();
+        let last_tc = els.iter().rposition(|e| e.has_class("tc")).unwrap();
+        assert!(extras > last_tc && els[extras].name == "details");
         let links = check_links(&page);
         assert!(links >= min_links, "{links} links");
     }
-    // The failing page puts the reason first.
+    // The failing page, in Italian, puts the reason first and SEND's labels beside its codes.
     let html = std::fs::read_to_string(r.failing.report_dir.join("report.html")).unwrap();
-    let dom = tl::parse(&html, tl::ParserOptions::default()).unwrap();
-    let reasons = text_of(&dom, "p.reason");
+    let els = common::html::parse(&html);
+    let reasons: Vec<&str> = els
+        .iter()
+        .filter(|e| e.has_class("reason"))
+        .map(|e| e.text.as_str())
+        .collect();
     assert!(
         reasons.iter().any(|t| t.contains("NOT_VALID_ADDRESS")),
         "{reasons:?}"
+    );
+    assert!(html.contains("lang=\"it\""));
+    let text = &els[0].text;
+    for it in [
+        "Casi di test",
+        "Esito",
+        "non superato",
+        "Notifica senza pagamento",
+    ] {
+        assert!(text.contains(it), "{it} missing");
+    }
+    // The stream column tells the TIMELINE events from the STATUS ones.
+    let html = std::fs::read_to_string(r.passing.report_dir.join("report.html")).unwrap();
+    let els = common::html::parse(&html);
+    let cells: Vec<&str> = els
+        .iter()
+        .filter(|e| e.name == "td")
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(cells.contains(&"TIMELINE") && cells.contains(&"STATUS"));
+    assert!(
+        els[0].text.contains("one SEND day lasts 100 ms"),
+        "the mock's clock is stated"
     );
 }
 

@@ -80,26 +80,31 @@ async fn a_retried_then_passed_scenario_is_flaky_not_failed() {
     assert!(extras.is_empty());
     assert_eq!(tcs[0].verdict, Verdict::Passed);
     assert_eq!(tcs[1].verdict, Verdict::Failed);
+    let go_live = report::go_live(&tcs);
     let run = report::RunReport {
         schema_version: report::SCHEMA_VERSION,
-        tool: report::Tool {
-            name: "t",
-            version: "0",
-        },
+        run_id: "run-1".into(),
+        lang: "en",
+        tool: report::Tool::this(),
         target: report::TargetInfo {
+            kind: "embedded",
             label: "test".into(),
             base_url: "embedded".into(),
             api_family: "current".into(),
+            send_day_ms: 100,
+            clock_source: "mock",
         },
         ente: report::EnteInfo {
             name: "E".into(),
             tax_id: "80016350821".into(),
             pago_pa_int_mode: "SYNC".into(),
+            physical_communication_type: "REGISTERED_LETTER_890",
         },
         started_at: String::new(),
         finished_at: String::new(),
         duration_ms: 0,
-        go_live: report::go_live(&tcs),
+        go_live,
+        evidence: report::EvidenceValidity::of("embedded", go_live),
         vouchers_minted: None,
         test_cases: tcs,
         extras,
@@ -121,4 +126,17 @@ async fn a_retried_then_passed_scenario_is_flaky_not_failed() {
     ));
     // Not-run TCs are skipped testcases that say why.
     assert_eq!(parsed.test_suites[2].skipped, 1);
+    // Every suite says whose run it is, where and by what.
+    for name in [
+        "ente.taxId",
+        "target.kind",
+        "runId",
+        "tool.commit",
+        "evidence.validForGoLive",
+    ] {
+        assert!(
+            invio01.properties.iter().any(|p| p.name.as_str() == name),
+            "property {name}"
+        );
+    }
 }

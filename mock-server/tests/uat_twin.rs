@@ -86,7 +86,7 @@ async fn storage_is_another_host_with_s3_paths_and_the_api_serves_none() {
 
     // The mock's checklist saw the download on the other listener, for this Ente.
     let checks: Value = app.get("/mock/checklist").await.json().await.unwrap();
-    let leaf = find(&checks["checks"], "TC-INVIO-04.document").expect("the leaf exists");
+    let leaf = find(&checks["checks"], "TC-INVIO-04.documents.document").expect("the leaf exists");
     assert_eq!(leaf["ok"], true, "{leaf}");
     app.mock.stop().await;
 }

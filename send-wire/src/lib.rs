@@ -174,3 +174,22 @@ mod tests {
         assert!(back.get("type").is_none());
     }
 }
+
+/// How SEND delivers on paper when a recipient has no digital domicile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(non_camel_case_types)]
+pub enum PhysicalCommunicationType {
+    /// Raccomandata A/R.
+    AR_REGISTERED_LETTER,
+    /// Raccomandata 890 (atti giudiziari).
+    REGISTERED_LETTER_890,
+}
+
+impl PhysicalCommunicationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhysicalCommunicationType::AR_REGISTERED_LETTER => "AR_REGISTERED_LETTER",
+            PhysicalCommunicationType::REGISTERED_LETTER_890 => "REGISTERED_LETTER_890",
+        }
+    }
+}

@@ -67,6 +67,9 @@ enum Command {
         /// target's clock (45 min on UAT; a mock's scale is read from GET /mock/clock).
         #[arg(long, value_parser = send_mock::parse_duration)]
         deadline: Option<std::time::Duration>,
+        /// The language of report.html and evidence/summary.md: it (default) or en.
+        #[arg(long, default_value = "it")]
+        lang: String,
     },
 }
 
@@ -159,11 +162,13 @@ fn main() {
         concurrency,
         retries,
         deadline,
+        lang,
     } = command
     else {
         unreachable!("checklist exits above")
     };
     let target = Target::parse(&target).unwrap_or_else(|e| fail(&e));
+    let lang = send_conformance::report::i18n::Lang::parse(&lang).unwrap_or_else(|e| fail(&e));
     let family =
         ApiFamily::parse(&api_family).unwrap_or_else(|e| fail(&format!("--api-family: {e}")));
     let mut paths = ente;
@@ -206,6 +211,7 @@ fn main() {
             verbose,
             retries,
             deadline,
+            lang,
         })
         .collect();
     let several = runs.len() > 1;
@@ -227,7 +233,7 @@ fn main() {
         }
     }
     if several {
-        match send_conformance::report::batch::write(&report_dir, &results) {
+        match send_conformance::report::batch::write(&report_dir, &results, lang) {
             Ok(s) => tables.push_str(&format!(
                 "\n{} Enti: {} ready for go-live, {} not ready — {}\n",
                 s.enti.len(),

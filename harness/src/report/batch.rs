@@ -2,12 +2,11 @@
 //! its verdict per TC and a link to its report.
 
 use super::TEST_CASES;
-use super::html::esc;
+use super::i18n::Lang;
 use crate::profile::EnteProfile;
 use crate::{CannotRun, RunOutcome};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 #[derive(Debug, Clone, Serialize)]
@@ -15,7 +14,12 @@ use std::path::Path;
 pub struct EnteRow {
     pub name: String,
     pub tax_id: String,
+    /// Every TC passed (or is exempt).
     pub go_live: bool,
+    /// A UAT run in which every TC passed: evidence for PagoPA.
+    pub valid_for_go_live: bool,
+    /// `embedded`, `mock` or `uat`; absent when the run could not start.
+    pub target_kind: Option<String>,
     /// TC id → verdict; empty when the run could not start.
     pub verdicts: BTreeMap<String, String>,
     /// The Ente's report.html, relative to the reports folder.
@@ -45,6 +49,8 @@ pub fn summary(
                 name: p.name.clone(),
                 tax_id: p.tax_id.clone(),
                 go_live: o.report.go_live,
+                valid_for_go_live: o.report.evidence.valid_for_go_live,
+                target_kind: Some(o.report.target.kind.to_string()),
                 verdicts: o
                     .report
                     .test_cases
@@ -65,6 +71,8 @@ pub fn summary(
                 name: p.name.clone(),
                 tax_id: p.tax_id.clone(),
                 go_live: false,
+                valid_for_go_live: false,
+                target_kind: None,
                 verdicts: BTreeMap::new(),
                 report: None,
                 error: Some(e.to_string()),
@@ -81,66 +89,35 @@ pub fn summary(
     }
 }
 
-pub fn html(s: &BatchSummary) -> String {
-    let mut h = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>SEND onboarding — batch summary</title><style>\
-         @page { size: A4; margin: 14mm 12mm; } body { font: 10pt/1.4 system-ui, Helvetica, Arial, sans-serif; max-width: 190mm; margin: 0 auto; padding: 8mm 0; }\
-         table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid #d0d7de; padding: 1mm 1.5mm; text-align: left; overflow-wrap: anywhere; }\
-         th { background: #f3f5f7; } tr { break-inside: avoid; } .passed { color: #116329; font-weight: 600; } .failed { color: #a40e26; font-weight: 600; } .not-run, .exempt { color: #57606a; }\
-         </style></head><body>\n",
-    );
-    let _ = write!(
-        h,
-        "<h1>SEND onboarding — batch summary</h1><p>{} · {} Enti: <span class=\"passed\">{} ready for go-live</span>, <span class=\"failed\">{} not ready</span></p>",
-        esc(&s.generated_at),
-        s.enti.len(),
-        s.go_live,
-        s.not_ready
-    );
-    h.push_str("<table><thead><tr><th>Ente</th><th>Tax id</th><th>Go-live</th>");
-    for (id, _) in TEST_CASES {
-        let _ = write!(h, "<th>{id}</th>");
-    }
-    h.push_str("<th>Report</th></tr></thead><tbody>\n");
-    for e in &s.enti {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td>",
-            esc(&e.name),
-            esc(&e.tax_id),
-            if e.go_live { "passed" } else { "failed" },
-            if e.go_live { "yes" } else { "no" }
-        );
-        for (id, _) in TEST_CASES {
-            let v = e.verdicts.get(id).map_or("", String::as_str);
-            let _ = write!(h, "<td class=\"{0}\">{0}</td>", esc(v));
-        }
-        match (&e.report, &e.error) {
-            (Some(r), _) => {
-                let _ = writeln!(h, "<td><a href=\"{0}\">{0}</a></td></tr>", esc(r));
-            }
-            (None, err) => {
-                let _ = writeln!(
-                    h,
-                    "<td class=\"failed\">{}</td></tr>",
-                    esc(err.as_deref().unwrap_or("not run"))
-                );
-            }
-        }
-    }
-    h.push_str("</tbody></table></body></html>\n");
-    h
+const TEMPLATE: &str = include_str!("../../templates/summary.html");
+
+/// The batch summary as a page, in `lang`.
+pub fn html(s: &BatchSummary, lang: Lang) -> Result<String, String> {
+    let mut env = super::html::environment(lang);
+    env.add_template("summary.html", TEMPLATE)
+        .map_err(|e| format!("summary template: {e}"))?;
+    let tcs: Vec<&str> = TEST_CASES.iter().map(|(id, _)| *id).collect();
+    let ctx = minijinja::context! {
+        s => minijinja::Value::from(minijinja::value::Serde(s)),
+        tcs => tcs,
+        lang => lang.code(),
+        t => minijinja::Value::from(minijinja::value::Serde(super::i18n::texts(lang))),
+    };
+    env.get_template("summary.html")
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| format!("summary.html: {e:#}"))
 }
 
 /// Writes `summary.json` and `summary.html` under `root`.
 pub fn write(
     root: &Path,
     results: &[(EnteProfile, Result<RunOutcome, CannotRun>)],
+    lang: Lang,
 ) -> Result<BatchSummary, String> {
     let s = summary(root, results);
     std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
     super::evidence::write_json(&root.join("summary.json"), &s)?;
     let path = root.join("summary.html");
-    std::fs::write(&path, html(&s)).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, html(&s, lang)?).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(s)
 }

@@ -1,8 +1,10 @@
 //! The run judged by the mock's checklist engine, from the harness's own transcript: the same
 //! tree the mock keeps for a PT's client, so a UAT run gets one too.
 
+use super::RunReport;
 use crate::client::transcript::Exchange;
-use send_mock::checklist::engine::{self, Check};
+use send_mock::checklist::engine::{self, Check, Options};
+use serde_json::{Value, json};
 use std::path::Path;
 
 /// The run's transcript as the call log the checklist engine judges. Calls to another host
@@ -69,19 +71,49 @@ pub fn calls_from_transcript(
         .collect()
 }
 
+/// How the run's calls are judged: the Ente's tax id, the paper product it chose, and
+/// TC-COSTO-01's exemption, as the report states them.
+pub fn options(report: &RunReport) -> Options {
+    Options {
+        sender: report.ente.tax_id.clone(),
+        physical_types: vec![report.ente.physical_communication_type.to_string()],
+        costo_exempt: report
+            .test_cases
+            .iter()
+            .find(|t| t.id == "TC-COSTO-01")
+            .and_then(|t| t.exempt_reason.clone()),
+    }
+}
+
+/// `checklistresult.json`: the validator's `version` and `result` exactly as it writes them,
+/// and beside them whose run this is, where, when and by what, so the file stands alone once
+/// attached to PagoPA's onboarding form.
+pub fn result_file(checks: &[Check], report: &RunReport) -> Value {
+    let mut shape = engine::validator_shape(checks);
+    shape["ente"] = json!({"name": report.ente.name, "taxId": report.ente.tax_id});
+    shape["target"] = json!({"kind": report.target.kind, "baseUrl": report.target.base_url});
+    shape["generatedAt"] = json!(report.finished_at);
+    shape["tool"] = json!(report.tool);
+    shape["runId"] = json!(report.run_id);
+    shape["calls"] =
+        json!("the calls of send-conformance's own client, from this run's transcript");
+    shape["evidence"] = json!(report.evidence);
+    shape
+}
+
 /// Evaluates the transcript and writes `checklist.json` and `checklistresult.json` (the shape
 /// of PagoPA's validator, which the onboarding desk asks for). Returns the tree.
 pub fn write(
     dir: &Path,
     transcript: &[Exchange],
     base: &str,
-    tax_id: &str,
+    report: &RunReport,
 ) -> Result<Vec<Check>, String> {
-    let checks = engine::evaluate(&calls_from_transcript(transcript, base), tax_id);
+    let checks = engine::evaluate(&calls_from_transcript(transcript, base), &options(report));
     super::evidence::write_json(&dir.join("checklist.json"), &checks)?;
     super::evidence::write_json(
         &dir.join("checklistresult.json"),
-        &engine::validator_shape(&checks),
+        &result_file(&checks, report),
     )?;
     Ok(checks)
 }
@@ -128,7 +160,14 @@ mod tests {
             "https://pn-safestorage-eu-south-1-089813480515.s3.amazonaws.com/PN_LEGAL_FACTS-3.pdf{q}"
         );
         let meta = |path: String, url: &str| json!({"filename": path, "url": url});
+        let status = json!({"notificationRequestId": "QUJDRC1FRkdILUpLTE0tMjAyNjEyLUEtMQ==", "notificationRequestStatus": "ACCEPTED", "iun": iun});
         let transcript = vec![
+            exchange(
+                "00",
+                "GET",
+                &format!("{base}/delivery/v2.6/requests?notificationRequestId=x"),
+                Some(status),
+            ),
             exchange(
                 "01",
                 "GET",
@@ -158,22 +197,47 @@ mod tests {
             exchange("07", "GET", &fact, None),
         ];
         let calls = calls_from_transcript(&transcript, base);
+        let doc_download = calls
+            .iter()
+            .find(|c| c.path.starts_with("/storage/"))
+            .unwrap();
         assert_eq!(
-            calls[2].path,
+            doc_download.path,
             "/storage/pn-safestorage-eu-south-1-089813480515/PN_NOTIFICATION_ATTACHMENTS-1.pdf"
         );
-        let checks = engine::evaluate(&calls, "80016350821");
+        let opts = Options::for_sender("80016350821");
+        let checks = engine::evaluate(&calls, &opts);
         let tc4 = checks.iter().find(|c| c.id == "TC-INVIO-04").unwrap();
-        for leaf in &tc4.children {
-            assert!(leaf.ok, "{}: {:?}", leaf.id, leaf.reason);
+        for group in tc4.children.iter().flat_map(|g| &g.children) {
+            assert!(
+                group.ok || group.extra,
+                "{}: {:?}",
+                group.id,
+                group.children
+            );
         }
         // Without the downloads the same leaves fail: the match is real.
         let without: Vec<Exchange> = transcript
             .into_iter()
             .filter(|x| !x.url.contains("amazonaws"))
             .collect();
-        let checks = engine::evaluate(&calls_from_transcript(&without, base), "80016350821");
+        let checks = engine::evaluate(&calls_from_transcript(&without, base), &opts);
         let tc4 = checks.iter().find(|c| c.id == "TC-INVIO-04").unwrap();
-        assert!(tc4.children.iter().all(|c| !c.ok));
+        fn all(checks: &[Check]) -> Vec<&Check> {
+            checks
+                .iter()
+                .flat_map(|c| std::iter::once(c).chain(all(&c.children)))
+                .collect()
+        }
+        let downloads: Vec<&Check> = all(&tc4.children)
+            .into_iter()
+            .filter(|c| c.id.ends_with(".download"))
+            .collect();
+        assert_eq!(
+            downloads.len(),
+            4,
+            "document, pagoPA form, AAR, legal facts"
+        );
+        assert!(downloads.iter().all(|c| !c.ok), "{downloads:?}");
     }
 }

@@ -3,7 +3,9 @@
 //! failure; a TC that did not run or does not apply is one skipped testcase saying why.
 
 use super::{RunReport, ScenarioReport, Verdict};
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+};
 use std::time::Duration;
 
 fn testcase(classname: &str, s: &ScenarioReport) -> TestCase {
@@ -39,6 +41,28 @@ fn steps_text(s: &ScenarioReport) -> String {
         .join("\n")
 }
 
+/// Whose run this is, where, when and by what: the same facts as checklistresult.json.
+fn provenance(r: &RunReport) -> Vec<Property> {
+    [
+        ("ente.name", r.ente.name.clone()),
+        ("ente.taxId", r.ente.tax_id.clone()),
+        ("target.kind", r.target.kind.to_string()),
+        ("target.baseUrl", r.target.base_url.clone()),
+        ("generatedAt", r.finished_at.clone()),
+        ("tool", format!("{} {}", r.tool.name, r.tool.version)),
+        ("tool.commit", r.tool.commit.to_string()),
+        ("runId", r.run_id.clone()),
+        (
+            "evidence.validForGoLive",
+            r.evidence.valid_for_go_live.to_string(),
+        ),
+        ("evidence.why", r.evidence.why.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| Property::new(k, v))
+    .collect()
+}
+
 pub fn build(report: &RunReport) -> Report {
     let mut out = Report::new(format!(
         "SEND onboarding — {} ({})",
@@ -48,14 +72,12 @@ pub fn build(report: &RunReport) -> Report {
     for tc in &report.test_cases {
         let mut suite = TestSuite::new(format!("{} — {}", tc.id, tc.title));
         suite.set_time(Duration::from_millis(tc.duration_ms));
+        suite.add_properties(provenance(report));
         match tc.verdict {
             Verdict::Exempt | Verdict::NotRun if tc.scenarios.is_empty() => {
                 let mut st = TestCaseStatus::skipped();
-                st.set_message(match tc.verdict {
-                    Verdict::Exempt => {
-                        "exempt: the Ente integrates pagoPA asynchronously (pagoPaIntMode ASYNC)"
-                            .to_string()
-                    }
+                st.set_message(match (&tc.exempt_reason, tc.verdict) {
+                    (Some(why), _) => format!("exempt: {why}"),
                     _ => "not run: no scenario of this TC was selected".to_string(),
                 });
                 let mut case = TestCase::new(tc.id.as_str(), st);
@@ -70,6 +92,7 @@ pub fn build(report: &RunReport) -> Report {
     }
     if !report.extras.is_empty() {
         let mut suite = TestSuite::new("extra — not part of the go-live verdict");
+        suite.add_properties(provenance(report));
         suite.add_test_cases(report.extras.iter().map(|s| testcase("extra", s)));
         out.add_test_suite(suite);
     }

@@ -9,6 +9,7 @@ pub mod checklist;
 pub mod collect;
 pub mod evidence;
 pub mod html;
+pub mod i18n;
 pub mod junit;
 pub mod summary;
 
@@ -29,7 +30,7 @@ pub const TEST_CASES: [(&str, &str); 5] = [
     ),
     (
         "TC-INVIO-04",
-        "Documents, pagoPA form and legal facts downloaded",
+        "Documents, pagoPA form, AAR and legal facts downloaded",
     ),
     (
         "TC-COSTO-01",
@@ -45,7 +46,7 @@ fn required_scenarios(tc: &str) -> usize {
 
 /// Bumped on any change a reader of `report.json` could notice: major when a field is removed
 /// or changes meaning, minor when one is added.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -73,6 +74,10 @@ impl Verdict {
 #[serde(rename_all = "camelCase")]
 pub struct RunReport {
     pub schema_version: &'static str,
+    /// This run's id, in every file it writes.
+    pub run_id: String,
+    /// The language of report.html and summary.md (`it` or `en`).
+    pub lang: &'static str,
     pub tool: Tool,
     pub target: TargetInfo,
     pub ente: EnteInfo,
@@ -81,6 +86,8 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// Every TC passed (TC-COSTO-01 with both scenarios), or is exempt.
     pub go_live: bool,
+    /// Whether this run is evidence PagoPA's onboarding desk accepts for go-live, and why not.
+    pub evidence: EvidenceValidity,
     /// PDND vouchers obtained during the run (absent without PDND).
     pub vouchers_minted: Option<u64>,
     pub test_cases: Vec<TcReport>,
@@ -94,16 +101,34 @@ pub struct RunReport {
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
+    /// The git commit the tool was built from (`-dirty` with uncommitted changes).
+    pub commit: &'static str,
+}
+
+impl Tool {
+    pub fn this() -> Tool {
+        Tool {
+            name: "send-conformance",
+            version: env!("CARGO_PKG_VERSION"),
+            commit: env!("SEND_CONFORMANCE_COMMIT"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetInfo {
-    /// embedded, url or uat.
+    /// `embedded`, `mock` (a mock at a URL) or `uat`.
+    pub kind: &'static str,
+    /// What a person reads: embedded mock, mock at URL, SEND UAT.
     pub label: String,
     /// The SEND base URL (`embedded` for the in-process mock). Never carries credentials.
     pub base_url: String,
     pub api_family: String,
+    /// Wall time of one SEND day at the target, in ms (60,000 in UAT; a mock's own scale).
+    pub send_day_ms: u64,
+    /// How that was learnt: `mock` (GET /mock/clock), `uat`, or `assumed`.
+    pub clock_source: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +137,41 @@ pub struct EnteInfo {
     pub name: String,
     pub tax_id: String,
     pub pago_pa_int_mode: String,
+    pub physical_communication_type: &'static str,
+}
+
+/// Whether a run is go-live evidence: only a UAT run in which every TC passed or is exempt.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceValidity {
+    pub valid_for_go_live: bool,
+    /// `valid`, `rehearsal` (not UAT) or `not-passed` (UAT, a TC not passed).
+    pub code: &'static str,
+    pub why: String,
+}
+
+impl EvidenceValidity {
+    pub fn of(target_kind: &str, go_live: bool) -> EvidenceValidity {
+        match (target_kind, go_live) {
+            ("uat", true) => EvidenceValidity {
+                valid_for_go_live: true,
+                code: "valid",
+                why: "every test case passed (or is exempt) against SEND's UAT".into(),
+            },
+            ("uat", false) => EvidenceValidity {
+                valid_for_go_live: false,
+                code: "not-passed",
+                why: "run against SEND's UAT, but not every test case passed".into(),
+            },
+            (kind, _) => EvidenceValidity {
+                valid_for_go_live: false,
+                code: "rehearsal",
+                why: format!(
+                    "a rehearsal on a mock ({kind}), not SEND's UAT: PagoPA accepts only a run against UAT as go-live evidence"
+                ),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,6 +180,8 @@ pub struct TcReport {
     pub id: String,
     pub title: String,
     pub verdict: Verdict,
+    /// Why the TC does not apply to the Ente (verdict `exempt`).
+    pub exempt_reason: Option<String>,
     pub duration_ms: u64,
     /// Why the TC is not passed: `scenario: step — error`, one per failing scenario.
     pub reasons: Vec<String>,
@@ -139,6 +201,8 @@ pub struct ScenarioReport {
     /// Why each earlier attempt failed (a retried-then-passed scenario is flaky, not failed).
     pub earlier_failures: Vec<String>,
     pub duration_ms: u64,
+    /// The first failing step of the last attempt and why (absent when it passed).
+    pub failure: Option<String>,
     /// When the first attempt started and the last one finished (RFC 3339, UTC).
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
@@ -154,10 +218,7 @@ impl ScenarioReport {
     }
     /// The first failing step and why.
     pub fn reason(&self) -> Option<String> {
-        if self.passed() {
-            return None;
-        }
-        collect::first_failure(&self.steps)
+        self.failure.clone()
     }
     /// `feature / scenario`, the key the steps file evidence under.
     pub fn key(&self) -> String {
@@ -179,11 +240,17 @@ pub fn scenario_report(r: &ScenarioRecord, evidence: &Evidence) -> ScenarioRepor
             error: Some(h),
         });
     }
+    let failure = if passed {
+        None
+    } else {
+        collect::first_failure(&steps)
+    };
     ScenarioReport {
         feature: r.feature.clone(),
         name: r.name.clone(),
         tags: r.tags.clone(),
         status: if passed { "passed" } else { "failed" }.into(),
+        failure,
         attempts: r.attempts.len(),
         earlier_failures: r
             .attempts
@@ -201,11 +268,14 @@ pub fn scenario_report(r: &ScenarioRecord, evidence: &Evidence) -> ScenarioRepor
     }
 }
 
+/// Why an Ente integrated with pagoPA only ASYNC is exempt from TC-COSTO-01, in every file.
+pub const ASYNC_EXEMPTION: &str = "pagoPA integration ASYNC: the Ente does not update the debt position, so it does not read the notification price (PagoPA's onboarding: TC-COSTO-01 does not apply)";
+
 /// Files every scenario under its TC (by tag); scenarios of no TC are extras.
-/// `exempt` lists TCs that do not apply to the Ente.
+/// `exempt` lists TCs that do not apply to the Ente, with the reason.
 pub fn test_cases(
     scenarios: Vec<ScenarioReport>,
-    exempt: &[&str],
+    exempt: &[(&str, &str)],
 ) -> (Vec<TcReport>, Vec<ScenarioReport>) {
     let is_tc = |s: &ScenarioReport| {
         TEST_CASES
@@ -226,7 +296,11 @@ pub fn test_cases(
                 .filter_map(|s| s.reason().map(|r| format!("{}: {r}", s.name)))
                 .collect();
             let needed = required_scenarios(id);
-            let verdict = if exempt.contains(id) {
+            let exempt_reason = exempt
+                .iter()
+                .find(|(tc, _)| tc == id)
+                .map(|(_, why)| why.to_string());
+            let verdict = if exempt_reason.is_some() {
                 Verdict::Exempt
             } else if scenarios.is_empty() {
                 Verdict::NotRun
@@ -245,6 +319,7 @@ pub fn test_cases(
                 id: id.to_string(),
                 title: title.to_string(),
                 verdict,
+                exempt_reason,
                 duration_ms: wall_time(&scenarios),
                 reasons,
                 scenarios,
@@ -390,8 +465,9 @@ mod tests {
         let (tcs, _) = test_cases(reports(&one), &[]);
         assert_eq!(tcs[4].verdict, Verdict::NotRun);
         assert!(tcs[4].reasons[0].contains("only 1 of its 2 scenarios"));
-        let (tcs, _) = test_cases(reports(&one), &["TC-COSTO-01"]);
+        let (tcs, _) = test_cases(reports(&one), &[("TC-COSTO-01", ASYNC_EXEMPTION)]);
         assert_eq!(tcs[4].verdict, Verdict::Exempt);
+        assert_eq!(tcs[4].exempt_reason.as_deref(), Some(ASYNC_EXEMPTION));
         let mut two = one.clone();
         two.push(record(
             "s2",

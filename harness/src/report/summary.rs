@@ -8,25 +8,8 @@ use send_mock::checklist::engine::Check;
 use serde_json::Value;
 use std::fmt::Write as _;
 
-/// The label SEND's PA portal shows for a status. Source: PagoPA's "Manuale operativo",
-/// section "Informazione di stato sintetica"; IN_VALIDATION, REFUSED and RETURNED_TO_SENDER
-/// are not in that list and carry the portal's wording for them.
-pub fn stato(status: &str) -> &'static str {
-    match status {
-        "IN_VALIDATION" => "In validazione",
-        "ACCEPTED" => "Depositata",
-        "REFUSED" => "Rifiutata",
-        "DELIVERING" => "Invio in corso",
-        "DELIVERED" => "Consegnata",
-        "VIEWED" => "Visualizzata",
-        "EFFECTIVE_DATE" => "Perfezionata per decorrenza termini",
-        "PAID" => "Pagata",
-        "UNREACHABLE" => "Irreperibile",
-        "CANCELLED" => "Annullata",
-        "RETURNED_TO_SENDER" => "Restituita al mittente",
-        _ => "",
-    }
-}
+pub use super::i18n::stato;
+use super::i18n::{self, Lang};
 
 /// One fact of the evidence.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +27,25 @@ pub struct Fact {
     pub detail: String,
     pub sha256: String,
     pub file: String,
+}
+
+/// `verified: sha256, contentLength, pdf`: the checks a downloaded file passed.
+fn verified(d: &Value) -> String {
+    let checks: Vec<&str> = d["verified"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut out = if checks.is_empty() {
+        "not verified".to_string()
+    } else {
+        format!("verified: {}", checks.join(", "))
+    };
+    if d["sameAsUploaded"] == true {
+        out.push_str(", same sha256 as uploaded");
+    }
+    out
 }
 
 fn s(v: &Value) -> String {
@@ -136,7 +138,7 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
             "event",
             s(&e["timestamp"]),
             s(&e["category"]),
-            format!("eventId {}", s(&e["eventId"])),
+            format!("{} stream, eventId {}", s(&e["stream"]), s(&e["eventId"])),
         );
         if !status.is_empty() {
             f.detail.push_str(&format!("; newStatus {status}"));
@@ -162,6 +164,8 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
             ),
         );
         if let Some(d) = got {
+            f.detail
+                .push_str(&format!(" ({} bytes, {})", s(&d["size"]), verified(d)));
             f.sha256 = s(&d["sha256"]);
             f.file = s(&d["file"]);
         }
@@ -174,7 +178,12 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
                 "legal-fact",
                 String::new(),
                 s(&d["category"]),
-                format!("{} ({} bytes)", s(&d["key"]), s(&d["size"])),
+                format!(
+                    "{} ({} bytes, {})",
+                    s(&d["key"]),
+                    s(&d["size"]),
+                    verified(d)
+                ),
             );
             f.sha256 = s(&d["sha256"]);
             f.file = s(&d["file"]);
@@ -186,7 +195,12 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
             "document",
             String::new(),
             s(&d["name"]),
-            format!("{} ({} bytes)", s(&d["filename"]), s(&d["size"])),
+            format!(
+                "{} ({} bytes, {})",
+                s(&d["filename"]),
+                s(&d["size"]),
+                verified(d)
+            ),
         );
         f.sha256 = s(&d["sha256"]);
         f.file = s(&d["file"]);
@@ -292,51 +306,130 @@ fn check_line(checks: &[Check], id: &str) -> Option<String> {
     })
 }
 
-pub fn markdown(report: &RunReport, checks: &[Check]) -> String {
-    let mut md = String::new();
+/// The run's provenance, as the first lines of summary.md.
+fn provenance(md: &mut String, r: &RunReport, lang: Lang) {
+    let t = |k| i18n::text(lang, k);
+    let it = lang == Lang::It;
     let _ = writeln!(
         md,
-        "# Evidence of the SEND test cases — {} ({})\n",
-        report.ente.name, report.ente.tax_id
-    );
-    let _ = writeln!(
-        md,
-        "Target: {} ({}), API {} · run {} → {} · {} {}\n",
-        report.target.label,
-        report.target.base_url,
-        report.target.api_family,
-        report.started_at,
-        report.finished_at,
-        report.tool.name,
-        report.tool.version
-    );
-    let _ = writeln!(
-        md,
-        "Go-live verdict: **{}**. Status labels (Stato) are SEND's, in Italian. Every file \
-         listed is in this folder, checked against the sha256 SEND announced.\n",
-        if report.go_live {
-            "passed"
+        "# {} — {} ({})\n",
+        if it {
+            "Evidenze dei casi di test SEND"
         } else {
-            "not passed"
+            "Evidence of the SEND test cases"
+        },
+        r.ente.name,
+        r.ente.tax_id
+    );
+    if !r.evidence.valid_for_go_live {
+        let banner = if r.evidence.code == "rehearsal" {
+            t("banner_rehearsal")
+        } else {
+            t("banner_not_passed")
+        };
+        let _ = writeln!(md, "> **{banner}**\n");
+    }
+    let _ = writeln!(md, "| | |\n|---|---|");
+    let rows = [
+        (
+            t("ente"),
+            format!(
+                "{} · {} {} · {} {} · {} {}",
+                r.ente.name,
+                t("tax_id"),
+                r.ente.tax_id,
+                t("pagopa_mode"),
+                r.ente.pago_pa_int_mode,
+                t("paper"),
+                r.ente.physical_communication_type
+            ),
+        ),
+        (
+            t("target"),
+            format!(
+                "{} ({}) · {} · API {}",
+                r.target.label, r.target.kind, r.target.base_url, r.target.api_family
+            ),
+        ),
+        (
+            t("clock"),
+            format!(
+                "1 = {} ({})",
+                super::duration(r.target.send_day_ms),
+                r.target.clock_source
+            ),
+        ),
+        (
+            t("run"),
+            format!(
+                "{} → {} · {} {}",
+                r.started_at,
+                r.finished_at,
+                t("run_id"),
+                r.run_id
+            ),
+        ),
+        (
+            t("tool"),
+            format!(
+                "{} {} · commit {}",
+                r.tool.name, r.tool.version, r.tool.commit
+            ),
+        ),
+        (
+            if it {
+                "Evidenza per il go-live"
+            } else {
+                "Go-live evidence"
+            },
+            format!(
+                "{} — {}",
+                if r.evidence.valid_for_go_live {
+                    t("yes")
+                } else {
+                    t("no")
+                },
+                r.evidence.why
+            ),
+        ),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(md, "| {k} | {} |", md_cell(&v));
+    }
+    md.push('\n');
+    let _ = writeln!(
+        md,
+        "{}\n",
+        if it {
+            "Gli stati (Stato) sono le etichette di SEND. Ogni file elencato è in questa cartella; la colonna Detail dice quali verifiche ha superato (sha256 dove SEND lo annuncia, la dimensione sempre, il tipo)."
+        } else {
+            "Status labels (Stato) are SEND's, in Italian. Every file listed is in this folder; the Detail column says which checks it passed (sha256 where SEND announces one, the size always, the type)."
         }
     );
+}
+
+pub fn markdown(report: &RunReport, checks: &[Check]) -> String {
+    let lang = Lang::parse(report.lang).unwrap_or_default();
+    let mut md = String::new();
+    provenance(&mut md, report, lang);
     for tc in &report.test_cases {
-        let _ = writeln!(
-            md,
-            "## {} — {} — {}\n",
-            tc.id,
-            tc.title,
-            tc.verdict.as_str()
-        );
+        let verdict = match tc.verdict.as_str() {
+            "exempt" => i18n::text(lang, "exempt"),
+            v => i18n::text(lang, v),
+        };
+        let _ = writeln!(md, "## {} — {} — {verdict}\n", tc.id, tc.title);
+        if let Some(why) = &tc.exempt_reason {
+            let _ = writeln!(md, "- {}: {}", i18n::text(lang, "exempt"), md_cell(why));
+        }
         for r in &tc.reasons {
             let _ = writeln!(md, "- ✗ {}", md_cell(r));
         }
         if tc.id == "TC-INVIO-03"
-            && let Some(line) = check_line(checks, "TC-INVIO-03.retry-after")
+            && let Some(line) = check_line(checks, "TC-INVIO-03.consume.retry-after")
         {
             let _ = writeln!(md, "- Retry-after: {line}");
         }
-        if !tc.reasons.is_empty() || tc.id == "TC-INVIO-03" {
+        if !tc.reasons.is_empty() || tc.id == "TC-INVIO-03" || tc.exempt_reason.is_some() {
             md.push('\n');
         }
         for sc in &tc.scenarios {
@@ -402,26 +495,5 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("x\ny"), "\"x\ny\"");
-    }
-
-    #[test]
-    fn every_status_of_the_spec_has_its_italian_label() {
-        for st in [
-            "IN_VALIDATION",
-            "ACCEPTED",
-            "REFUSED",
-            "DELIVERING",
-            "DELIVERED",
-            "VIEWED",
-            "EFFECTIVE_DATE",
-            "PAID",
-            "UNREACHABLE",
-            "CANCELLED",
-            "RETURNED_TO_SENDER",
-        ] {
-            assert!(!stato(st).is_empty(), "{st}");
-        }
-        assert_eq!(stato("DELIVERED"), "Consegnata");
-        assert_eq!(stato("NOT_A_STATUS"), "");
     }
 }

@@ -54,7 +54,14 @@ async fn accepted_plain(w: &mut SendWorld) -> Result<(), String> {
 #[given(expr = "an accepted notification to the recipient without PEC at {string}")]
 async fn accepted_analog(w: &mut SendWorld, address: String) -> Result<(), String> {
     upload_pdf(w, "document").await?;
-    w.request = Some(build_request(w, Who::Analog, Some(&address))?);
+    let mut body = build_request(w, Who::Analog, Some(&address))?;
+    // UAT's address markers name the product they script (`@OK_890`, `@FAIL_AR`…).
+    if address.to_ascii_uppercase().ends_with("_AR") {
+        body["physicalCommunicationType"] = json!("AR_REGISTERED_LETTER");
+    } else if address.ends_with("_890") {
+        body["physicalCommunicationType"] = json!("REGISTERED_LETTER_890");
+    }
+    w.request = Some(body);
     send(w).await?;
     accepted(w).await
 }

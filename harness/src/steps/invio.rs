@@ -15,7 +15,7 @@ async fn form(w: &mut SendWorld) -> Result<(), String> {
 }
 
 #[given(
-    expr = "a notification without payment to a natural person with PEC and physical address, by REGISTERED_LETTER_890"
+    expr = "a notification without payment to a natural person with PEC and physical address, by the Ente's registered letter"
 )]
 async fn without_payment(w: &mut SendWorld) -> Result<(), String> {
     w.request = Some(build_request(w, Who::Digital, None)?);

@@ -153,7 +153,7 @@ pub fn build_request(
         "senderTaxId": p.tax_id,
         "taxonomyCode": p.taxonomy_code,
         "notificationFeePolicy": p.fee_policy,
-        "physicalCommunicationType": "REGISTERED_LETTER_890",
+        "physicalCommunicationType": p.physical_communication_type.as_str(),
         "pagoPaIntMode": "NONE",
         "recipients": [recipient],
         "documents": [document]

@@ -158,9 +158,9 @@ async fn delivered(w: &mut SendWorld) -> Result<(), String> {
     let mine: Vec<Value> = w
         .streams
         .iter()
-        .flat_map(|s| s.events.iter())
-        .filter(|e| e["notificationRequestId"] == rid.as_str())
-        .map(|e| json!({"eventId": e["eventId"], "category": e["element"]["category"], "newStatus": e["newStatus"], "timestamp": e["element"]["timestamp"]}))
+        .flat_map(|s| s.events.iter().map(move |e| (s.event_type.as_str(), e)))
+        .filter(|(_, e)| e["notificationRequestId"] == rid.as_str())
+        .map(|(stream, e)| json!({"stream": stream, "eventId": e["eventId"], "category": e["element"]["category"], "newStatus": e["newStatus"], "timestamp": e["element"]["timestamp"]}))
         .collect();
     let ids: Vec<&str> = w.streams[1]
         .events

@@ -1,6 +1,8 @@
 //! What the harness's tests share: the demo profiles and fixtures.
 #![allow(dead_code)]
 
+pub mod html;
+
 use send_conformance::profile::EnteProfile;
 use std::path::{Path, PathBuf};
 

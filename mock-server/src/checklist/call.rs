@@ -60,17 +60,46 @@ pub const KEPT_RESPONSE_HEADERS: [&str; 3] =
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     Preload,
-    Upload { key: String },
-    Download { path: String },
+    Upload {
+        key: String,
+    },
+    Download {
+        path: String,
+    },
     Send,
     RequestStatus,
-    Detail { iun: String },
-    DocumentMeta { iun: String },
-    PaymentMeta { iun: String, name: String },
-    LegalFactMeta { iun: String, key: String },
-    Price { creditor: String, notice: String },
-    StreamCreate { timeline: bool },
-    StreamConsume { stream: String },
+    Detail {
+        iun: String,
+    },
+    DocumentMeta {
+        iun: String,
+    },
+    PaymentMeta {
+        iun: String,
+        name: String,
+    },
+    LegalFactMeta {
+        iun: String,
+        key: String,
+    },
+    /// The list of a notification's legal facts (v1 or v2.0).
+    LegalFactList {
+        iun: String,
+    },
+    /// The AAR's metadata (`/delivery-push/{iun}/document/AAR`).
+    AarMeta {
+        iun: String,
+    },
+    Price {
+        creditor: String,
+        notice: String,
+    },
+    StreamCreate {
+        timeline: bool,
+    },
+    StreamConsume {
+        stream: String,
+    },
     Other,
 }
 
@@ -213,6 +242,13 @@ impl Op {
                 iun: iun.to_string(),
                 key: key.to_string(),
             },
+            ("GET", ["delivery-push", "v2.0", iun, "legal-facts"])
+            | ("GET", ["delivery-push", iun, "legal-facts"]) => Op::LegalFactList {
+                iun: iun.to_string(),
+            },
+            ("GET", ["delivery-push", iun, "document", "AAR"]) => Op::AarMeta {
+                iun: iun.to_string(),
+            },
             ("GET", ["delivery", "price", c, n]) | ("GET", ["delivery", _, "price", c, n]) => {
                 Op::Price {
                     creditor: c.to_string(),
@@ -259,6 +295,21 @@ mod op_tests {
             ),
             ("POST", "/delivery/v2.6/requests".into(), Op::Send),
             ("GET", "/delivery/v2.6/requests".into(), Op::RequestStatus),
+            (
+                "GET",
+                format!("/delivery-push/v2.0/{iun}/legal-facts"),
+                Op::LegalFactList { iun: iun.into() },
+            ),
+            (
+                "GET",
+                format!("/delivery-push/{iun}/legal-facts"),
+                Op::LegalFactList { iun: iun.into() },
+            ),
+            (
+                "GET",
+                format!("/delivery-push/{iun}/document/AAR"),
+                Op::AarMeta { iun: iun.into() },
+            ),
             (
                 "GET",
                 format!("/delivery/v2.9/notifications/sent/{iun}"),

@@ -5,7 +5,7 @@
 use super::AppState;
 use super::auth::Caller;
 use super::problem::ApiError;
-use crate::checklist::engine::{evaluate, validator_shape};
+use crate::checklist::engine::{Options, evaluate, validator_shape};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Html;
@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
 async fn checklist(State(state): State<AppState>, Caller(ente): Caller) -> Json<Value> {
     let e = &state.store.enti[ente];
     let calls = state.store.calls_for_checklist(ente);
-    let checks = evaluate(&calls, &e.tax_id);
+    let checks = evaluate(&calls, &Options::for_sender(&e.tax_id));
     let ok = checks.iter().all(|c| c.ok);
     Json(
         json!({"ente": {"name": e.name, "taxId": e.tax_id}, "ok": ok, "checks": checks, "crossEnteCalls": cross_ente(&state, ente, &calls)}),
@@ -70,64 +70,44 @@ async fn result(
             ));
         }
     };
+    let e = &state.store.enti[ente];
     let checks = evaluate(
         &state.store.calls_for_checklist(ente),
-        &state.store.enti[ente].tax_id,
+        &Options::for_sender(&e.tax_id),
     );
-    Ok(Json(validator_shape(&checks)))
+    let mut shape = validator_shape(&checks);
+    // Beside the validator's two keys, whose checklist this is and where it was made.
+    shape["ente"] = json!({"name": e.name, "taxId": e.tax_id});
+    shape["target"] = json!({"kind": "mock"});
+    shape["generatedAt"] = json!(crate::domain::clock::rfc3339(chrono::Utc::now()));
+    shape["tool"] = json!({"name": "send-mock", "version": env!("CARGO_PKG_VERSION")});
+    Ok(Json(shape))
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn render(c: &crate::checklist::engine::Check, out: &mut String) {
-    let mark = if c.ok {
-        "<span class=ok>✓</span>"
-    } else {
-        "<span class=ko>✗</span>"
-    };
-    out.push_str(&format!("<li>{mark} {}", esc(&c.description)));
-    if let Some(r) = c.reason.as_ref().filter(|_| c.children.is_empty()) {
-        out.push_str(&format!("<div class=reason>{}</div>", esc(r)));
-    }
-    if !c.evidence.is_empty() {
-        out.push_str(&format!(
-            " <small>calls {}</small>",
-            c.evidence
-                .iter()
-                .map(|e| format!("#{e}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    if !c.children.is_empty() {
-        out.push_str("<ul>");
-        for child in &c.children {
-            render(child, out);
-        }
-        out.push_str("</ul>");
-    }
-    out.push_str("</li>");
-}
+/// The checklist page's template (HTML-escaped by minijinja, after its `.html` name).
+const PAGE: &str = include_str!("../../templates/checklist.html");
 
 /// The same checklist as a page a PT can read (self-contained: no external assets).
-async fn page(State(state): State<AppState>, Caller(ente): Caller) -> Html<String> {
+async fn page(
+    State(state): State<AppState>,
+    Caller(ente): Caller,
+) -> Result<Html<String>, ApiError> {
     let e = &state.store.enti[ente];
-    let checks = evaluate(&state.store.calls_for_checklist(ente), &e.tax_id);
-    let mut body = String::new();
-    for c in &checks {
-        render(c, &mut body);
-    }
-    Html(format!(
-        "<!doctype html><html lang=en><meta charset=utf-8><title>SEND checklist — {name}</title>\
-         <style>body{{font:15px/1.45 system-ui,sans-serif;margin:2em;max-width:60em}}ul{{list-style:none;padding-left:1.2em}}\
-         .ok{{color:#0a7d28;font-weight:bold}}.ko{{color:#b00020;font-weight:bold}}.reason{{color:#555;margin-left:1.4em}}small{{color:#888}}</style>\
-         <h1>SEND onboarding checklist</h1><p>{name} ({tax})</p><ul>{body}</ul></html>",
-        name = esc(&e.name),
-        tax = esc(&e.tax_id)
-    ))
+    let checks = evaluate(
+        &state.store.calls_for_checklist(ente),
+        &Options::for_sender(&e.tax_id),
+    );
+    let mut env = minijinja::Environment::new();
+    env.add_template("checklist.html", PAGE)
+        .and_then(|_| env.get_template("checklist.html"))
+        .and_then(|t| {
+            t.render(minijinja::value::Serde(json!({
+                "ente": {"name": e.name, "taxId": e.tax_id},
+                "checks": checks,
+            })))
+        })
+        .map(Html)
+        .map_err(|err| {
+            ApiError::internal(format!("the checklist page could not be rendered: {err}"))
+        })
 }

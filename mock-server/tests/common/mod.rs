@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod html;
 pub mod oas;
 
 use base64::Engine as _;

@@ -101,30 +101,6 @@ async fn with_retries_a_failing_scenario_runs_again_and_reports_every_attempt() 
 }
 
 #[tokio::test]
-async fn an_async_only_ente_is_exempt_from_tc_costo_01() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = demo_with(
-        "pago_pa_int_mode = \"SYNC\"",
-        "pago_pa_int_mode = \"ASYNC\"",
-    );
-    let o = run(opts(
-        profile,
-        Target::Embedded,
-        "@TC-COSTO-01 or @TC-INVIO-01",
-        dir.path(),
-    ))
-    .await
-    .unwrap();
-    assert_eq!(o.report.test_cases[4].verdict.as_str(), "exempt");
-    assert!(
-        o.report
-            .scenarios()
-            .all(|s| !s.tags.contains(&"TC-COSTO-01".to_string())),
-        "its scenarios are not run"
-    );
-}
-
-#[tokio::test]
 async fn a_pdnd_ente_runs_with_a_voucher_and_a_wrong_kid_stops_the_preflight() {
     let dir = tempfile::tempdir().unwrap();
     let path = PathBuf::from(concat!(

@@ -16,6 +16,7 @@ Feature: Extra paths — not part of the go-live verdict
   Scenario: A recipient without PEC receives an 890 registered letter
     Given an accepted notification to the recipient without PEC at "Via @OK_890"
     Then the notification is delivered by a 890 registered letter
+    And the legal facts of its delivery path are listed and each downloaded
 
   Scenario: A recipient unreachable at every address
     Given an accepted notification to the recipient without PEC at "Via @FAIL-Irreperibile_890"

@@ -667,6 +667,83 @@ fn journaled_ops(dir: &std::path::Path) -> usize {
     .unwrap_or(0)
 }
 
+/// Half-sent requests held open (`BENCH_SLOW` of them, default 10,000) by another process
+/// (each end of a connection takes a descriptor): how fast a fresh connection's `GET /status`
+/// is answered meanwhile, and how long until the header timeout has closed them all.
+fn slowloris_phase(n: usize) {
+    use std::io::BufRead as _;
+    let limit = send_mock::serve::raise_descriptor_limit();
+    let (server_rt, client_rt) = (runtime("mock"), runtime("load"));
+    let mock = server_rt
+        .block_on(MockServer::start(MockConfig {
+            max_connections: Some(n + 1_000),
+            ..still_clock()
+        }))
+        .unwrap();
+    let addr = mock.addr();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("BENCH_PHASE", "slowloris-client")
+        .env("BENCH_ADDR", addr.to_string())
+        .env("BENCH_SLOW", n.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let opened = lines.next().and_then(Result::ok).unwrap_or_default();
+    let mut lat = client_rt.block_on(async move {
+        let mut lat = Latencies(Vec::new());
+        for _ in 0..50 {
+            let t = Instant::now();
+            let mut c = Conn::open(addr).await;
+            let (code, _) = c.call("GET", "/status", None, "").await;
+            assert_eq!(code, 200);
+            lat.0.push(t.elapsed());
+        }
+        lat
+    });
+    let closed = lines.next().and_then(Result::ok).unwrap_or_default();
+    let _ = child.wait();
+    println!(
+        "{n} half-sent requests held open ({opened}; descriptor limit {limit}): GET /status on a fresh connection p50 {:.2} ms, p99 {:.2} ms; {closed}",
+        lat.pct(0.5).as_secs_f64() * 1e3,
+        lat.pct(0.99).as_secs_f64() * 1e3,
+    );
+    server_rt.block_on(mock.stop());
+}
+
+/// The other side of [`slowloris_phase`]: opens the connections, says so, waits until the mock
+/// has closed them all, says when.
+fn slowloris_client(n: usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    send_mock::serve::raise_descriptor_limit();
+    let addr: std::net::SocketAddr = std::env::var("BENCH_ADDR").unwrap().parse().unwrap();
+    runtime("load").block_on(async move {
+        let started = Instant::now();
+        let mut held = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            s.write_all(b"GET /status HTTP/1.1\r\nhost: mock\r\nx-api-key: demo")
+                .await
+                .unwrap();
+            held.push(s);
+        }
+        let opened = Instant::now();
+        println!("opened in {:.1} s", (opened - started).as_secs_f64());
+        let reads = held.into_iter().map(|mut s| async move {
+            let mut buf = [0u8; 64];
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            (Instant::now(), n)
+        });
+        let done = futures::future::join_all(reads).await;
+        let answered = done.iter().filter(|(_, n)| *n > 0).count();
+        let last = done.iter().map(|(t, _)| *t).max().unwrap_or(opened);
+        println!(
+            "all closed {:.1} s after the last was opened ({answered} got bytes back)",
+            (last - opened).as_secs_f64()
+        );
+    });
+}
+
 fn harness_phase(enti: usize) {
     let (wall, ok) = harness_wall(enti);
     println!(
@@ -689,6 +766,8 @@ fn main() {
         Ok("replay") => return replay_phase(20_000),
         Ok("harness-1") => return harness_phase(1),
         Ok("harness-100") => return harness_phase(100),
+        Ok("slowloris") => return slowloris_phase(env_or("BENCH_SLOW", 10_000) as usize),
+        Ok("slowloris-client") => return slowloris_client(env_or("BENCH_SLOW", 10_000) as usize),
         _ => {}
     }
     println!(
@@ -704,6 +783,7 @@ fn main() {
         "replay",
         "harness-1",
         "harness-100",
+        "slowloris",
     ] {
         let out = std::process::Command::new(&me)
             .env("BENCH_PHASE", phase)
@@ -718,6 +798,7 @@ fn main() {
                 || line.contains("CPU per")
                 || line.starts_with("--data-dir")
                 || line.starts_with("send-conformance run")
+                || line.contains("half-sent")
             {
                 println!("{line}");
             }

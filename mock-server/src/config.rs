@@ -136,6 +136,13 @@ pub struct MockConfig {
     /// Answer what UAT answers where the mock is otherwise more talkative: authorizer denials
     /// in the gateway's shape (`{"message": …}`), the mock's reason in a header only.
     pub gateway_denials: bool,
+    /// From a request's first byte, how long its head may take before the connection closes.
+    pub header_timeout: Duration,
+    /// How long a keep-alive connection may stay without a request.
+    pub idle_timeout: Duration,
+    /// Connections open at once beyond which new ones get a 503 and are closed; by default
+    /// three quarters of the descriptor limit (raised to its hard limit at start).
+    pub max_connections: Option<usize>,
 }
 
 impl Default for MockConfig {
@@ -154,6 +161,9 @@ impl Default for MockConfig {
             upload_timeout: Duration::from_secs(600),
             storage_listen: None,
             gateway_denials: false,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: None,
         }
     }
 }

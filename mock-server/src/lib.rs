@@ -16,6 +16,7 @@ pub mod checklist;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod serve;
 pub mod store;
 
 pub use config::{ApiKey, EnteProfile, MockConfig, StorageListen};
@@ -94,6 +95,13 @@ impl MockServer {
             }
         };
         let storage_addr = storage.as_ref().map(TcpListener::local_addr).transpose()?;
+        let limits = serve::ConnLimits {
+            header_timeout: config.header_timeout,
+            idle_timeout: config.idle_timeout,
+            max_connections: config
+                .max_connections
+                .unwrap_or_else(|| serve::default_max_connections(serve::raise_descriptor_limit())),
+        };
         let state = AppState::new(http::Shared {
             config,
             store: store.clone(),
@@ -104,9 +112,9 @@ impl MockServer {
         let service = http::app(state.clone());
         let in_process = tower::util::BoxCloneSyncService::new(service.clone());
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let mut servers = vec![serve_until(listener, service, rx.clone())];
+        let mut servers = vec![serve::serve(listener, service, limits, rx.clone())];
         if let Some(l) = storage {
-            servers.push(serve_until(l, http::storage_app(state), rx));
+            servers.push(serve::serve(l, http::storage_app(state), limits, rx));
         }
         let server = tokio::spawn(async move {
             for s in servers {
@@ -169,25 +177,6 @@ impl MockServer {
         let _ = (&mut self.server).await;
         self.ticker.abort();
     }
-}
-
-/// Serves `service` on `listener` until `stop` turns true, letting requests in flight finish.
-fn serve_until(
-    listener: TcpListener,
-    service: impl http::HttpService,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
-    tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
-    })
 }
 
 /// Binds the storage listener: where asked, or on the first free port after `api` (any free

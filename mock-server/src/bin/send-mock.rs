@@ -57,6 +57,17 @@ struct Cli {
     /// Longest an API request may take, body included, before a 408 Problem.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     request_timeout: std::time::Duration,
+    /// From a request's first byte, how long its head (request line and headers) may take
+    /// before the connection is closed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    header_timeout: std::time::Duration,
+    /// How long a keep-alive connection may stay without a request before it is closed.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    idle_timeout: std::time::Duration,
+    /// Connections open at once beyond which new ones get a 503 and are closed. Default: three
+    /// quarters of the descriptor limit (raised to its hard limit at start).
+    #[arg(long)]
+    max_connections: Option<usize>,
 }
 
 #[tokio::main]
@@ -82,6 +93,9 @@ async fn main() {
         stream_retry_after: cli.stream_retry_after,
         strict_retry_after: !cli.lenient_retry_after,
         request_timeout: cli.request_timeout,
+        header_timeout: cli.header_timeout,
+        idle_timeout: cli.idle_timeout,
+        max_connections: cli.max_connections,
         timelines: if cli.timelines.is_empty() {
             Some(PathBuf::from("fixtures/timelines"))
                 .filter(|p| p.is_dir())

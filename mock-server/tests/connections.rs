@@ -141,3 +141,24 @@ async fn beyond_the_cap_a_connection_gets_a_503_problem_at_once() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     app.mock.stop().await;
 }
+
+#[tokio::test]
+async fn expect_100_continue_with_a_body_over_the_limit_gets_413_before_any_byte_of_it() {
+    let app = spawn_with(limited(None)).await;
+    let mut s = connect(&app).await;
+    s.write_all(
+        b"POST /delivery/v2.6/requests HTTP/1.1\r\nhost: mock\r\nx-api-key: demo-api-key\r\ncontent-type: application/json\r\ncontent-length: 1073741824\r\nexpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("answered at once, not after a timeout")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(!text.contains("100 Continue"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+    app.mock.stop().await;
+}

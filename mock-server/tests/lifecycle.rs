@@ -236,6 +236,59 @@ async fn payment_events_add_a_payment_element() {
     app.mock.stop().await;
 }
 
+/// The deprecated F24 payment event, still in the bundle: by IUN and recipient.
+#[tokio::test]
+async fn f24_payment_events_add_a_payment_element_to_the_recipients_timeline() {
+    use common::oas::assert_conforms;
+    let app = spawn_app().await;
+    let iun = app.accepted_iun().await;
+    let event = |iun: &str, tax_id: &str| json!({"events": [{"iun": iun, "recipientTaxId": tax_id, "recipientType": "PF", "paymentDate": "2026-12-01T10:00:00Z", "amount": 2500}]});
+    let r = app
+        .post(
+            "/delivery/events/payment/f24",
+            &event(&iun, "BNRMHL75C06G702B"),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let detail_path = format!("/delivery/v2.9/notifications/sent/{iun}");
+    let (_, d) = app.get_json(&detail_path).await;
+    assert_conforms("GET", "/delivery/v2.9/notifications/sent/{iun}", 200, &d);
+    let pay = d["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["category"] == "PAYMENT")
+        .expect("PAYMENT element");
+    assert_eq!(pay["details"]["amount"], 2500);
+    assert_eq!(pay["details"]["recIndex"], 0);
+    // A recipient the notification does not have: 404; a malformed event: 400, both Problems.
+    let r = app
+        .post(
+            "/delivery/events/payment/f24",
+            &event(&iun, "MNDLCU98T68C933T"),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    assert_conforms(
+        "POST",
+        "/delivery/events/payment/f24",
+        404,
+        &r.json::<Value>().await.unwrap(),
+    );
+    let r = app
+        .post(
+            "/delivery/events/payment/f24",
+            &event("not-an-iun", "BNRMHL75C06G702B"),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["errors"][0]["code"], "PN_INVALID_BODY");
+    assert_eq!(p["errors"][0]["element"], "/events/0/iun");
+    assert_conforms("POST", "/delivery/events/payment/f24", 400, &p);
+    app.mock.stop().await;
+}
+
 #[tokio::test]
 async fn retry_after_switch_holds_back_the_first_url_of_each_file() {
     let app = spawn_with(MockConfig {

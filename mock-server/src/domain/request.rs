@@ -219,7 +219,7 @@ static PEC_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^(?:[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+)*|"(?:[\x01-\x08\x0b\x0c\x0e-\x1f\x21\x23-\x5b\x5d-\x7f]|\\[\x01-\x09\x0b\x0c\x0e-\x7f])*")@(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?|\[(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?|[a-zA-Z0-9-]*[a-zA-Z0-9]:(?:[\x01-\x08\x0b\x0c\x0e-\x1f\x21-\x5a\x53-\x7f]|\\[\x01-\x09\x0b\x0c\x0e-\x7f])+)\])$"#).unwrap()
 });
 
-const TAX_ID: Str = Str::new(
+pub const TAX_ID: Str = Str::new(
     11,
     16,
     Pattern::Regex(
@@ -229,6 +229,17 @@ const TAX_ID: Str = Str::new(
 );
 const DENOMINATION: Str = Str::new(1, 88, Pattern::Line);
 pub const PA_TAX_ID: Str = Str::new(11, 11, Pattern::Digits);
+pub const IUN: Str = Str::new(
+    25,
+    25,
+    Pattern::Regex(
+        &IUN_RE,
+        "^[A-Z]{4}-[A-Z]{4}-[A-Z]{4}-[0-9]{6}-[A-Z]{1}-[0-9]{1}$",
+    ),
+);
+static RECIPIENT_TYPE_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(PF|PG)$").unwrap());
+/// The F24 event's `recipientType` (`PF|PG`, two characters).
+pub const RECIPIENT_TYPE: Str = Str::new(2, 2, Pattern::Regex(&RECIPIENT_TYPE_RE, "PF|PG"));
 pub const NOTICE_CODE: Str = Str::new(18, 18, Pattern::Digits);
 pub const SHA256: Str = Str::new(
     44,

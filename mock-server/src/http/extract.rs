@@ -45,19 +45,24 @@ impl FromRequest<AppState> for JsonBody {
     }
 }
 
+/// 413: a JSON body past [`JSON_LIMIT`].
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "Payload Too Large",
+        format!("request body larger than {JSON_LIMIT} bytes"),
+        vec![send_wire::ProblemError {
+            code: "PN_INVALID_BODY".into(),
+            element: None,
+            detail: Some(format!("the body exceeds {JSON_LIMIT} bytes")),
+        }],
+    )
+}
+
 /// Why a JSON body could not be read: 413 past [`JSON_LIMIT`], 400 for a broken body.
 pub fn body_read_error(e: &axum::Error) -> ApiError {
     if is_length_limit(e) {
-        ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "Payload Too Large",
-            format!("request body larger than {JSON_LIMIT} bytes"),
-            vec![send_wire::ProblemError {
-                code: "PN_INVALID_BODY".into(),
-                element: None,
-                detail: Some(format!("the body exceeds {JSON_LIMIT} bytes")),
-            }],
-        )
+        too_large()
     } else {
         ApiError::invalid_body_one(format!("the request body could not be read: {e}"))
     }

@@ -72,8 +72,19 @@ where
             "PN_GENERIC_INVALIDPARAMETER",
         );
     }
+    // A JSON body declared larger than the limit is refused before a byte of it is read (so a
+    // client that sent `Expect: 100-continue` gets its 413 instead of a `100 Continue`).
+    let storage = req.uri().path().starts_with("/storage/");
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if !storage && declared.is_some_and(|n| n > super::extract::JSON_LIMIT as u64) {
+        return super::extract::too_large().into_response();
+    }
     // Uploads stream up to 100 MiB: they get the longer limit.
-    let limit = if req.uri().path().starts_with("/storage/") {
+    let limit = if storage {
         state.config.upload_timeout
     } else {
         state.config.request_timeout

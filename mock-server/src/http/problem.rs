@@ -193,24 +193,64 @@ impl ApiError {
     }
 
     pub fn problem(&self) -> Problem {
+        let errors = if self.errors.is_empty() {
+            vec![err("PN_GENERIC_ERROR", None, self.detail.clone())]
+        } else {
+            self.errors.clone()
+        };
         Problem {
             kind: None,
             status: self.status.as_u16(),
             title: Some(self.title.to_string()),
-            detail: Some(self.detail.chars().take(4096).collect()),
+            detail: Some(clean(&self.detail, DETAIL_MAX)),
             trace_id: Some(current_trace_id()),
             timestamp: Some(crate::domain::clock::rfc3339(
                 REQUEST_TIME
                     .try_with(|t| *t)
                     .unwrap_or_else(|_| chrono::Utc::now()),
             )),
-            errors: if self.errors.is_empty() {
-                vec![err("PN_GENERIC_ERROR", None, self.detail.clone())]
-            } else {
-                self.errors.clone()
-            },
+            errors: errors
+                .into_iter()
+                .map(|e| ProblemError {
+                    code: clean(&e.code, ERROR_DETAIL_MAX),
+                    element: e.element.map(|x| clean(&x, ERROR_DETAIL_MAX)),
+                    detail: e.detail.map(|d| clean(&d, ERROR_DETAIL_MAX)),
+                })
+                .collect(),
         }
     }
+}
+
+/// The longest `detail` of a Problem (the bundle's `maxLength`).
+pub const DETAIL_MAX: usize = 4096;
+/// The longest `errors[].detail`.
+pub const ERROR_DETAIL_MAX: usize = 1024;
+/// What marks a text cut to its limit.
+const CUT: &str = "… (cut)";
+
+/// `text` as a Problem may carry it: control characters (a newline copied from the input, say)
+/// written as escapes, so the schema's `^.{0,4096}$` holds; at most `max` characters, the cut
+/// marked. Every Problem goes through here.
+pub fn clean(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for c in text.chars() {
+        if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            for e in c.escape_default() {
+                out.push(e);
+                count += 1;
+            }
+        } else {
+            out.push(c);
+            count += 1;
+        }
+        // One past the limit is enough to know it must be cut.
+        if count > max {
+            let room = max.saturating_sub(CUT.chars().count());
+            return out.chars().take(room).collect::<String>() + CUT;
+        }
+    }
+    out
 }
 
 /// An authorizer denial as API Gateway words it: 401 when the key is missing, 403 otherwise.
@@ -267,6 +307,42 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod clean_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn newlines_are_escaped_and_long_texts_cut_visibly() {
+        assert_eq!(clean("a\nb", 100), "a\\nb");
+        assert_eq!(clean("ok", 2), "ok");
+        let long = "x".repeat(3000);
+        let c = clean(&long, ERROR_DETAIL_MAX);
+        assert_eq!(c.chars().count(), ERROR_DETAIL_MAX);
+        assert!(c.ends_with(CUT));
+    }
+
+    proptest! {
+        /// Whatever a client puts in a path or a body, the Problem passes the bundle's Problem
+        /// schema: detail ≤ 4096 characters matching `^.{0,4096}$`, errors[].detail ≤ 1024.
+        #[test]
+        fn any_input_gives_a_problem_within_the_schema(text in any::<String>(), n in 0usize..5000) {
+            let input: String = text.chars().cycle().take(n.max(text.chars().count())).collect();
+            let p = ApiError::bad_request("PN_GENERIC_INVALIDPARAMETER", Some(input.clone()), input.clone()).problem();
+            let detail = p.detail.unwrap();
+            prop_assert!(detail.chars().count() <= DETAIL_MAX);
+            let line = |s: &str| !s.chars().any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}');
+            prop_assert!(line(&detail));
+            for e in &p.errors {
+                let d = e.detail.as_deref().unwrap_or_default();
+                prop_assert!(d.chars().count() <= ERROR_DETAIL_MAX);
+                prop_assert!(line(d));
+                prop_assert!(line(e.element.as_deref().unwrap_or_default()));
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

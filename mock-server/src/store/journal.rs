@@ -57,6 +57,10 @@ pub enum Op {
         ente: usize,
         events: Vec<(String, String, i64, DateTime<Utc>)>,
     },
+    F24Payments {
+        ente: usize,
+        events: Vec<super::F24Payment>,
+    },
     PinScript {
         ente: usize,
         script: String,

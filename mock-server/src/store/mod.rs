@@ -148,6 +148,16 @@ pub struct PriceView {
     pub view_date: Option<DateTime<Utc>>,
 }
 
+/// One F24 payment a sender reports (`POST /delivery/events/payment/f24`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct F24Payment {
+    pub iun: String,
+    pub recipient_tax_id: String,
+    pub recipient_type: String,
+    pub amount: i64,
+    pub paid_at: DateTime<Utc>,
+}
+
 /// How a client asks for a request's status.
 #[derive(Debug, Clone)]
 pub enum RequestLookup {
@@ -423,6 +433,9 @@ impl Store {
             }
             Op::Payments { ente, events } => {
                 let _ = self.payment_events(ente, &events);
+            }
+            Op::F24Payments { ente, events } => {
+                let _ = self.f24_payment_events(ente, &events);
             }
             Op::PinScript { ente, script } => {
                 let _ = self.pin_next_script(ente, &script);
@@ -960,6 +973,75 @@ impl Store {
                 ),
                 category: Category::PAYMENT,
                 timestamp: at,
+                ingestion: now,
+                legal_facts: Box::default(),
+                details: d.into(),
+            };
+            st.emit(&iun, el, vec![]);
+        }
+        Ok(())
+    }
+
+    /// Records F24 payments the sender reports, by IUN and recipient; `Err` lists the events
+    /// that name no accepted notification of this Ente with such a recipient.
+    pub fn f24_payment_events(
+        &self,
+        ente: usize,
+        events: &[F24Payment],
+    ) -> Result<(), Vec<String>> {
+        let now = self.clock.now();
+        self.fire_due(now);
+        let mut st = self.lock();
+        self.log(now, || journal::Op::F24Payments {
+            ente,
+            events: events.to_vec(),
+        });
+        let mut found = vec![];
+        let mut missing = vec![];
+        for e in events {
+            let hit = Iun::parse(&e.iun).ok().and_then(|iun| {
+                let n = st
+                    .notifications
+                    .get(&iun)
+                    .filter(|n| n.ente == ente && n.accepted())?;
+                let rec = n.request.recipients.iter().position(|r| {
+                    r.tax_id == e.recipient_tax_id && r.recipient_type == e.recipient_type
+                })?;
+                Some((iun, rec))
+            });
+            match hit {
+                Some(h) => found.push((h, e)),
+                None => missing.push(format!(
+                    "iun={} recipientTaxId={} recipientType={}",
+                    e.iun, e.recipient_tax_id, e.recipient_type
+                )),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        st.io_ms = self.io_ms();
+        for ((iun, rec), e) in found {
+            let mut d = Map::new();
+            d.insert("recIndex".into(), json!(rec));
+            d.insert("recipientType".into(), json!(e.recipient_type));
+            d.insert("amount".into(), json!(e.amount));
+            d.insert("paymentSourceChannel".into(), json!("EXTERNAL_REGISTRY"));
+            d.insert("uncertainPaymentDate".into(), json!(false));
+            d.insert(
+                "eventTimestamp".into(),
+                json!(crate::domain::clock::rfc3339(e.paid_at)),
+            );
+            let el = TimelineElement {
+                element_id: ElementId::of(
+                    "NOTIFICATION_PAID",
+                    &[
+                        ("RECINDEX", rec.to_string()),
+                        ("CODE", format!("F24{}", e.paid_at.timestamp_millis())),
+                    ],
+                ),
+                category: Category::PAYMENT,
+                timestamp: e.paid_at,
                 ingestion: now,
                 legal_facts: Box::default(),
                 details: d.into(),

@@ -383,6 +383,16 @@ async fn refusal(app: &TestApp, body: &Value) -> Vec<Value> {
         .await;
     assert_eq!(st["notificationRequestStatus"], "REFUSED", "{st}");
     assert!(st.get("iun").is_none());
+    // v2.5's errors are NotificationRequestRefusedProblemError too (recIndex); v2.4's are not.
+    for (version, has_rec) in [("v2.5", true), ("v2.4", false)] {
+        let path = format!("/delivery/{version}/requests?notificationRequestId={}", urlenc(&rid));
+        let (_, old) = app.get_json(&path).await;
+        let spec = format!("/delivery/{version}/requests");
+        common::oas::assert_conforms("GET", &spec, 200, &old);
+        let recs = old["errors"].as_array().unwrap().iter().any(|e| e.get("recIndex").is_some());
+        let per_recipient = st["errors"].as_array().unwrap().iter().any(|e| e.get("recIndex").is_some());
+        assert_eq!(recs, has_rec && per_recipient, "{version}: {old}");
+    }
     // Refused notifications are not visible by IUN.
     let iun = String::from_utf8(
         base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &rid).unwrap(),

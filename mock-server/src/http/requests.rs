@@ -168,7 +168,7 @@ pub fn status_body(n: &Notification, version: RequestVersion) -> Value {
                 .flatten()
                 .map(|r| {
                     let mut e = json!({"code": r.error_code, "detail": r.detail});
-                    if version == RequestVersion::V26
+                    if version >= RequestVersion::V25
                         && let Some(i) = r.rec_index
                     {
                         e["recIndex"] = json!(i);

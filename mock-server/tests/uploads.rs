@@ -385,12 +385,23 @@ async fn refusal(app: &TestApp, body: &Value) -> Vec<Value> {
     assert!(st.get("iun").is_none());
     // v2.5's errors are NotificationRequestRefusedProblemError too (recIndex); v2.4's are not.
     for (version, has_rec) in [("v2.5", true), ("v2.4", false)] {
-        let path = format!("/delivery/{version}/requests?notificationRequestId={}", urlenc(&rid));
+        let path = format!(
+            "/delivery/{version}/requests?notificationRequestId={}",
+            urlenc(&rid)
+        );
         let (_, old) = app.get_json(&path).await;
         let spec = format!("/delivery/{version}/requests");
         common::oas::assert_conforms("GET", &spec, 200, &old);
-        let recs = old["errors"].as_array().unwrap().iter().any(|e| e.get("recIndex").is_some());
-        let per_recipient = st["errors"].as_array().unwrap().iter().any(|e| e.get("recIndex").is_some());
+        let recs = old["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.get("recIndex").is_some());
+        let per_recipient = st["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.get("recIndex").is_some());
         assert_eq!(recs, has_rec && per_recipient, "{version}: {old}");
     }
     // Refused notifications are not visible by IUN.
@@ -574,4 +585,53 @@ async fn large_files_stream_and_oversized_ones_are_refused() {
     assert_eq!(status, 400);
     assert!(text.contains("EntityTooLarge"), "{text}");
     app.mock.stop().await;
+}
+
+/// SEND deletes a file no notification references within 7 days (upload FAQ); the 7 days run
+/// in real time plus clock jumps, never in compressed SEND days.
+#[tokio::test]
+async fn an_unreferenced_upload_is_gone_after_7_days_and_a_referenced_one_is_kept() {
+    let app = spawn_app().await;
+    let stale = app.upload_pdf("stale").await;
+    let kept = app.upload_pdf("kept").await;
+    app.send_accepted(&notification(&kept)).await;
+    app.advance("8d").await;
+    let errors = refusal(&app, &notification(&stale)).await;
+    assert!(has(&errors, "FILE_GONE", "7 days"), "{errors:?}");
+    // The file an accepted notification refers to is kept: it can be notified again.
+    let mut again = notification(&kept);
+    again["paProtocolNumber"] = json!("AGAIN-1");
+    app.send_accepted(&again).await;
+    app.mock.stop().await;
+
+    // Ten compressed SEND days are not seven real ones.
+    let fast = spawn_with(send_mock::MockConfig {
+        time_scale: std::time::Duration::from_millis(20),
+        ..send_mock::MockConfig::for_tests()
+    })
+    .await;
+    let doc = fast.upload_pdf("atto").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r = fast
+        .post("/delivery/v2.6/requests", &notification(&doc))
+        .await;
+    assert_eq!(r.status(), 202);
+    let rid = r.json::<Value>().await.unwrap()["notificationRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!(
+        "/delivery/v2.6/requests?notificationRequestId={}",
+        urlenc(&rid)
+    );
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = fast.get_json(&path).await.1;
+        if status["notificationRequestStatus"] != "WAITING" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status["notificationRequestStatus"], "ACCEPTED", "{status}");
+    fast.mock.stop().await;
 }

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct VirtualClock {
     state: Mutex<Anchor>,
-    started: Instant,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +23,8 @@ struct Anchor {
     jumped: SendDuration,
     /// While set, the clock stands at this instant (a journal being replayed).
     pinned: Option<DateTime<Utc>>,
+    /// While set, io time stands here (the io instant a replayed op was journaled at).
+    io_pinned: Option<SendDuration>,
 }
 
 impl Anchor {
@@ -45,8 +46,8 @@ impl VirtualClock {
                 scale: 86_400.0 / secs,
                 jumped: SendDuration::zero(),
                 pinned: None,
+                io_pinned: None,
             }),
-            started: Instant::now(),
         }
     }
 
@@ -86,12 +87,22 @@ impl VirtualClock {
         a.virtual_at = at.max(a.virtual_at);
     }
 
-    /// Wall time since the clock started plus every explicit jump. Lifetimes of things that
-    /// live in real time even in UAT (presigned URLs) are measured on this: the clock's
-    /// compression of SEND days does not expire them, a jump does.
+    /// Wall time (since the Unix epoch) plus every explicit jump. Lifetimes of things that
+    /// live in real time even in UAT (presigned URLs, stream events, unreferenced uploads) are
+    /// measured on this: the clock's compression of SEND days does not expire them, a jump
+    /// does, and so does the time a mock spends stopped (a restart replays the jumps).
     pub fn io_time(&self) -> SendDuration {
-        let jumped = self.state.lock().expect("clock lock").jumped;
-        to_send(self.started.elapsed().as_secs_f64()) + jumped
+        let a = self.state.lock().expect("clock lock");
+        if let Some(io) = a.io_pinned {
+            return io;
+        }
+        let wall = SendDuration::microseconds(Utc::now().timestamp_micros());
+        wall + a.jumped
+    }
+
+    /// Stands io time at `at` (replaying an op journaled then), or lets it run (`None`).
+    pub fn pin_io(&self, at: Option<SendDuration>) {
+        self.state.lock().expect("clock lock").io_pinned = at;
     }
 
     /// Wall time left until virtual instant `at` (zero when it is already past).

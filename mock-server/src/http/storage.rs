@@ -395,6 +395,7 @@ async fn receive(
             sha256: digest.clone(),
             size,
             uploaded_at: now,
+            uploaded_io_ms: state.store.clock.io_time().num_milliseconds(),
             path,
             is_pdf,
         },

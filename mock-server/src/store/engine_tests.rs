@@ -50,6 +50,7 @@ fn engine() -> Engine {
             uploaded_at: store.clock.now(),
             path,
             is_pdf: true,
+            uploaded_io_ms: 0,
         },
     );
     Engine {

@@ -22,7 +22,14 @@ pub struct UploadSlot {
     pub expires_io: chrono::Duration,
     /// Every successful upload, oldest first (S3 keeps versions).
     pub versions: Vec<StoredVersion>,
+    /// An accepted notification refers to this file: SEND keeps it (120 days after the
+    /// refinement) instead of deleting it after [`RETENTION_UNREFERENCED`].
+    pub referenced: bool,
 }
+
+/// How long SEND keeps an uploaded file that no notification references (the upload FAQ):
+/// on the clock's io time, like presigned URLs, so compressed SEND days do not delete uploads.
+pub const RETENTION_UNREFERENCED: chrono::Duration = chrono::Duration::days(7);
 
 /// One uploaded version of a slot's file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -32,6 +39,9 @@ pub struct StoredVersion {
     pub sha256: String,
     pub size: u64,
     pub uploaded_at: DateTime<Utc>,
+    /// The io instant of the upload, ms since the epoch (0 in journals of earlier builds).
+    #[serde(default)]
+    pub uploaded_io_ms: i64,
     pub path: std::path::PathBuf,
     /// Whether the bytes start with `%PDF-`.
     pub is_pdf: bool,

@@ -118,10 +118,13 @@ pub enum Op {
     },
 }
 
-/// An op and the virtual instant it ran at.
+/// An op, the virtual instant it ran at and its io instant (wall time plus jumps, in ms since
+/// the epoch; absent in journals of earlier builds).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Entry {
     pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io_ms: Option<i64>,
     #[serde(flatten)]
     pub op: Op,
 }
@@ -349,6 +352,7 @@ mod tests {
         assert_eq!((meta.seed, ops.len()), (42, 0));
         let e = Entry {
             at: Utc::now(),
+            io_ms: Some(1_796_400_000_000),
             op: Op::Cancel {
                 ente: 0,
                 iun: "ABCD-EFGH-IJKL-202612-A-1".into(),
@@ -412,7 +416,16 @@ mod tests {
         let entries: Vec<(i64, Entry)> = ops
             .into_iter()
             .enumerate()
-            .map(|(i, op)| (i as i64 + 1, Entry { at, op }))
+            .map(|(i, op)| {
+                (
+                    i as i64 + 1,
+                    Entry {
+                        at,
+                        io_ms: None,
+                        op,
+                    },
+                )
+            })
             .collect();
         let (kept, dropped, renumbered) = compact(entries, 2);
         assert_eq!(
@@ -441,6 +454,7 @@ mod tests {
         for _ in 0..5 {
             j.append(&Entry {
                 at: Utc::now(),
+                io_ms: None,
                 op: record(0, 0),
             })
             .unwrap();

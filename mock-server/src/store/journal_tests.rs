@@ -92,6 +92,7 @@ fn a_replayed_journal_rebuilds_the_same_store_and_pending_work_continues() {
             uploaded_at: a.clock.now(),
             path,
             is_pdf: true,
+            uploaded_io_ms: 0,
         },
     );
     let spec = StreamSpec {
@@ -182,4 +183,22 @@ fn presigned_urls_handed_out_before_a_restart_still_verify_after_it() {
     let elsewhere = store(other.path());
     elsewhere.open_journal(other.path()).unwrap();
     assert!(elsewhere.presigner().verify("PUT", path, query).is_err());
+}
+
+#[test]
+fn io_instants_are_replayed_so_real_time_lifetimes_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(dir.path());
+    a.open_journal(dir.path()).unwrap();
+    let slot = a
+        .preload(0, &[("0".into(), "application/pdf".into(), "x".into())])
+        .remove(0);
+    drop(a);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let b = store(dir.path());
+    b.open_journal(dir.path()).unwrap();
+    // The presigned URL's hour was counted from the preload, not from the restart (the journal
+    // keeps io instants to the millisecond).
+    let drift = b.slot(&slot.key).unwrap().expires_io - slot.expires_io;
+    assert!(drift.abs() < chrono::Duration::milliseconds(1), "{drift:?}");
 }

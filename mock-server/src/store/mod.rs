@@ -79,6 +79,8 @@ pub struct Notification {
     pub cancel_requested: bool,
     /// A script pinned with `PUT /mock/scripts/next` before this notification was sent.
     pub pinned_script: Option<String>,
+    /// The io instant of the send, ms since the epoch: how old its files were then.
+    pub submitted_io_ms: i64,
 }
 
 impl Notification {
@@ -352,7 +354,12 @@ impl Store {
             return;
         };
         let mut j = j.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = j.append(&journal::Entry { at, op: op() }) {
+        let io_ms = Some(self.clock.io_time().num_milliseconds());
+        if let Err(e) = j.append(&journal::Entry {
+            at,
+            io_ms,
+            op: op(),
+        }) {
             self.journal_errors.fetch_add(1, Ordering::SeqCst);
             tracing::error!(error = %e, "a change could not be persisted");
         }
@@ -387,10 +394,14 @@ impl Store {
         let mut last = None;
         for e in entries {
             self.clock.pin(Some(e.at));
+            // Ops of earlier builds carry no io instant: io time then runs as it does now.
+            self.clock
+                .pin_io(e.io_ms.map(chrono::Duration::milliseconds));
             self.apply(e.op);
             last = Some(self.clock.now());
         }
         self.clock.pin(None);
+        self.clock.pin_io(None);
         if let Some(at) = last {
             self.clock.resume_at(at);
         }
@@ -552,6 +563,7 @@ impl Store {
                 created_at: now,
                 expires_io: self.clock.io_time() + files::URL_VALIDITY,
                 versions: vec![],
+                referenced: false,
             };
             st.files.slots.insert(key, slot.clone());
             out.push(slot);
@@ -752,6 +764,7 @@ impl Store {
                 refusal: None,
                 cancel_requested: false,
                 pinned_script,
+                submitted_io_ms: self.clock.io_time().num_milliseconds(),
             }),
         );
         st.schedule_job(now + VALIDATION_START, &iun, Job::Validate);
@@ -1332,6 +1345,33 @@ impl State {
             return;
         };
         let recipients: Vec<_> = n.request.recipients.clone();
+        // Its files are kept from now on (SEND deletes only files no notification references).
+        let keys: Vec<String> = n
+            .request
+            .documents
+            .iter()
+            .map(|d| &d.file)
+            .chain(
+                recipients
+                    .iter()
+                    .flat_map(|r| r.payments.iter().flatten())
+                    .flat_map(|p| {
+                        p.pago_pa
+                            .iter()
+                            .filter_map(|pp| pp.attachment.as_ref())
+                            .chain(p.f24.iter().map(|f| &f.metadata_attachment))
+                    }),
+            )
+            .map(|a| a.file_ref.bare_key().to_string())
+            .collect();
+        for k in keys {
+            if let Some(slot) = self.files.slots.get_mut(&k) {
+                slot.referenced = true;
+            }
+        }
+        let Some(n) = self.notifications.get(iun) else {
+            return;
+        };
         let mut base = Map::new();
         base.insert("notificationRequestId".into(), json!(n.request_id()));
         base.insert(
@@ -1455,6 +1495,18 @@ impl State {
                 });
                 return;
             };
+            let age = chrono::Duration::milliseconds(n.submitted_io_ms - v.uploaded_io_ms);
+            if !slot.referenced && v.uploaded_io_ms > 0 && age > files::RETENTION_UNREFERENCED {
+                out.push(RefusalReason {
+                    error_code: "FILE_GONE",
+                    detail: format!(
+                        "Il file non è più disponibile. fileKey={key}: uploaded {} days before the send, and SEND deletes a file no notification references within 7 days",
+                        age.num_days()
+                    ),
+                    rec_index: rec,
+                });
+                return;
+            }
             if v.sha256 != att.digests.sha256 {
                 out.push(RefusalReason {
                     error_code: "FILE_SHA_ERROR",

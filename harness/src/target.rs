@@ -189,7 +189,13 @@ pub async fn start_embedded(profile: &EnteProfile) -> Result<MockServer, String>
         tax_id: profile.tax_id.clone(),
         api_key: ApiKey::new(key.expose()),
         pdnd: pdnd.is_some(),
-        groups: vec![],
+        // The group the profile's notifications name is one of the Ente's.
+        groups: profile
+            .group
+            .iter()
+            .map(|g| send_mock::config::GroupEntry::Id(g.clone()))
+            .collect(),
+        key_groups: vec![],
         taxonomy_codes: profile.taxonomy_codes.clone(),
         pdnd_client_id: pdnd.map(|p| p.client_id.clone()),
         pdnd_kid: pdnd.map(|p| p.kid.clone()),

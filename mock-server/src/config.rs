@@ -36,9 +36,15 @@ pub struct EnteProfile {
     /// Requires a PDND voucher on every call, as SEND's authorizer does for such keys.
     #[serde(default)]
     pub pdnd: bool,
-    /// Groups of the API key (requests must then name one of them).
+    /// The Ente's groups (its Self Care groups): what notifications (`group`) and streams
+    /// (`groups`) may name. A bare id (`groups = ["G1"]`, as earlier versions wrote it) is an
+    /// active group the API key is bound to as well.
     #[serde(default)]
-    pub groups: Vec<String>,
+    pub groups: Vec<GroupEntry>,
+    /// The groups the API key is bound to: it then sends only for one of them, and
+    /// `GET /ext-registry-b2b/pa/v1/groups` answers only these. None: every group.
+    #[serde(default)]
+    pub key_groups: Vec<String>,
     /// Taxonomy codes enabled for the Ente; empty = any valid code.
     #[serde(default)]
     pub taxonomy_codes: Vec<String>,
@@ -52,7 +58,74 @@ pub struct EnteProfile {
     pub pdnd_public_key_file: Option<PathBuf>,
 }
 
+/// A group of an Ente, as SEND's groups API answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default = "active")]
+    pub status: GroupStatus,
+}
+
+fn active() -> GroupStatus {
+    GroupStatus::ACTIVE
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum GroupStatus {
+    ACTIVE,
+    SUSPENDED,
+}
+
+/// An entry of `groups`: a whole group, or (as earlier versions wrote it) just its id.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum GroupEntry {
+    Id(String),
+    Group(Group),
+}
+
 impl EnteProfile {
+    /// The Ente's groups.
+    pub fn pa_groups(&self) -> Vec<Group> {
+        self.groups
+            .iter()
+            .map(|g| match g {
+                GroupEntry::Group(g) => g.clone(),
+                GroupEntry::Id(id) => Group {
+                    id: id.clone(),
+                    name: id.clone(),
+                    description: None,
+                    status: GroupStatus::ACTIVE,
+                },
+            })
+            .collect()
+    }
+
+    /// The ids of the Ente's active groups.
+    pub fn active_group_ids(&self) -> Vec<String> {
+        self.pa_groups()
+            .into_iter()
+            .filter(|g| g.status == GroupStatus::ACTIVE)
+            .map(|g| g.id)
+            .collect()
+    }
+
+    /// The groups the API key is bound to (none: every group of the Ente).
+    pub fn api_key_groups(&self) -> Vec<String> {
+        let bare = self.groups.iter().filter_map(|g| match g {
+            GroupEntry::Id(id) => Some(id.clone()),
+            GroupEntry::Group(_) => None,
+        });
+        let mut all: Vec<String> = self.key_groups.iter().cloned().chain(bare).collect();
+        all.dedup();
+        all
+    }
+
     /// The built-in demo Ente used when no `--enti` file is given.
     pub fn demo() -> Self {
         EnteProfile {
@@ -61,6 +134,7 @@ impl EnteProfile {
             api_key: ApiKey::new("demo-api-key"),
             pdnd: false,
             groups: vec![],
+            key_groups: vec![],
             taxonomy_codes: vec![],
             pdnd_client_id: None,
             pdnd_kid: None,
@@ -69,21 +143,44 @@ impl EnteProfile {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A debt position on pagoPA's GPD: what an ASYNC notification's payment must match.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
-struct EntiFile {
-    ente: Vec<EnteProfile>,
+pub struct DebtPosition {
+    pub creditor_tax_id: String,
+    pub notice_code: String,
+    #[serde(default)]
+    pub amount: Option<i64>,
 }
 
-/// Reads a TOML list of `[[ente]]` tables; the error names the file and the problem.
-pub fn load_enti(path: &Path) -> Result<Vec<EnteProfile>, String> {
+/// An Enti file: the Enti, and the debt positions pagoPA's GPD holds for them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntiFile {
+    pub ente: Vec<EnteProfile>,
+    #[serde(default)]
+    pub gpd: Vec<DebtPosition>,
+}
+
+/// Reads a TOML list of `[[ente]]` tables (and `[[gpd]]` positions); the error names the file
+/// and the problem.
+pub fn load_enti(path: &Path) -> Result<EntiFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse_enti(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-pub fn parse_enti(text: &str) -> Result<Vec<EnteProfile>, String> {
+pub fn parse_enti(text: &str) -> Result<EntiFile, String> {
     let file: EntiFile =
         toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    for (i, p) in file.gpd.iter().enumerate() {
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|c| c.is_ascii_digit());
+        if !digits(&p.creditor_tax_id, 11) || !digits(&p.notice_code, 18) {
+            return Err(format!(
+                "gpd[{i}]: creditor_tax_id must be 11 digits and notice_code 18, got `{}` and `{}`",
+                p.creditor_tax_id, p.notice_code
+            ));
+        }
+    }
     if file.ente.is_empty() {
         return Err("no [[ente]] entries".into());
     }
@@ -104,8 +201,15 @@ pub fn parse_enti(text: &str) -> Result<Vec<EnteProfile>, String> {
                 e.name
             ));
         }
+        let ids: Vec<String> = e.pa_groups().into_iter().map(|g| g.id).collect();
+        if let Some(k) = e.key_groups.iter().find(|k| !ids.contains(k)) {
+            return Err(format!(
+                "ente[{i}] ({}): key_groups names `{k}`, which is not one of its groups",
+                e.name
+            ));
+        }
     }
-    Ok(file.ente)
+    Ok(file)
 }
 
 /// Everything that shapes one running mock.
@@ -131,6 +235,9 @@ pub struct MockConfig {
     pub request_timeout: Duration,
     /// Longest an upload to the storage may take.
     pub upload_timeout: Duration,
+    /// Debt positions pagoPA's GPD holds (besides UAT's convention, creditor 77777777777 with
+    /// a notice code starting 302011): what ASYNC notifications are checked against.
+    pub debt_positions: Vec<DebtPosition>,
     /// Serve storage on its own listener, as S3 is another host in UAT.
     pub storage_listen: Option<StorageListen>,
     /// Answer what UAT answers where the mock is otherwise more talkative: authorizer denials
@@ -159,6 +266,7 @@ impl Default for MockConfig {
             strict_retry_after: true,
             request_timeout: Duration::from_secs(30),
             upload_timeout: Duration::from_secs(600),
+            debt_positions: vec![],
             storage_listen: None,
             gateway_denials: false,
             header_timeout: Duration::from_secs(10),
@@ -214,7 +322,8 @@ mod tests {
         let enti = parse_enti(
             "[[ente]]\nname = \"A\"\ntax_id = \"80016350821\"\napi_key = \"k1\"\npdnd = true\n[[ente]]\nname = \"B\"\ntax_id = \"01199250158\"\napi_key = \"k2\"\n",
         )
-        .unwrap();
+        .unwrap()
+        .ente;
         assert_eq!(enti.len(), 2);
         assert!(enti[0].pdnd && !enti[1].pdnd);
         assert!(!format!("{:?}", enti[0]).contains("k1"));
@@ -235,5 +344,27 @@ mod tests {
         );
         let dup = "[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\n[[ente]]\nname=\"B\"\ntax_id=\"01199250158\"\napi_key=\"k\"";
         assert!(parse_enti(dup).unwrap_err().contains("already used"));
+        let stray =
+            "[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\nkey_groups=[\"X\"]";
+        assert!(parse_enti(stray).unwrap_err().contains("`X`"));
+        let gpd = "[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\n[[gpd]]\ncreditor_tax_id=\"1\"\nnotice_code=\"2\"";
+        assert!(parse_enti(gpd).unwrap_err().starts_with("gpd[0]"));
+    }
+
+    #[test]
+    fn groups_are_whole_or_bare_ids_that_also_bind_the_key() {
+        let text = "[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\nkey_groups=[\"T\"]\n[[ente.groups]]\nid=\"T\"\nname=\"Tributi\"\n[[ente.groups]]\nid=\"S\"\nname=\"Servizi\"\nstatus=\"SUSPENDED\"\n[[gpd]]\ncreditor_tax_id=\"80016350821\"\nnotice_code=\"302011000000000042\"\namount=1500\n";
+        let file = parse_enti(text).unwrap();
+        let e = &file.ente[0];
+        assert_eq!(e.pa_groups().len(), 2);
+        assert_eq!(e.pa_groups()[1].status, GroupStatus::SUSPENDED);
+        assert_eq!(e.api_key_groups(), ["T"]);
+        assert_eq!(file.gpd[0].amount, Some(1500));
+        let old = parse_enti(
+            "[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\ngroups=[\"G1\"]",
+        )
+        .unwrap();
+        assert_eq!(old.ente[0].api_key_groups(), ["G1"]);
+        assert_eq!(old.ente[0].pa_groups()[0].status, GroupStatus::ACTIVE);
     }
 }

@@ -76,6 +76,7 @@ impl MockServer {
             .map_err(std::io::Error::other)?;
         let clock = Arc::new(VirtualClock::new(chrono::Utc::now(), config.time_scale));
         let store = Arc::new(Store::new(clock, config.enti.clone(), scripts, files_dir));
+        store.set_positions(config.debt_positions.clone());
         if let Some(dir) = &config.data_dir {
             // Replaying is synchronous work on the store; keep it off the async workers.
             let (s, d) = (store.clone(), dir.clone());

@@ -94,6 +94,7 @@ fn validate(version: RequestVersion, body: &Value) {
         let sender = SenderProfile {
             tax_id: "80016350821",
             groups: &[],
+            active_groups: &[],
             taxonomy_codes: &[],
         };
         let _ = check(&req, version, &sender);

@@ -635,3 +635,53 @@ async fn an_unreferenced_upload_is_gone_after_7_days_and_a_referenced_one_is_kep
     assert_eq!(status["notificationRequestStatus"], "ACCEPTED", "{status}");
     fast.mock.stop().await;
 }
+
+/// ASYNC notifications are checked against pagoPA's GPD; SYNC ones are not.
+#[tokio::test]
+async fn an_async_payment_needs_its_debt_position_on_gpd() {
+    let app = spawn_app().await;
+    let doc = app.upload_pdf("atto").await;
+    let form = app.upload_pdf("avviso").await;
+    let async_body = |creditor: &str, notice: &str, protocol: &str| {
+        let mut b = notification_with_payment(&doc, &form, creditor, notice);
+        b["pagoPaIntMode"] = json!("ASYNC");
+        b["paProtocolNumber"] = json!(protocol);
+        b
+    };
+    let notice = notice_code();
+    let errors = refusal(&app, &async_body(DEMO_TAX_ID, &notice, "ASYNC-1")).await;
+    assert!(
+        has(
+            &errors,
+            "PAYMENT_NOT_VALID",
+            &format!("creditorTaxId={DEMO_TAX_ID} noticeCode={notice}")
+        ),
+        "{errors:?}"
+    );
+    // The Ente's pagoPA integration creates the position; then the same notice is accepted.
+    let r = app
+        .post(
+            "/mock/gpd/positions",
+            &json!({"creditorTaxId": DEMO_TAX_ID, "noticeCode": notice, "amount": 1500}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    app.send_accepted(&async_body(DEMO_TAX_ID, &notice, "ASYNC-2"))
+        .await;
+    // UAT's convention: creditor 77777777777 with a notice code starting 302011.
+    app.send_accepted(&async_body("77777777777", "302011123456789012", "ASYNC-3"))
+        .await;
+    // SYNC payments are not checked against GPD.
+    let mut sync = async_body(DEMO_TAX_ID, &notice_code(), "SYNC-1");
+    sync["pagoPaIntMode"] = json!("SYNC");
+    app.send_accepted(&sync).await;
+    // A malformed position is a Problem naming the field.
+    let r = app
+        .post(
+            "/mock/gpd/positions",
+            &json!({"creditorTaxId": "1", "noticeCode": notice}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    app.mock.stop().await;
+}

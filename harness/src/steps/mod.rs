@@ -8,6 +8,7 @@ pub mod streams;
 
 use crate::world::{Poll, SendWorld, Uploaded};
 use base64::Engine as _;
+use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -189,6 +190,7 @@ pub async fn send(w: &mut SendWorld) -> Result<(), String> {
         .request
         .clone()
         .ok_or("no notification was prepared in an earlier step")?;
+    register_debt_positions(w, &body).await?;
     let id = w.client().send(&body).await.map_err(|e| e.to_string())?;
     if id.len() != 36 {
         return Err(format!(
@@ -200,6 +202,33 @@ pub async fn send(w: &mut SendWorld) -> Result<(), String> {
         e.notification_request_ids.push(id.clone())
     });
     w.request_id = Some(id);
+    Ok(())
+}
+
+/// ASYNC: SEND checks each pagoPA payment against pagoPA's GPD, so the debt position must exist
+/// before the notification is sent. On UAT the Ente creates it in GPD itself; a mock is told
+/// of it (`POST /mock/gpd/positions`), as the Ente's GPD would be.
+async fn register_debt_positions(w: &SendWorld, body: &Value) -> Result<(), String> {
+    if body["pagoPaIntMode"] != "ASYNC" || !w.ctx.target.is_mock() {
+        return Ok(());
+    }
+    let payments = body["recipients"].as_array().into_iter().flatten();
+    let pago_pa = payments
+        .flat_map(|r| r["payments"].as_array().into_iter().flatten())
+        .filter_map(|p| p.get("pagoPa"));
+    for p in pago_pa {
+        let position = json!({"creditorTaxId": p["creditorTaxId"], "noticeCode": p["noticeCode"]});
+        w.client()
+            .expect(
+                Method::POST,
+                "/mock/gpd/positions",
+                Some(&position),
+                201,
+                "the debt position",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 

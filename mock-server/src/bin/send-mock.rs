@@ -111,7 +111,10 @@ async fn main() {
     }
     if let Some(path) = &cli.enti {
         match load_enti(path) {
-            Ok(enti) => config.enti = enti,
+            Ok(file) => {
+                config.enti = file.ente;
+                config.debt_positions = file.gpd;
+            }
             Err(e) => {
                 eprintln!("send-mock: {e}");
                 std::process::exit(2);

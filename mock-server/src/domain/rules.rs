@@ -31,8 +31,43 @@ pub struct SenderProfile<'a> {
     pub tax_id: &'a str,
     /// Groups of the API key; when non-empty the request must name one of them.
     pub groups: &'a [String],
+    /// The Ente's active groups: a group the request names must be one of them, whatever
+    /// the key's.
+    pub active_groups: &'a [String],
     /// Taxonomy codes enabled for the Ente; empty = any code of SEND's taxonomy.
     pub taxonomy_codes: &'a [String],
+}
+
+/// SEND's group rule (pn-delivery's checkGroup): a group named must be an active group of the
+/// PA and, when the API key has groups, one of them; a key with groups must name one.
+fn group_error(group: Option<&str>, sender: &SenderProfile) -> Option<RuleError> {
+    let error = |detail: String| RuleError {
+        code: "PN_DELIVERY_INVALIDPARAMETER_GROUP",
+        element: Some("group".into()),
+        detail,
+    };
+    match group {
+        None if !sender.groups.is_empty() => Some(error(format!(
+            "Specify a group in cx_groups={}",
+            sender.groups.join(",")
+        ))),
+        None => None,
+        Some(g) if !sender.active_groups.iter().any(|a| a == g) => Some(error(format!(
+            "Group={g} not present or suspended: the Ente's active groups are {}",
+            if sender.active_groups.is_empty() {
+                "none".to_string()
+            } else {
+                sender.active_groups.join(",")
+            }
+        ))),
+        Some(g) if !sender.groups.is_empty() && !sender.groups.iter().any(|k| k == g) => {
+            Some(error(format!(
+                "Group={g} not present in cx_groups={}",
+                sender.groups.join(",")
+            )))
+        }
+        Some(_) => None,
+    }
 }
 
 /// Result of the business validation.
@@ -94,20 +129,8 @@ pub fn check(
             ),
         });
     }
-    if !sender.groups.is_empty() {
-        match &req.group {
-            None => errs.push(RuleError {
-                code: "PN_DELIVERY_INVALIDPARAMETER_GROUP",
-                element: Some("group".into()),
-                detail: format!("Specify a group in cx_groups={:?}", sender.groups),
-            }),
-            Some(g) if !sender.groups.contains(g) => errs.push(RuleError {
-                code: "PN_DELIVERY_INVALIDPARAMETER_GROUP",
-                element: Some("group".into()),
-                detail: format!("Group={g} not present in cx_groups={:?}", sender.groups),
-            }),
-            Some(_) => {}
-        }
+    if let Some(e) = group_error(req.group.as_deref(), sender) {
+        errs.push(e);
     }
     if req.recipients.len() > MAX_RECIPIENTS {
         errs.push(generic("recipients", "Max recipient count reached"));
@@ -326,6 +349,7 @@ mod tests {
     const DEMO: SenderProfile = SenderProfile {
         tax_id: "80016350821",
         groups: &[],
+        active_groups: &[],
         taxonomy_codes: &[],
     };
 
@@ -455,12 +479,35 @@ mod tests {
             assert!(!is_known_taxonomy_code(bad), "{bad}");
         }
         let groups = vec!["G1".to_string()];
+        let active = vec!["G1".to_string(), "G2".to_string()];
         let profile = SenderProfile {
             groups: &groups,
+            active_groups: &active,
             ..DEMO
         };
         assert!(
             details(check(&req(|_| {}), RequestVersion::V26, &profile))[0].contains("cx_groups")
         );
+        let with = |g: &'static str| req(move |b| b["group"] = serde_json::json!(g));
+        assert_eq!(
+            check(&with("G1"), RequestVersion::V26, &profile),
+            Verdict::Ok
+        );
+        // Active for the Ente but not the key's.
+        assert!(
+            details(check(&with("G2"), RequestVersion::V26, &profile))[0].contains("cx_groups=G1")
+        );
+        // A key without groups may name any active group of the Ente, and no other.
+        let free = SenderProfile {
+            active_groups: &active,
+            ..DEMO
+        };
+        assert_eq!(check(&with("G2"), RequestVersion::V26, &free), Verdict::Ok);
+        assert!(
+            details(check(&with("NOPE"), RequestVersion::V26, &free))[0]
+                .contains("not present or suspended")
+        );
+        // An Ente without groups: a request naming one is refused too.
+        assert!(details(check(&with("G1"), RequestVersion::V26, &DEMO))[0].contains("none"));
     }
 }

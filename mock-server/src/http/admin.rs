@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/mock/clock/advance", post(advance))
         .route("/mock/scripts", get(scripts))
         .route("/mock/scripts/next", put(pin_next))
+        .route("/mock/gpd/positions", post(add_position))
         .route(
             "/mock/notifications/{iun}/recipients/{rec_index}/view",
             post(view),
@@ -59,6 +60,41 @@ async fn advance(
     }
     let now = state.store.advance(by);
     Ok(Json(json!({"now": rfc3339(now)})))
+}
+
+/// Puts a debt position on the mock's GPD, as the Ente's pagoPA integration would before an
+/// ASYNC notification: `{"creditorTaxId", "noticeCode", "amount"?}`.
+async fn add_position(
+    State(state): State<AppState>,
+    _: Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    use crate::domain::request::{NOTICE_CODE, PA_TAX_ID};
+    let mut r = crate::domain::schema::Reader::default();
+    let mut position = None;
+    if let Some(m) = r.object(&body, "") {
+        r.required(m, "", &["creditorTaxId", "noticeCode"]);
+        let creditor = r.string(m, "", "creditorTaxId", PA_TAX_ID);
+        let notice = r.string(m, "", "noticeCode", NOTICE_CODE);
+        let amount = r.integer(m, "", "amount", 0, i32::MAX as i64);
+        if let (Some(c), Some(n)) = (creditor, notice) {
+            position = Some(crate::config::DebtPosition {
+                creditor_tax_id: c,
+                notice_code: n,
+                amount,
+            });
+        }
+    }
+    let Some(p) = position.filter(|_| r.violations.is_empty()) else {
+        return Err(ApiError::from_violations(r.violations));
+    };
+    state.store.add_position(p.clone());
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"creditorTaxId": p.creditor_tax_id, "noticeCode": p.notice_code, "amount": p.amount}),
+        ),
+    ))
 }
 
 async fn scripts(State(state): State<AppState>, _: Caller) -> Json<Value> {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cancel;
 pub mod checklist;
 pub mod extract;
+pub mod groups;
 pub mod legal_facts;
 pub mod limits;
 pub mod notifications;
@@ -147,6 +148,7 @@ fn router(state: AppState) -> Router {
         .merge(payments::router())
         .merge(streams::router())
         .merge(pdnd::router())
+        .merge(groups::router())
         .merge(checklist::router())
         .merge(admin::router())
         .fallback(unknown_route)

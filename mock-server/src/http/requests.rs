@@ -39,9 +39,12 @@ async fn send(
 ) -> ApiResult<(StatusCode, Json<NewNotificationResponse>)> {
     let req = request::parse(version, &body).map_err(ApiError::from_violations)?;
     let profile = &state.store.enti[ente];
+    let key_groups = profile.api_key_groups();
+    let active_groups = profile.active_group_ids();
     let sender = SenderProfile {
         tax_id: &profile.tax_id,
-        groups: &profile.groups,
+        groups: &key_groups,
+        active_groups: &active_groups,
         taxonomy_codes: &profile.taxonomy_codes,
     };
     match rules::check(&req, version, &sender) {

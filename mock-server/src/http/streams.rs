@@ -179,11 +179,23 @@ fn parse_spec(
     if !r.violations.is_empty() {
         return Err(invalid(r));
     }
-    let ente_groups = &state.store.enti[ente].groups;
-    if let Some(g) = groups.iter().find(|g| !ente_groups.contains(g)) {
+    // A stream's groups must be the Ente's, and the key's when the key has groups.
+    let profile = &state.store.enti[ente];
+    let (pa, key) = (profile.active_group_ids(), profile.api_key_groups());
+    if let Some(g) = groups
+        .iter()
+        .find(|g| !pa.contains(g) || (!key.is_empty() && !key.contains(g)))
+    {
         return Err(ApiError::forbidden(
             "PN_WEBHOOK_FORBIDDEN",
-            format!("group `{g}` is not a group of this API key"),
+            format!(
+                "group `{g}` is not {}",
+                if pa.contains(g) {
+                    "a group of this API key"
+                } else {
+                    "an active group of this Ente"
+                }
+            ),
         ));
     }
     let event_type = if event_type.as_deref() == Some("STATUS") {

@@ -57,6 +57,9 @@ pub enum Op {
         ente: usize,
         events: Vec<(String, String, i64, DateTime<Utc>)>,
     },
+    AddPosition {
+        position: crate::config::DebtPosition,
+    },
     F24Payments {
         ente: usize,
         events: Vec<super::F24Payment>,

@@ -225,6 +225,8 @@ struct State {
     schedule: BinaryHeap<Reverse<Due>>,
     events: EventLog,
     seq: u64,
+    /// The debt positions pagoPA's GPD holds, for ASYNC notifications.
+    gpd: crate::domain::gpd::Gpd,
     /// The io instant (wall time plus jumps, in ms) stamped on the events emitted now: stream
     /// events expire on it, as they live 7 real days even in UAT.
     io_ms: i64,
@@ -445,6 +447,7 @@ impl Store {
             Op::Payments { ente, events } => {
                 let _ = self.payment_events(ente, &events);
             }
+            Op::AddPosition { position } => self.add_position(position),
             Op::F24Payments { ente, events } => {
                 let _ = self.f24_payment_events(ente, &events);
             }
@@ -1064,6 +1067,23 @@ impl Store {
         Ok(())
     }
 
+    /// Puts a debt position on pagoPA's GPD (as an Ente's pagoPA integration would).
+    pub fn add_position(&self, position: crate::config::DebtPosition) {
+        let mut st = self.lock();
+        self.log_now(|| journal::Op::AddPosition {
+            position: position.clone(),
+        });
+        st.gpd.add(position);
+    }
+
+    /// The debt positions of the Enti file, known from the start.
+    pub fn set_positions(&self, positions: Vec<crate::config::DebtPosition>) {
+        let mut st = self.lock();
+        for p in positions {
+            st.gpd.add(p);
+        }
+    }
+
     /// Pins `script` for every recipient of the next notification `ente` sends.
     pub fn pin_next_script(&self, ente: usize, script: &str) -> Result<(), Vec<String>> {
         if self.scripts.by_name(script).is_none() {
@@ -1570,6 +1590,21 @@ impl State {
                         detail: format!(
                             "Address of recipient {i} is not valid: zip {:?} is not an Italian CAP",
                             a.zip.as_deref().unwrap_or("")
+                        ),
+                        rec_index: Some(i),
+                    });
+                }
+            }
+        }
+        // ASYNC: SEND checks each pagoPA payment against pagoPA's GPD (SYNC ones are not).
+        if n.request.pago_pa_int_mode.as_deref() == Some("ASYNC") {
+            for (i, p) in n.request.pago_pa_payments() {
+                if !self.gpd.has(&p.creditor_tax_id, &p.notice_code) {
+                    out.push(RefusalReason {
+                        error_code: "PAYMENT_NOT_VALID",
+                        detail: format!(
+                            "Payment information is not valid - creditorTaxId={} noticeCode={}",
+                            p.creditor_tax_id, p.notice_code
                         ),
                         rec_index: Some(i),
                     });

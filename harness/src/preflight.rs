@@ -28,6 +28,10 @@ pub enum PreflightError {
     Unauthorized { url: String, detail: String },
     #[error("{url} answered 403 Forbidden to GET /status: the API key is unknown or not enabled there, or its PDND voucher is missing, expired or of another client{}", why(.detail))]
     Forbidden { url: String, detail: String },
+    #[error(
+        "{url}: SEND reports a downtime (GET /status answered 500): {incidents}; evidence made now would not show a working integration, run again once /status answers 200"
+    )]
+    Degraded { url: String, incidents: String },
     #[error("{url} answered HTTP {status} to GET /status{}", why(.detail))]
     Unexpected {
         url: String,
@@ -60,6 +64,26 @@ fn refusal_detail(answer: &crate::client::Answer) -> String {
     text.chars().take(300).collect()
 }
 
+/// The open incidents a `/status` body lists (`PnStatusResponse.openIncidents`), in words:
+/// "NOTIFICATION_CREATE KO since 2026-12-04T10:00:00Z".
+fn open_incidents(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let list = v["openIncidents"].as_array().filter(|l| !l.is_empty())?;
+    Some(
+        list.iter()
+            .map(|i| {
+                format!(
+                    "{} {} since {}",
+                    i["functionality"].as_str().unwrap_or("?"),
+                    i["status"].as_str().unwrap_or("KO"),
+                    i["startDate"].as_str().unwrap_or("?")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
 /// `GET /status` with the Ente's key (and voucher): the one call every target answers.
 pub async fn check(client: &SendClient) -> Result<(), PreflightError> {
     let url = client.base().to_string();
@@ -77,6 +101,14 @@ pub async fn check(client: &SendClient) -> Result<(), PreflightError> {
                 TransportKind::Timeout => PreflightError::Timeout { url, detail },
                 TransportKind::Voucher => PreflightError::Voucher { detail },
                 TransportKind::Other => PreflightError::NoAnswer { url, detail },
+            });
+        }
+        Err(ClientError::Http {
+            status: 500, body, ..
+        }) if open_incidents(&body).is_some() => {
+            return Err(PreflightError::Degraded {
+                url,
+                incidents: open_incidents(&body).unwrap_or_default(),
             });
         }
         Err(e @ ClientError::Http { .. }) => {

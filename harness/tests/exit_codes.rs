@@ -165,3 +165,29 @@ fn a_failed_test_case_exits_1_with_its_report() {
             .exists()
     );
 }
+
+#[tokio::test]
+async fn a_target_reporting_a_downtime_cannot_run_and_the_line_names_it() {
+    let mock = start_send_mock(&["--listen", "127.0.0.1:0", "--time-scale", "1s"]);
+    let base = mock.logged["base_url"].clone();
+    let opened = reqwest::Client::new()
+        .post(format!("{base}/mock/downtimes"))
+        .header("x-api-key", "demo-api-key")
+        .json(&serde_json::json!({"status": "KO", "functionality": ["NOTIFICATION_CREATE"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let tmp = tempfile::tempdir().unwrap();
+    let reports = tmp.path().join("reports");
+    let out = run(&["--target", &base], &fixture("enti/demo.toml"), &reports);
+    cannot_run(
+        &out,
+        &reports,
+        &[
+            "downtime",
+            "NOTIFICATION_CREATE KO since",
+            "/status answers 200",
+        ],
+    );
+}

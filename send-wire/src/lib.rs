@@ -193,3 +193,37 @@ impl PhysicalCommunicationType {
         }
     }
 }
+
+/// One downtime of a SEND functionality (`PnDowntimeEntry`): open while `endDate` is absent;
+/// `legalFactId` names its legal fact once resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PnDowntimeEntry {
+    pub functionality: String,
+    /// `KO` or `OK`.
+    pub status: String,
+    pub start_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_fact_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_available: Option<bool>,
+}
+
+/// `GET /status` (`PnStatusResponse`): SEND's functionalities and the downtimes open now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PnStatusResponse {
+    pub functionalities: Vec<String>,
+    pub open_incidents: Vec<PnDowntimeEntry>,
+}
+
+/// `GET /downtime/v1/resolved` (`PnDowntimeHistoryResponse`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PnDowntimeHistoryResponse {
+    pub result: Vec<PnDowntimeEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page: Option<String>,
+}

@@ -2,6 +2,7 @@
 
 pub mod builtin;
 pub mod clock;
+pub mod downtime;
 pub mod gpd;
 pub mod iun;
 pub mod library;

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/mock/scripts", get(scripts))
         .route("/mock/scripts/next", put(pin_next))
         .route("/mock/gpd/positions", post(add_position))
+        .route("/mock/downtimes", post(downtime_event))
         .route(
             "/mock/notifications/{iun}/recipients/{rec_index}/view",
             post(view),
@@ -95,6 +96,89 @@ async fn add_position(
             json!({"creditorTaxId": p.creditor_tax_id, "noticeCode": p.notice_code, "amount": p.amount}),
         ),
     ))
+}
+
+/// A functionality goes KO or OK again, in the shape of SEND's own `PnStatusUpdateEvent`:
+/// `{"status": "KO"|"OK", "functionality": [...], "timestamp"?: date-time}` (`sourceType` and
+/// `source` may be sent and are ignored). Answers the downtimes opened or resolved; nothing
+/// changes unless every functionality named can take the event.
+async fn downtime_event(
+    State(state): State<AppState>,
+    _: Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Vec<send_wire::PnDowntimeEntry>>> {
+    use crate::domain::downtime::Functionality;
+    let bad = |element: &str, detail: String| {
+        ApiError::bad_request("PN_GENERIC_INVALIDPARAMETER", Some(element.into()), detail)
+    };
+    let ko = match body.get("status").and_then(Value::as_str) {
+        Some("KO") => true,
+        Some("OK") => false,
+        _ => return Err(bad("status", "status must be \"KO\" or \"OK\"".into())),
+    };
+    let names = body
+        .get("functionality")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            bad(
+                "functionality",
+                "functionality must be a non-empty array".into(),
+            )
+        })?;
+    let mut functionalities = Vec::new();
+    for n in names {
+        let f = n.as_str().and_then(Functionality::parse).ok_or_else(|| {
+            bad(
+                "functionality",
+                format!("{n} is not NOTIFICATION_CREATE, NOTIFICATION_VISUALIZATION or NOTIFICATION_WORKFLOW"),
+            )
+        })?;
+        if !functionalities.contains(&f) {
+            functionalities.push(f);
+        }
+    }
+    let now = state.store.clock.now();
+    let at = match body.get("timestamp") {
+        None | Some(Value::Null) => now,
+        Some(t) => t
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.to_utc())
+            .filter(|t| *t <= now)
+            .ok_or_else(|| {
+                bad(
+                    "timestamp",
+                    format!(
+                        "timestamp {t} is not a date-time at or before the mock's now ({})",
+                        rfc3339(now)
+                    ),
+                )
+            })?,
+    };
+    // All or nothing: try the whole event on a copy first.
+    state
+        .store
+        .downtimes(|d| {
+            let mut trial = d.clone();
+            functionalities.iter().try_for_each(|f| {
+                if ko {
+                    trial.open(*f, at).map(drop)
+                } else {
+                    trial.close(*f, at).map(drop)
+                }
+            })
+        })
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "Conflict", e.to_string(), vec![]))?;
+    let mut changed = Vec::new();
+    for f in functionalities {
+        let d = state
+            .store
+            .downtime_event(f, ko, at)
+            .map_err(|e| ApiError::new(StatusCode::CONFLICT, "Conflict", e.to_string(), vec![]))?;
+        changed.push(super::downtimes::entry(&d));
+    }
+    Ok(Json(changed))
 }
 
 async fn scripts(State(state): State<AppState>, _: Caller) -> Json<Value> {

@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod auth;
 pub mod cancel;
 pub mod checklist;
+pub mod downtimes;
 pub mod extract;
 pub mod groups;
 pub mod legal_facts;
@@ -16,7 +17,6 @@ pub mod price;
 pub mod problem;
 pub mod recorder;
 pub mod requests;
-pub mod status;
 pub mod storage;
 pub mod streams;
 
@@ -118,12 +118,14 @@ fn with_middleware(state: AppState, router: Router) -> impl HttpService {
 }
 
 /// The mock's own middleware, outermost first: the trace id, the request limits, the call
-/// recorder. They are plain functions composed under one `from_fn`, because each `from_fn`
+/// recorder, the open downtimes. They are plain functions composed under one `from_fn`, because each `from_fn`
 /// boxes a clone of the service below it on every request.
 async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
     trace_id(&state, req, |req| {
         limits::limits(&state, req, |req| {
-            recorder::record(&state, req, |req| next.run(req))
+            recorder::record(&state, req, |req| {
+                downtimes::refuse_while_down(&state, req, |req| next.run(req))
+            })
         })
     })
     .await
@@ -137,7 +139,7 @@ fn router(state: AppState) -> Router {
         Router::new()
     };
     Router::new()
-        .merge(status::router())
+        .merge(downtimes::router())
         .merge(attachments::router())
         .merge(storage)
         .merge(requests::router())

@@ -491,6 +491,10 @@ async fn download(
             Some(lf) => ([(header::CONTENT_TYPE, lf.content_type())], lf.render()).into_response(),
             None => no_such_key(),
         },
+        Some(DownloadTarget::DowntimeLegalFact(id)) => match state.store.downtime_legal_fact(&id) {
+            Some(pdf) => ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
+            None => no_such_key(),
+        },
     }
 }
 

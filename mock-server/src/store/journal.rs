@@ -60,6 +60,13 @@ pub enum Op {
     AddPosition {
         position: crate::config::DebtPosition,
     },
+    /// A functionality of the platform went KO or OK again at `at`.
+    Downtime {
+        functionality: crate::domain::downtime::Functionality,
+        ko: bool,
+        /// Named so, as `at` is the entry's own instant.
+        timestamp: DateTime<Utc>,
+    },
     F24Payments {
         ente: usize,
         events: Vec<super::F24Payment>,

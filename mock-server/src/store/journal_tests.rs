@@ -202,3 +202,35 @@ fn io_instants_are_replayed_so_real_time_lifetimes_survive_a_restart() {
     let drift = b.slot(&slot.key).unwrap().expires_io - slot.expires_io;
     assert!(drift.abs() < chrono::Duration::milliseconds(1), "{drift:?}");
 }
+
+#[test]
+fn downtimes_and_their_legal_facts_come_back_after_a_restart() {
+    use crate::domain::downtime::Functionality::*;
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    s.open_journal(dir.path()).unwrap();
+    let start = s.clock.now();
+    s.downtime_event(NOTIFICATION_CREATE, true, start).unwrap();
+    s.downtime_event(NOTIFICATION_WORKFLOW, true, start)
+        .unwrap();
+    s.advance(Duration::hours(1));
+    let closed = s
+        .downtime_event(NOTIFICATION_CREATE, false, s.clock.now())
+        .unwrap();
+    let id = closed.legal_fact_id.clone().unwrap();
+    let pdf = s.downtime_legal_fact(&id).unwrap();
+    drop(s);
+
+    let again = store(dir.path());
+    again.open_journal(dir.path()).unwrap();
+    assert!(
+        again.any_downtime_open(),
+        "the workflow downtime is still open"
+    );
+    assert_eq!(
+        again.downtimes(|d| d.by_legal_fact(&id).cloned()),
+        Some(closed)
+    );
+    assert_eq!(again.downtime_legal_fact(&id), Some(pdf));
+    assert!(again.downtimes(|d| d.is_open(NOTIFICATION_WORKFLOW)));
+}

@@ -18,6 +18,7 @@ pub mod streams;
 
 use crate::config::EnteProfile;
 use crate::domain::clock::VirtualClock;
+use crate::domain::downtime::{Downtime, DowntimeError, Downtimes, Functionality};
 use crate::domain::iun::Iun;
 use crate::domain::library::ScriptLibrary;
 use crate::domain::presign::Presigner;
@@ -170,8 +171,13 @@ pub enum RequestLookup {
 /// A file a download URL serves.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum DownloadTarget {
-    Upload { path: PathBuf, content_type: String },
+    Upload {
+        path: PathBuf,
+        content_type: String,
+    },
     LegalFact(String),
+    /// The legal fact of a resolved platform downtime, by its id.
+    DowntimeLegalFact(String),
 }
 
 /// Where a legal fact's document comes from: an element of a notification's timeline.
@@ -227,6 +233,7 @@ struct State {
     seq: u64,
     /// The debt positions pagoPA's GPD holds, for ASYNC notifications.
     gpd: crate::domain::gpd::Gpd,
+    downtimes: crate::domain::downtime::Downtimes,
     /// The io instant (wall time plus jumps, in ms) stamped on the events emitted now: stream
     /// events expire on it, as they live 7 real days even in UAT.
     io_ms: i64,
@@ -249,6 +256,8 @@ pub struct Store {
     /// so whether there is one is read without a lock on every change.
     journal: std::sync::OnceLock<Mutex<journal::Journal>>,
     journal_errors: AtomicU64,
+    /// Whether a platform downtime is open: read without a lock by every request.
+    any_downtime: std::sync::atomic::AtomicBool,
     /// Rendered answers per (notification, variant), reused while the notification is unchanged.
     rendered: Mutex<HashMap<(Iun, u8), (RenderStamp, bytes::Bytes)>>,
     /// Signs the presigned storage URLs; keyed by the data dir's seed when durable.
@@ -296,6 +305,7 @@ impl Store {
             wake: Notify::new(),
             journal: std::sync::OnceLock::new(),
             journal_errors: AtomicU64::new(0),
+            any_downtime: Default::default(),
             rendered: Mutex::new(HashMap::new()),
             presigner: std::sync::RwLock::new(Presigner::from_seed(rand::random())),
         }
@@ -448,6 +458,13 @@ impl Store {
                 let _ = self.payment_events(ente, &events);
             }
             Op::AddPosition { position } => self.add_position(position),
+            Op::Downtime {
+                functionality,
+                ko,
+                timestamp,
+            } => {
+                let _ = self.downtime_event(functionality, ko, timestamp);
+            }
             Op::F24Payments { ente, events } => {
                 let _ = self.f24_payment_events(ente, &events);
             }
@@ -1074,6 +1091,52 @@ impl Store {
             position: position.clone(),
         });
         st.gpd.add(position);
+    }
+
+    /// `functionality` goes KO (`ko`) or OK again at `at` (SEND's PnStatusUpdateEvent); answers
+    /// the downtime opened or resolved.
+    pub fn downtime_event(
+        &self,
+        functionality: Functionality,
+        ko: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Downtime, DowntimeError> {
+        let mut st = self.lock();
+        let d = if ko {
+            st.downtimes.open(functionality, at)?.clone()
+        } else {
+            st.downtimes.close(functionality, at)?.clone()
+        };
+        self.any_downtime
+            .store(!st.downtimes.open_incidents().is_empty(), Ordering::SeqCst);
+        self.log_now(|| journal::Op::Downtime {
+            functionality,
+            ko,
+            timestamp: at,
+        });
+        Ok(d)
+    }
+
+    /// Whether some functionality is down now (no lock taken).
+    pub fn any_downtime_open(&self) -> bool {
+        self.any_downtime.load(Ordering::SeqCst)
+    }
+
+    /// Reads the platform's downtimes.
+    pub fn downtimes<R>(&self, read: impl FnOnce(&Downtimes) -> R) -> R {
+        read(&self.lock().downtimes)
+    }
+
+    /// The PDF of a resolved downtime's legal fact.
+    pub fn downtime_legal_fact(&self, id: &str) -> Option<Vec<u8>> {
+        let lines = self.downtimes(|d| {
+            d.by_legal_fact(id)
+                .map(crate::domain::downtime::legal_fact_lines)
+        })?;
+        Some(crate::domain::pdf::render(
+            "Attestazione opponibile a terzi: malfunzionamento e ripristino",
+            &lines,
+        ))
     }
 
     /// The debt positions of the Enti file, known from the start.

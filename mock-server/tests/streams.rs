@@ -478,6 +478,102 @@ async fn limits_lifecycle_and_isolation() {
     app.mock.stop().await;
 }
 
+/// The KB's "Passaggio di versione di uno stream": find the old stream in the v1 list, create
+/// one with the newest version replacing it, drain the old one in its own version.
+#[tokio::test]
+async fn a_stream_of_an_older_version_is_replaced_by_the_newest_as_the_kb_describes() {
+    let app = app_with_interval(0).await;
+    let (s, old) = create(
+        &app,
+        "/v2.3",
+        json!({"title": "old", "eventType": "TIMELINE", "groups": []}),
+    )
+    .await;
+    assert_eq!(s, 200, "{old}");
+    let old_id = old["streamId"].as_str().unwrap().to_string();
+    send_many(&app, 1).await;
+    app.advance("1d").await;
+    // The v1 list shows streams of every version: that is how the PT finds the old id.
+    let (_, list) = app.get_json("/delivery-progresses/streams").await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["streamId"] == old_id.as_str()),
+        "{list}"
+    );
+    let old_events = drain(&app, "/v2.3", &old_id).await;
+    assert!(!old_events.is_empty());
+    let old_last: u128 = old_events.last().unwrap()["eventId"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Leave some unread on the old stream: it stays readable in v2.3 once replaced.
+    send_many(&app, 1).await;
+    app.advance("1d").await;
+
+    let (s, newer) = create(
+        &app,
+        "/v2.9",
+        json!({"title": "new", "eventType": "TIMELINE", "groups": [], "replacedStreamId": old_id}),
+    )
+    .await;
+    assert_eq!(s, 200, "{newer}");
+    assert_conforms("POST", "/delivery-progresses/v2.9/streams", 200, &newer);
+    let new_id = newer["streamId"].as_str().unwrap().to_string();
+    let (_, o) = app
+        .get_json(&format!("/delivery-progresses/v2.3/streams/{old_id}"))
+        .await;
+    assert!(o["disabledDate"].is_string(), "disabled at once: {o}");
+    let unread = drain(&app, "/v2.3", &old_id).await;
+    assert!(
+        !unread.is_empty(),
+        "the old stream is drained in its own version"
+    );
+    assert_eq!(
+        read(&app, "/v2.9", &old_id, None).await.0,
+        403,
+        "not in another"
+    );
+
+    // New events go to the new stream only, with ids after the old stream's.
+    send_many(&app, 1).await;
+    app.advance("1d").await;
+    assert!(drain(&app, "/v2.3", &old_id).await.is_empty());
+    let fresh = drain(&app, "/v2.9", &new_id).await;
+    let first: u128 = fresh[0]["eventId"].as_str().unwrap().parse().unwrap();
+    assert!(first > old_last, "{first} after {old_last}");
+    // Replacing it again is refused; so is replacing an unknown stream.
+    let (s, again) = create(
+        &app,
+        "/v2.9",
+        json!({"title": "again", "eventType": "TIMELINE", "groups": [], "replacedStreamId": old_id}),
+    )
+    .await;
+    assert_eq!(s, 403, "{again}");
+    let (s, _) = create(
+        &app,
+        "/v2.9",
+        json!({"title": "x", "eventType": "TIMELINE", "groups": [], "replacedStreamId": "7f3e6b4e-0000-4000-8000-000000000000"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // Fourteen days (io time: a clock jump counts, SEND days do not) after it was disabled,
+    // the old stream is gone.
+    app.advance("15d").await;
+    assert_eq!(read(&app, "/v2.3", &old_id, None).await.0, 404);
+    let (_, list) = app.get_json("/delivery-progresses/streams").await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["streamId"] != old_id.as_str())
+    );
+    assert_eq!(read(&app, "/v2.9", &new_id, None).await.0, 200);
+}
+
 #[tokio::test]
 async fn every_stream_version_conforms_to_the_spec() {
     let app = app_with_interval(0).await;

@@ -233,12 +233,13 @@ async fn create(
         .map_err(to_api)
 }
 
+/// Every stream of the Ente, whatever the version of the path (as pn-stream lists them).
 async fn list(
     State(state): State<AppState>,
     Caller(ente): Caller,
-    v: StreamVersion,
+    _: StreamVersion,
 ) -> Json<Vec<Value>> {
-    Json(state.store.list_streams(ente, v))
+    Json(state.store.list_streams(ente))
 }
 
 async fn read(

@@ -19,6 +19,12 @@ pub const PAGE: usize = 50;
 pub const EVENT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Active streams allowed per Ente.
 pub const MAX_STREAMS: usize = 10;
+/// A disabled stream stays readable this long, then is deleted (pn-stream's `disable-ttl`), on
+/// the io clock like the events' TTL.
+pub const DISABLED_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
+/// How far past the replaced stream's last event id a replacing stream starts (pn-stream's
+/// `deltaCounter`: the new ids never collide with ids the client saw on the old stream).
+pub const REPLACE_DELTA: u64 = 1000;
 
 /// A stream's configuration as the client set it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -58,6 +64,8 @@ pub struct Stream {
     pub spec: StreamSpec,
     pub activation: DateTime<Utc>,
     pub disabled: Option<DateTime<Utc>>,
+    /// The io instant (ms) it was disabled at: it is deleted `DISABLED_TTL_MS` later.
+    disabled_io_ms: Option<i64>,
     filter: Filter,
     queue: VecDeque<Queued>,
     /// Events held by waitForAccepted until their notification is accepted or refused.
@@ -180,6 +188,14 @@ impl State {
         }
     }
 
+    /// Deletes the streams disabled more than `DISABLED_TTL_MS` before `io_now`.
+    fn purge_disabled(&mut self, io_now: i64) {
+        self.streams.retain(|_, s| {
+            s.disabled_io_ms
+                .is_none_or(|d| io_now - d <= DISABLED_TTL_MS)
+        });
+    }
+
     fn stream_mut(
         &mut self,
         ente: usize,
@@ -252,7 +268,9 @@ impl Store {
     ) -> Result<Value, StreamError> {
         let filter = spec.filter(version)?;
         let now = self.clock.now();
+        let io_now = self.clock.io_time().num_milliseconds();
         let mut st = self.lock();
+        st.purge_disabled(io_now);
         self.log(now, || super::journal::Op::CreateStream {
             ente,
             version,
@@ -262,27 +280,32 @@ impl Store {
         let id = uuid::Builder::from_random_bytes(st.rng.0.random())
             .into_uuid()
             .to_string();
+        // A replacement may replace a stream of any version (the KB's version upgrade); the
+        // count of active streams is not checked, as one is disabled for the other.
+        let mut next_id = 0;
         if let Some(old) = &replaced {
-            let o = st.stream_mut(ente, version, old)?;
+            let o = st
+                .streams
+                .get_mut(old)
+                .filter(|s| s.ente == ente)
+                .ok_or(StreamError::NotFound)?;
             if o.disabled.is_some() {
                 return Err(StreamError::Forbidden(format!(
-                    "stream {old} is already disabled"
+                    "Not supported operation, stream {old} already disabled"
                 )));
             }
             o.disabled = Some(now);
-        }
-        let active = st
-            .streams
-            .values()
-            .filter(|s| s.ente == ente && s.disabled.is_none())
-            .count();
-        if active >= MAX_STREAMS {
-            if let Some(old) = &replaced
-                && let Some(o) = st.streams.get_mut(old)
-            {
-                o.disabled = None;
+            o.disabled_io_ms = Some(io_now);
+            next_id = o.next_id + REPLACE_DELTA;
+        } else {
+            let active = st
+                .streams
+                .values()
+                .filter(|s| s.ente == ente && s.disabled.is_none())
+                .count();
+            if active >= MAX_STREAMS {
+                return Err(StreamError::TooMany);
             }
-            return Err(StreamError::TooMany);
         }
         let s = Stream {
             id: id.clone(),
@@ -291,10 +314,11 @@ impl Store {
             spec,
             activation: now,
             disabled: None,
+            disabled_io_ms: None,
             filter,
             queue: VecDeque::new(),
             held: HashMap::new(),
-            next_id: 0,
+            next_id,
             not_before: None,
         };
         let meta = s.metadata();
@@ -302,13 +326,13 @@ impl Store {
         Ok(meta)
     }
 
-    pub fn list_streams(&self, ente: usize, version: StreamVersion) -> Vec<Value> {
-        let st = self.lock();
-        let mut v: Vec<&Stream> = st
-            .streams
-            .values()
-            .filter(|s| s.ente == ente && s.version == version)
-            .collect();
+    /// The Ente's streams, whatever version created them (pn-stream lists them by PA: the way
+    /// a PT finds an old stream to replace).
+    pub fn list_streams(&self, ente: usize) -> Vec<Value> {
+        let io_now = self.clock.io_time().num_milliseconds();
+        let mut st = self.lock();
+        st.purge_disabled(io_now);
+        let mut v: Vec<&Stream> = st.streams.values().filter(|s| s.ente == ente).collect();
         v.sort_by_key(|s| (s.activation, s.id.clone()));
         v.iter()
             .map(|s| json!({"streamId": s.id, "title": s.spec.title}))
@@ -321,7 +345,10 @@ impl Store {
         version: StreamVersion,
         id: &str,
     ) -> Result<Value, StreamError> {
-        Ok(self.lock().stream_mut(ente, version, id)?.metadata())
+        let io_now = self.clock.io_time().num_milliseconds();
+        let mut st = self.lock();
+        st.purge_disabled(io_now);
+        Ok(st.stream_mut(ente, version, id)?.metadata())
     }
 
     pub fn update_stream(
@@ -333,6 +360,7 @@ impl Store {
     ) -> Result<Value, StreamError> {
         let filter = spec.filter(version)?;
         let mut st = self.lock();
+        st.purge_disabled(self.clock.io_time().num_milliseconds());
         self.log_now(|| super::journal::Op::UpdateStream {
             ente,
             version,
@@ -362,6 +390,7 @@ impl Store {
         id: &str,
     ) -> Result<(), StreamError> {
         let mut st = self.lock();
+        st.purge_disabled(self.clock.io_time().num_milliseconds());
         self.log_now(|| super::journal::Op::DeleteStream {
             ente,
             version,
@@ -380,6 +409,7 @@ impl Store {
     ) -> Result<Value, StreamError> {
         let now = self.clock.now();
         let mut st = self.lock();
+        st.purge_disabled(self.clock.io_time().num_milliseconds());
         self.log(now, || super::journal::Op::DisableStream {
             ente,
             version,
@@ -392,6 +422,7 @@ impl Store {
             )));
         }
         s.disabled = Some(now);
+        s.disabled_io_ms = Some(self.clock.io_time().num_milliseconds());
         Ok(s.metadata())
     }
 
@@ -429,6 +460,7 @@ impl Store {
         let now = self.clock.now();
         self.fire_due(now);
         let mut st = self.lock();
+        st.purge_disabled(self.clock.io_time().num_milliseconds());
         let real_now = Instant::now();
         let s = st.stream_mut(ente, version, id)?;
         if pacing.strict

@@ -250,6 +250,8 @@ pub struct MockConfig {
     /// Connections open at once beyond which new ones get a 503 and are closed; by default
     /// three quarters of the descriptor limit (raised to its hard limit at start).
     pub max_connections: Option<usize>,
+    /// Print one line per request served (redacted as `GET /mock/requests` is).
+    pub log_requests: bool,
 }
 
 impl Default for MockConfig {
@@ -272,6 +274,7 @@ impl Default for MockConfig {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: None,
+            log_requests: false,
         }
     }
 }

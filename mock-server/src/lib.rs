@@ -103,8 +103,10 @@ impl MockServer {
                 .max_connections
                 .unwrap_or_else(|| serve::default_max_connections(serve::raise_descriptor_limit())),
         };
+        let request_log = http::request_log::RequestLog::new(config.log_requests);
         let state = AppState::new(http::Shared {
             config,
+            request_log,
             store: store.clone(),
             pdnd,
             local_addr: addr,

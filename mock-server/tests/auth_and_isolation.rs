@@ -254,3 +254,48 @@ async fn storage_urls_work_without_the_api_key() {
     assert_eq!(r.status(), 200);
     app.mock.stop().await;
 }
+
+/// What README says each mock page needs: a PDND Ente's key alone opens no `/mock/*` page,
+/// while `/checklistresult` takes the key alone (several Enti) and the token endpoint none.
+#[tokio::test]
+async fn mock_pages_need_what_the_readme_says() {
+    let app = two_enti().await;
+    for path in [
+        "/mock/checklist",
+        "/mock/checklist.html",
+        "/mock/requests",
+        "/mock/clock",
+    ] {
+        assert_eq!(app.get_as("key-pdnd", path).await.status(), 403, "{path}");
+        assert_eq!(
+            app.get(path).await.status(),
+            200,
+            "{path} with the demo key"
+        );
+    }
+    assert_eq!(
+        app.get_as("key-pdnd", "/checklistresult").await.status(),
+        200
+    );
+    let none = app
+        .client
+        .get(app.url("/checklistresult"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 401, "several Enti: the key says whose");
+    let (s, voucher) = token(&app, "auth.uat.interop.pagopa.it/client-assertion").await;
+    assert_eq!(s, 200, "the token endpoint asks no key: {voucher}");
+    let with_voucher = app
+        .client
+        .get(app.url("/mock/checklist"))
+        .header("x-api-key", "key-pdnd")
+        .header(
+            "authorization",
+            format!("Bearer {}", voucher["access_token"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_voucher.status(), 200);
+}

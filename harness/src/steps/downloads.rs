@@ -226,8 +226,9 @@ fn required_categories(timeline: &[Value]) -> Result<(), String> {
     ];
     if !cats.iter().any(|c| DELIVERY.contains(&c.as_str())) {
         return Err(format!(
-            "the delivered notification's timeline references no delivery legal fact ({}): {cats:?}",
-            DELIVERY.join(", ")
+            "the delivered notification's timeline references no delivery legal fact ({}): it references {}",
+            DELIVERY.join(", "),
+            cats.join(", ")
         ));
     }
     Ok(())
@@ -270,7 +271,14 @@ async fn legal_facts(w: &mut SendWorld) -> Result<(), String> {
                 } else {
                     Ok(Poll::Wait {
                         suggested: None,
-                        seen: format!("not yet listed: {missing:?}"),
+                        seen: format!(
+                            "not yet listed: {}",
+                            missing
+                                .iter()
+                                .map(|m| m.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     })
                 }
             }

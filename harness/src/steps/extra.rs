@@ -40,9 +40,12 @@ async fn refused(w: &mut SendWorld, code: String) -> Result<(), String> {
         .filter_map(|e| e["code"].as_str())
         .collect();
     if !codes.contains(&code.as_str()) {
-        return Err(format!("the refusal carries {codes:?}, not {code}"));
+        return Err(format!(
+            "the refusal carries {}, not {code}",
+            codes.join(", ")
+        ));
     }
-    w.evidence(|e| e.notes.push(format!("refused with {codes:?}")));
+    w.evidence(|e| e.notes.push(format!("refused with {}", codes.join(", "))));
     Ok(())
 }
 

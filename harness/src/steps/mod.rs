@@ -309,7 +309,7 @@ pub async fn reach_status(w: &mut SendWorld, statuses: &[&str]) -> Result<Value,
                 } else {
                     Ok(Poll::Wait {
                         suggested: None,
-                        seen: format!("status history {history:?}"),
+                        seen: format!("status history {}", history.join(" → ")),
                     })
                 }
             }

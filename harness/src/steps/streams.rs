@@ -118,9 +118,14 @@ async fn follow(
                 })
                 .collect();
             return Err(format!(
-                "{what}: not seen on the {} stream within {}; this notification's events: {seen:?}",
+                "{what}: not seen on the {} stream within {}; this notification's events: {}",
                 w.streams[i].event_type,
-                w.timing().describe()
+                w.timing().describe(),
+                if seen.is_empty() {
+                    "none".to_string()
+                } else {
+                    seen.join(", ")
+                }
             ));
         }
         read(w, i).await?;

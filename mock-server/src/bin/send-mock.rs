@@ -68,6 +68,11 @@ struct Cli {
     /// quarters of the descriptor limit (raised to its hard limit at start).
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Print one line per request: method, path, status, duration, the Ente, and the request
+    /// and response bodies with keys, secrets and presigned signatures redacted (the same
+    /// entries GET /mock/requests answers).
+    #[arg(long)]
+    log_requests: bool,
 }
 
 #[tokio::main]
@@ -96,6 +101,7 @@ async fn main() {
         header_timeout: cli.header_timeout,
         idle_timeout: cli.idle_timeout,
         max_connections: cli.max_connections,
+        log_requests: cli.log_requests,
         timelines: if cli.timelines.is_empty() {
             Some(PathBuf::from("fixtures/timelines"))
                 .filter(|p| p.is_dir())

@@ -189,7 +189,13 @@ impl<W: Words> TryFrom<String> for OneOf<W> {
             .iter()
             .find(|w| **w == s)
             .map(|w| OneOf(w, std::marker::PhantomData))
-            .ok_or_else(|| format!("{} must be one of {:?}, got `{s}`", W::WHAT, W::WORDS))
+            .ok_or_else(|| {
+                format!(
+                    "{} must be one of {}, got `{s}`",
+                    W::WHAT,
+                    W::WORDS.join(", ")
+                )
+            })
     }
 }
 macro_rules! words {

@@ -110,9 +110,9 @@ impl Pdnd {
         let claim = |k: &str| claims.get(k).and_then(Value::as_str);
         if claim("iss") != Some(client_id) || claim("sub") != Some(client_id) {
             return Err(refuse(format!(
-                "iss and sub must both be the client_id {client_id} (got iss {:?}, sub {:?})",
-                claim("iss"),
-                claim("sub")
+                "iss and sub must both be the client_id {client_id} (got iss {}, sub {})",
+                claim("iss").map_or("none".into(), |v| format!("`{v}`")),
+                claim("sub").map_or("none".into(), |v| format!("`{v}`"))
             )));
         }
         match claims.get("aud") {
@@ -124,7 +124,8 @@ impl Pdnd {
             }
             other => {
                 return Err(refuse(format!(
-                    "aud must be {ASSERTION_AUDIENCE}, got {other:?}"
+                    "aud must be {ASSERTION_AUDIENCE}, got {}",
+                    other.map_or("none".into(), |v| v.to_string())
                 )));
             }
         }

@@ -16,6 +16,7 @@ pub mod pdnd;
 pub mod price;
 pub mod problem;
 pub mod recorder;
+pub mod request_log;
 pub mod requests;
 pub mod storage;
 pub mod streams;
@@ -49,6 +50,8 @@ pub struct Shared {
     pub local_addr: SocketAddr,
     /// The storage listener, when storage has its own (as S3 does in UAT).
     pub storage_addr: Option<SocketAddr>,
+    /// Every request served, per Ente, for `GET /mock/requests` and `--log-requests`.
+    pub request_log: request_log::RequestLog,
 }
 
 impl AppState {
@@ -118,13 +121,15 @@ fn with_middleware(state: AppState, router: Router) -> impl HttpService {
 }
 
 /// The mock's own middleware, outermost first: the trace id, the request limits, the call
-/// recorder, the open downtimes. They are plain functions composed under one `from_fn`, because each `from_fn`
+/// request log, the call recorder, the open downtimes. They are plain functions composed under one `from_fn`, because each `from_fn`
 /// boxes a clone of the service below it on every request.
 async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
     trace_id(&state, req, |req| {
         limits::limits(&state, req, |req| {
-            recorder::record(&state, req, |req| {
-                downtimes::refuse_while_down(&state, req, |req| next.run(req))
+            request_log::log(&state, req, |req| {
+                recorder::record(&state, req, |req| {
+                    downtimes::refuse_while_down(&state, req, |req| next.run(req))
+                })
             })
         })
     })
@@ -152,6 +157,7 @@ fn router(state: AppState) -> Router {
         .merge(pdnd::router())
         .merge(groups::router())
         .merge(checklist::router())
+        .merge(request_log::router())
         .merge(admin::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)

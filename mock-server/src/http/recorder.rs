@@ -31,7 +31,7 @@ fn is_json(h: &HeaderMap) -> bool {
 }
 
 /// The Ente a call belongs to: its API key, or for storage the owner of the slot or grant.
-fn ente_of(state: &AppState, req: &Request) -> Option<usize> {
+pub fn ente_of(state: &AppState, req: &Request) -> Option<usize> {
     let h = req.headers();
     if let Some(key) = h.get(&super::auth::API_KEY).and_then(|v| v.to_str().ok()) {
         return state.store.ente_with_key(key);

@@ -1651,7 +1651,7 @@ impl State {
                     out.push(RefusalReason {
                         error_code: "NOT_VALID_ADDRESS",
                         detail: format!(
-                            "Address of recipient {i} is not valid: zip {:?} is not an Italian CAP",
+                            "Address of recipient {i} is not valid: zip `{}` is not an Italian CAP",
                             a.zip.as_deref().unwrap_or("")
                         ),
                         rec_index: Some(i),

@@ -155,3 +155,30 @@ async fn an_ente_that_sends_by_a_r_passes_and_its_checklist_accepts_a_r() {
         "REGISTERED_LETTER_890"
     );
 }
+
+/// A profile whose notifications name a group: on the embedded mock the key is bound to it,
+/// so the streams of TC-INVIO-03 must name it too (SEND refuses a stream without groups to a
+/// key with groups), and they still see the Ente's notifications.
+#[tokio::test]
+async fn an_ente_whose_key_has_a_group_passes_tc_invio_03_with_grouped_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = demo_with(
+        "pago_pa_int_mode = \"SYNC\"",
+        "pago_pa_int_mode = \"SYNC\"\ngroup = \"ufficio-tributi\"",
+    );
+    let o = run(RunOptions::new(profile, Target::Embedded, dir.path()).tags("@TC-INVIO-03"))
+        .await
+        .unwrap();
+    let tc = o
+        .report
+        .test_cases
+        .iter()
+        .find(|t| t.id == "TC-INVIO-03")
+        .unwrap();
+    assert_eq!(
+        tc.verdict.as_str(),
+        "passed",
+        "{:?}",
+        o.report.scenarios().map(|s| &s.failure).collect::<Vec<_>>()
+    );
+}

@@ -125,3 +125,72 @@ async fn notifications_and_streams_name_only_active_groups_of_the_ente() {
     }
     app.mock.stop().await;
 }
+
+/// The KB's "Gruppi": a stream with groups gets only its groups' notifications, one without
+/// gets all; a key bound to groups cannot make a stream without them.
+#[tokio::test]
+async fn a_streams_groups_segregate_its_events() {
+    let app = app().await;
+    let mut streams = Vec::new();
+    for groups in [json!(["T"]), json!([])] {
+        let r = app
+            .post(
+                "/delivery-progresses/v2.9/streams",
+                &json!({"title": "g", "eventType": "TIMELINE", "groups": groups}),
+            )
+            .await;
+        let v: Value = r.json().await.unwrap();
+        streams.push(v["streamId"].as_str().unwrap().to_string());
+    }
+    let doc = app.upload_pdf("atto").await;
+    let mut of_t = notification(&doc);
+    of_t["group"] = json!("T");
+    of_t["paProtocolNumber"] = json!("OF-T");
+    let (t_request, _) = app.send_accepted(&of_t).await;
+    let mut no_group = notification(&doc);
+    no_group["paProtocolNumber"] = json!("NO-GROUP");
+    let (none_request, _) = app.send_accepted(&no_group).await;
+    let requests = |events: &Value| -> Vec<String> {
+        let mut r: Vec<String> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["notificationRequestId"].as_str().unwrap().to_string())
+            .collect();
+        r.dedup();
+        r
+    };
+    let (_, grouped) = app
+        .get_json(&format!(
+            "/delivery-progresses/v2.9/streams/{}/events",
+            streams[0]
+        ))
+        .await;
+    assert_eq!(requests(&grouped), [t_request.clone()], "{grouped}");
+    let (_, all) = app
+        .get_json(&format!(
+            "/delivery-progresses/v2.9/streams/{}/events",
+            streams[1]
+        ))
+        .await;
+    let all = requests(&all);
+    assert!(
+        all.contains(&t_request) && all.contains(&none_request),
+        "{all:?}"
+    );
+
+    let r = app
+        .post_as(
+            "key-b",
+            "/delivery-progresses/v2.9/streams",
+            &json!({"title": "all", "eventType": "TIMELINE", "groups": []}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let p: Value = r.json().await.unwrap();
+    assert!(
+        p["detail"].as_str().unwrap().contains("empty groups"),
+        "{p}"
+    );
+    app.mock.stop().await;
+}

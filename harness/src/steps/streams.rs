@@ -7,7 +7,10 @@ use reqwest::Method;
 use std::time::{Duration, Instant};
 
 async fn create(w: &mut SendWorld, event_type: &str) -> Result<(), String> {
-    let body = json!({"title": format!("send-conformance {event_type}"), "eventType": event_type, "groups": []});
+    // The profile's group, when its notifications name one: a key bound to groups may not
+    // create a stream without groups, and the stream sees the group's notifications either way.
+    let groups: Vec<&String> = w.ctx.profile.group.iter().collect();
+    let body = json!({"title": format!("send-conformance {event_type}"), "eventType": event_type, "groups": groups});
     let path = w.client().family.streams();
     let a = w
         .client()

@@ -198,6 +198,16 @@ fn parse_spec(
             ),
         ));
     }
+    // A key with groups may not make a stream that sees every group's notifications.
+    if version.has_groups() && groups.is_empty() && !key.is_empty() {
+        return Err(ApiError::forbidden(
+            "PN_WEBHOOK_FORBIDDEN",
+            format!(
+                "Not Allowed empty groups for apikey with groups {}",
+                key.join(",")
+            ),
+        ));
+    }
     let event_type = if event_type.as_deref() == Some("STATUS") {
         EventType::Status
     } else {

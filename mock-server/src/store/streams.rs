@@ -155,11 +155,17 @@ impl State {
         new_status: Option<Status>,
     ) {
         let settled = status_after != Status::IN_VALIDATION;
-        for s in self
-            .streams
-            .values_mut()
-            .filter(|s| s.ente == ente && s.disabled.is_none())
-        {
+        // A stream with groups gets only the notifications of those groups (KB "Gruppi").
+        let group = self
+            .notifications
+            .get(iun)
+            .and_then(|n| n.request.group.clone());
+        for s in self.streams.values_mut().filter(|s| {
+            s.ente == ente
+                && s.disabled.is_none()
+                && (s.spec.groups.is_empty()
+                    || group.as_ref().is_some_and(|g| s.spec.groups.contains(g)))
+        }) {
             if !s.filter.admits(category, new_status) {
                 continue;
             }

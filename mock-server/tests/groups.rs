@@ -166,7 +166,11 @@ async fn a_streams_groups_segregate_its_events() {
             streams[0]
         ))
         .await;
-    assert_eq!(requests(&grouped), std::slice::from_ref(&t_request), "{grouped}");
+    assert_eq!(
+        requests(&grouped),
+        std::slice::from_ref(&t_request),
+        "{grouped}"
+    );
     let (_, all) = app
         .get_json(&format!(
             "/delivery-progresses/v2.9/streams/{}/events",

@@ -726,3 +726,169 @@ async fn api_di_stato_della_piattaforma() {
     assert!(pdf.starts_with(b"%PDF-"));
     assert_eq!(pdf.len() as u64, meta["contentLength"].as_u64().unwrap());
 }
+
+/// The payment entry of the page's request: a pagoPA notice of the Ente, its form uploaded.
+fn pago_pa(notice: &str, apply_cost: bool, form: &Value) -> Value {
+    let mut attachment = form.clone();
+    attachment.as_object_mut().unwrap().remove("title");
+    json!({"pagoPa": {"noticeCode": notice, "creditorTaxId": TAX_ID, "applyCost": apply_cost, "attachment": attachment}})
+}
+
+/// "Pagamenti e Spese di notifica" (knowledge-base-di-piattaforma-notifiche/pagamenti-e-spese-
+/// di-notifica/README.md): with FLAT_RATE the price the platform computes for the recipient is
+/// always nil; with DELIVERY_MODE it is built from paFee, vat, SEND's fee and any paper cost, and
+/// of an instalment plan only the payments marked `applyCost` carry it. Prices read with the
+/// API the page names (`retrieveNotificationPriceV23`), by creditor and notice code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagamenti_e_spese_di_notifica() {
+    let app = app().await;
+    let g = Guide::new(&app).await;
+    let doc = g.upload("atto.pdf", &pdf("Atto"));
+    // SEND refuses one file attached twice in a request: a form per notice.
+    let forms =
+        [1, 2, 3].map(|i| g.upload(&format!("avviso-{i}.pdf"), &pdf(&format!("Avviso {i}"))));
+    let [flat, first, second] = [0, 1, 2].map(|_| notice_code());
+    let mut flat_rate = notification_of(&doc);
+    flat_rate["recipients"][0]["payments"] = json!([pago_pa(&flat, false, &forms[0])]);
+    let mut delivery_mode = notification_of(&doc);
+    delivery_mode["notificationFeePolicy"] = json!("DELIVERY_MODE");
+    delivery_mode["paFee"] = json!(100);
+    delivery_mode["vat"] = json!(22);
+    delivery_mode["pagoPaIntMode"] = json!("SYNC");
+    delivery_mode["recipients"][0]["payments"] = json!([
+        pago_pa(&first, true, &forms[1]),
+        pago_pa(&second, false, &forms[2])
+    ]);
+    for body in [&flat_rate, &delivery_mode] {
+        let sent = g.send(body);
+        assert!(sent["notificationRequestId"].is_string(), "{sent}");
+    }
+    g.advance("1d");
+    let price = |notice: &str| {
+        let path = format!("/delivery/v2.3/price/{TAX_ID}/{notice}");
+        let v = g
+            .run(&format!("curl -s 'https://<baseurlAmbiente>{path}' -H 'Accept: application/json' -H 'x-api-key: <apiKey>' -H 'Authorization: Bearer <PDNDVoucher>'"))
+            .json();
+        assert_conforms(
+            "GET",
+            "/delivery/v2.3/price/{paTaxId}/{noticeCode}",
+            200,
+            &v,
+        );
+        v
+    };
+    let p = price(&flat);
+    assert_eq!(
+        (&p["partialPrice"], &p["totalPrice"]),
+        (&json!(0), &json!(0)),
+        "FLAT_RATE: {p}"
+    );
+    // A PEC recipient: no paper, so SEND's 1 € plus the Ente's paFee of 1 €.
+    let p = price(&first);
+    assert_eq!(
+        (
+            &p["sendFee"],
+            &p["analogCost"],
+            &p["partialPrice"],
+            &p["totalPrice"]
+        ),
+        (&json!(100), &json!(0), &json!(100), &json!(200)),
+        "DELIVERY_MODE, applyCost: {p}"
+    );
+    assert_eq!((&p["paFee"], &p["vat"]), (&json!(100), &json!(22)), "{p}");
+    let p = price(&second);
+    assert_eq!(p["totalPrice"], 0, "the instalment without applyCost: {p}");
+}
+
+/// "API versione GA 2.0" (api-changelog/api-versione-ga-2.0.md): the sender cancels a
+/// notification with `PUT /delivery-push/v2.0/notifications/cancel/{iun}`, which answers a
+/// taking in charge; the cancellation completes asynchronously with the timeline elements
+/// NOTIFICATION_CANCELLATION_REQUEST and NOTIFICATION_CANCELLED and the status CANCELLED. The
+/// cancellation's legal fact is then downloadable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn annullamento_della_notifica() {
+    let app = app().await;
+    let g = Guide::new(&app).await;
+    let doc = g.upload("atto.pdf", &pdf("Atto"));
+    let id = g.send(&notification_of(&doc))["notificationRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    g.advance("1h");
+    let status = g
+        .run(&format!("curl -s 'https://<baseurlAmbiente>/delivery/v2.6/requests?notificationRequestId={id}' -H 'x-api-key: <apiKey>' -H 'Authorization: Bearer <PDNDVoucher>'"))
+        .json();
+    let iun = status["iun"].as_str().expect("accepted").to_string();
+    let cancel = format!(
+        "curl -s -X PUT 'https://<baseurlAmbiente>/delivery-push/v2.0/notifications/cancel/{iun}' -H 'x-api-key: <apiKey>' -H 'Authorization: Bearer <PDNDVoucher>' -w '\\n%{{http_code}}'"
+    );
+    let taken = g.run(&cancel).stdout;
+    let (body, code) = taken.rsplit_once('\n').unwrap();
+    assert_eq!(code, "202", "{body}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_conforms(
+        "PUT",
+        "/delivery-push/v2.0/notifications/cancel/{iun}",
+        202,
+        &body,
+    );
+    assert_eq!(
+        body["details"][0]["code"], "NOTIFICATION_CANCELLATION_ACCEPTED",
+        "{body}"
+    );
+    g.advance("1h");
+    let path = format!("/delivery/v2.9/notifications/sent/{iun}");
+    let detail = g
+        .run(&format!("curl -s 'https://<baseurlAmbiente>{path}' -H 'x-api-key: <apiKey>' -H 'Authorization: Bearer <PDNDVoucher>'"))
+        .json();
+    assert_conforms(
+        "GET",
+        "/delivery/v2.9/notifications/sent/{iun}",
+        200,
+        &detail,
+    );
+    assert_eq!(detail["notificationStatus"], "CANCELLED", "{detail}");
+    let categories: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["category"].as_str().unwrap())
+        .collect();
+    let at = |c: &str| categories.iter().position(|x| *x == c);
+    let (request, cancelled) = (
+        at("NOTIFICATION_CANCELLATION_REQUEST").expect("the request is in the timeline"),
+        at("NOTIFICATION_CANCELLED").expect("the cancellation is in the timeline"),
+    );
+    assert!(request < cancelled, "{categories:?}");
+    // The download names the key without its `safestorage://` scheme, as SEND's clients do.
+    let fact = detail["timeline"][cancelled]["legalFactsIds"][0]["key"]
+        .as_str()
+        .expect("NOTIFICATION_CANCELLED has its legal fact")
+        .trim_start_matches("safestorage://")
+        .to_string();
+    // The document is made after the element: until then the answer says when to ask again.
+    let meta_of = || {
+        g.run(&format!("curl -s 'https://<baseurlAmbiente>/delivery-push/{iun}/download/legal-facts/{fact}' -H 'x-api-key: <apiKey>' -H 'Authorization: Bearer <PDNDVoucher>'")).json()
+    };
+    let mut meta = meta_of();
+    for _ in 0..3 {
+        if meta["url"].is_string() {
+            break;
+        }
+        assert!(meta["retryAfter"].is_number(), "{meta}");
+        g.advance("1h");
+        meta = meta_of();
+    }
+    g.run(&format!(
+        "curl -s -f -o annullamento.pdf {}",
+        q(meta["url"].as_str().expect("ready"))
+    ));
+    assert!(
+        std::fs::read(g.path().join("annullamento.pdf"))
+            .unwrap()
+            .starts_with(b"%PDF-")
+    );
+    // Asked again, SEND says it is already cancelled.
+    let again = g.run(&cancel).stdout;
+    assert!(again.contains("NOTIFICATION_ALREADY_CANCELLED"), "{again}");
+}

@@ -30,8 +30,15 @@ fn is_json(h: &HeaderMap) -> bool {
         .is_some_and(|ct| ct.contains("json"))
 }
 
+/// The Ente of a request, once found: the outer middleware finds it, the inner ones read it.
+#[derive(Debug, Clone, Copy)]
+pub struct EnteOf(pub Option<usize>);
+
 /// The Ente a call belongs to: its API key, or for storage the owner of the slot or grant.
 pub fn ente_of(state: &AppState, req: &Request) -> Option<usize> {
+    if let Some(EnteOf(ente)) = req.extensions().get::<EnteOf>() {
+        return *ente;
+    }
     let h = req.headers();
     if let Some(key) = h.get(&super::auth::API_KEY).and_then(|v| v.to_str().ok()) {
         return state.store.ente_with_key(key);

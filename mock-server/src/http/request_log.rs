@@ -37,9 +37,9 @@ const REDACTED: &str = "[redacted]";
 #[derive(Debug, Clone)]
 struct Entry {
     id: u64,
-    at: chrono::DateTime<chrono::Utc>,
+    at: std::time::SystemTime,
     ente: Option<usize>,
-    method: String,
+    method: axum::http::Method,
     path: String,
     query: Option<String>,
     status: u16,
@@ -139,8 +139,8 @@ fn render(e: &Entry, ente_name: Option<&str>) -> Value {
         .collect();
     let mut v = json!({
         "id": e.id,
-        "at": crate::domain::clock::rfc3339(e.at),
-        "method": e.method,
+        "at": crate::domain::clock::rfc3339(e.at.into()),
+        "method": e.method.as_str(),
         "path": e.path,
         "status": e.status,
         "durationMs": e.duration_us as f64 / 1000.0,
@@ -221,11 +221,10 @@ pub fn redact_text(s: &str) -> String {
     out
 }
 
-fn content_type(h: &HeaderMap) -> String {
+fn content_type(h: &HeaderMap) -> &str {
     h.get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
-        .to_string()
 }
 
 fn content_length(h: &HeaderMap) -> Option<u64> {
@@ -250,14 +249,14 @@ fn keeps(ct: &str, len: Option<u64>) -> Option<fn(Bytes) -> Kept> {
 async fn take(body: Body, h: &HeaderMap) -> Result<(Kept, Body), Response> {
     let ct = content_type(h);
     let len = content_length(h);
-    let Some(kind) = keeps(&ct, len) else {
+    let Some(kind) = keeps(ct, len) else {
         let kept = match len {
             Some(0) | None if ct.is_empty() => Kept::None,
             _ => Kept::Opaque {
                 content_type: if ct.is_empty() {
                     "unknown type".into()
                 } else {
-                    ct
+                    ct.to_string()
                 },
                 bytes: len.unwrap_or(0),
             },
@@ -277,7 +276,7 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    let path = req.uri().path().to_string();
+    let path = req.uri().path();
     if path.starts_with("/mock/") || path == "/checklistresult" {
         return next(req).await;
     }
@@ -286,9 +285,11 @@ where
     if ente.is_none() && !state.request_log.print {
         return next(req).await;
     }
-    let method = req.method().to_string();
+    let path = path.to_string();
+    let method = req.method().clone();
     let query = req.uri().query().map(str::to_string);
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(super::recorder::EnteOf(ente));
     let (request, body) = match take(body, &parts.headers).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -306,7 +307,7 @@ where
         .map(str::to_string);
     let entry = Entry {
         id: state.request_log.next_id.fetch_add(1, Ordering::Relaxed) + 1,
-        at: chrono::Utc::now(),
+        at: std::time::SystemTime::now(),
         ente,
         method,
         path,
@@ -423,9 +424,9 @@ mod tests {
         for id in 1..=(KEPT as u64 + 5) {
             log.keep(Entry {
                 id,
-                at: chrono::Utc::now(),
+                at: std::time::SystemTime::now(),
                 ente: Some((id % 2) as usize),
-                method: "GET".into(),
+                method: axum::http::Method::GET,
                 path: "/status".into(),
                 query: None,
                 status: 200,

@@ -752,6 +752,56 @@ fn harness_phase(enti: usize) {
     );
 }
 
+/// `send-conformance proxy` in front of the mock: the latency of a detail read, one connection,
+/// straight to the mock and through the proxy, in alternating blocks so a spell of the VM
+/// colours both.
+fn proxy_phase() {
+    use send_conformance::proxy::{Proxy, ProxyOptions};
+    let (server_rt, client_rt) = (runtime("mock"), runtime("load"));
+    let (mock, proxy) = server_rt.block_on(async {
+        let mock = MockServer::start(still_clock()).await.unwrap();
+        let profile = EnteProfile::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/enti/demo.toml"
+        )))
+        .unwrap();
+        let proxy = Proxy::start(ProxyOptions {
+            upstream: Target::Url(mock.base_url()),
+            profile,
+            listen: "127.0.0.1:0".parse().unwrap(),
+            report_dir: std::env::temp_dir(),
+            lang: send_conformance::report::i18n::Lang::It,
+        })
+        .await
+        .unwrap();
+        (mock, proxy)
+    });
+    let paths: Vec<String> = client_rt.block_on(async {
+        let mut c = Conn::open(mock.addr()).await;
+        fill(&mock, &mut c, 100)
+            .await
+            .iter()
+            .map(|i| detail_path(i))
+            .collect()
+    });
+    let (mut direct, mut through) = (vec![], vec![]);
+    for _ in 0..5 {
+        direct.extend(client_rt.block_on(quiet(mock.addr(), &paths, 2_000)).0);
+        through.extend(client_rt.block_on(quiet(proxy.addr(), &paths, 2_000)).0);
+    }
+    let (mut direct, mut through) = (Latencies(direct), Latencies(through));
+    let (d50, t50) = (direct.pct(0.5), through.pct(0.5));
+    println!(
+        "proxy: detail, one connection: direct p50 {:.3} ms p99 {:.3} ms; through the proxy p50 {:.3} ms p99 {:.3} ms (+{:.3} ms at p50)",
+        d50.as_secs_f64() * 1e3,
+        direct.pct(0.99).as_secs_f64() * 1e3,
+        t50.as_secs_f64() * 1e3,
+        through.pct(0.99).as_secs_f64() * 1e3,
+        (t50.as_secs_f64() - d50.as_secs_f64()) * 1e3
+    );
+    server_rt.block_on(proxy.stop());
+}
+
 /// Each phase runs in its own process, so memory and caches of one do not colour the next.
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -766,6 +816,7 @@ fn main() {
         Ok("replay") => return replay_phase(20_000),
         Ok("harness-1") => return harness_phase(1),
         Ok("harness-100") => return harness_phase(100),
+        Ok("proxy") => return proxy_phase(),
         Ok("slowloris") => return slowloris_phase(env_or("BENCH_SLOW", 10_000) as usize),
         Ok("slowloris-client") => return slowloris_client(env_or("BENCH_SLOW", 10_000) as usize),
         _ => {}
@@ -784,6 +835,7 @@ fn main() {
         "harness-1",
         "harness-100",
         "slowloris",
+        "proxy",
     ] {
         let out = std::process::Command::new(&me)
             .env("BENCH_PHASE", phase)
@@ -798,6 +850,7 @@ fn main() {
                 || line.contains("CPU per")
                 || line.starts_with("--data-dir")
                 || line.starts_with("send-conformance run")
+                || line.starts_with("proxy:")
                 || line.contains("half-sent")
             {
                 println!("{line}");

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod preflight;
 pub mod profile;
+pub mod proxy;
 pub mod report;
 pub mod steps;
 pub mod target;

@@ -32,6 +32,24 @@ enum Command {
         #[arg(long, env = "SEND_API_KEY", hide_env_values = true)]
         api_key: String,
     },
+    /// Forward your own software's calls to SEND (UAT or a mock), judge them live against the
+    /// five test cases, and write the Ente's report on POST /_conformance/finish, SIGINT or
+    /// SIGTERM. Point your software's SEND base URL at --listen.
+    Proxy {
+        /// uat, or the http(s) URL of a mock.
+        #[arg(long)]
+        upstream: String,
+        /// The Ente profile (TOML) whose calls are judged: its key tells its calls apart.
+        #[arg(long)]
+        ente: PathBuf,
+        #[arg(long, default_value = send_conformance::proxy::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value = "reports")]
+        report_dir: PathBuf,
+        /// The language of report.html and evidence/summary.md: it (default) or en.
+        #[arg(long, default_value = "it")]
+        lang: String,
+    },
     /// Run the test cases and write a report per Ente.
     Run {
         /// Ente profile (TOML); repeatable. Default: fixtures/enti/demo.toml.
@@ -145,10 +163,74 @@ fn checklist(target: &str, api_key: &str) -> ! {
     });
 }
 
+/// `send-conformance proxy`: serves until finished, writes the report, exits 0 when every test
+/// case passed (or is exempt), 1 when not, 2 when it could not run or write the report.
+fn proxy(
+    upstream: &str,
+    ente: &std::path::Path,
+    listen: std::net::SocketAddr,
+    report_dir: PathBuf,
+    lang: &str,
+) -> ! {
+    use send_conformance::proxy::{Proxy, ProxyOptions};
+    let upstream = Target::parse(upstream)
+        .map_err(|e| e.replace("--target", "--upstream"))
+        .unwrap_or_else(|e| fail(&e));
+    let lang = send_conformance::report::i18n::Lang::parse(lang).unwrap_or_else(|e| fail(&e));
+    let profile = EnteProfile::load(ente).unwrap_or_else(|e| fail(&e));
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| fail(&e.to_string()));
+    let code = rt.block_on(async move {
+        let name = profile.name.clone();
+        let p = Proxy::start(ProxyOptions { upstream: upstream.clone(), profile, listen, report_dir, lang })
+            .await
+            .unwrap_or_else(|e| fail(&e.to_string()));
+        let base = p.base_url();
+        let to = match &upstream {
+            Target::Url(u) => u.clone(),
+            _ => send_conformance::target::UAT_URL.to_string(),
+        };
+        println!("send-conformance proxy listening on {base} → {to} for {name}");
+        println!("live checklist: {base}/_conformance/checklist.html; finish with POST {base}/_conformance/finish, Ctrl-C or SIGTERM");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .unwrap_or_else(|e| fail(&format!("cannot listen for SIGTERM: {e}")));
+        let done = tokio::select! {
+            done = p.finished() => done.ok_or_else(|| "no report".to_string()),
+            _ = tokio::signal::ctrl_c() => p.write_report().map_err(|e| e.to_string()),
+            _ = term.recv() => p.write_report().map_err(|e| e.to_string()),
+        };
+        p.stop().await;
+        match done {
+            Ok(f) => {
+                println!(
+                    "report: {} — {}",
+                    f.report_dir.display(),
+                    if f.ok { "every test case passed" } else { "not every test case passed" }
+                );
+                if f.ok { 0 } else { 1 }
+            }
+            Err(e) => {
+                eprintln!("send-conformance: the proxy's report was not written: {e}");
+                2
+            }
+        }
+    });
+    std::process::exit(code);
+}
+
 fn main() {
     let command = Cli::parse().command;
     if let Command::Checklist { target, api_key } = &command {
         checklist(target, api_key);
+    }
+    if let Command::Proxy {
+        upstream,
+        ente,
+        listen,
+        report_dir,
+        lang,
+    } = command
+    {
+        proxy(&upstream, &ente, listen, report_dir, &lang);
     }
     let Command::Run {
         ente,
@@ -165,7 +247,7 @@ fn main() {
         lang,
     } = command
     else {
-        unreachable!("checklist exits above")
+        unreachable!("checklist and proxy exit above")
     };
     let target = Target::parse(&target).unwrap_or_else(|e| fail(&e));
     let lang = send_conformance::report::i18n::Lang::parse(&lang).unwrap_or_else(|e| fail(&e));

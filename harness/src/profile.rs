@@ -2,7 +2,7 @@
 //! and fee settings, and the recipients its test notifications go to.
 
 use crate::client::Secret;
-use send_wire::{PhysicalCommunicationType, TaxId};
+use send_wire::{NotificationFeePolicy, PhysicalCommunicationType, TaxId};
 use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
@@ -109,7 +109,7 @@ pub struct EnteProfile {
     #[serde(default = "notice_prefix")]
     pub notice_code_prefix: String,
     #[serde(default = "fee_policy")]
-    pub fee_policy: String,
+    pub fee_policy: NotificationFeePolicy,
     #[serde(default = "pa_fee")]
     pub pa_fee: i64,
     #[serde(default = "vat")]
@@ -126,14 +126,36 @@ pub struct EnteProfile {
     pub recipients: Vec<Recipient>,
 }
 
+/// One line for a TOML error: the key it is about when the error points into one line
+/// (`fee_policy: unknown variant …, expected … (line 9)`), else the message alone (a missing
+/// field is about the whole table).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    // A missing field points at its table (the whole file for the top level, or nothing).
+    let Some(span) = e.span().filter(|s| s.start < s.end && s.end <= text.len()) else {
+        return msg;
+    };
+    if text[span.clone()].contains('\n') {
+        return msg;
+    }
+    let line_no = text[..span.start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    match line.split_once('=').map(|(k, _)| k.trim()) {
+        Some(key) if !key.is_empty() && !key.starts_with(['[', '#']) => {
+            format!("{key}: {msg} (line {line_no})")
+        }
+        _ => format!("line {line_no}: {msg}"),
+    }
+}
+
 fn taxonomy() -> String {
     "010202N".into()
 }
 fn notice_prefix() -> String {
     "302011".into()
 }
-fn fee_policy() -> String {
-    "DELIVERY_MODE".into()
+fn fee_policy() -> NotificationFeePolicy {
+    NotificationFeePolicy::DELIVERY_MODE
 }
 fn pa_fee() -> i64 {
     100
@@ -194,13 +216,7 @@ impl EnteProfile {
     }
 
     pub fn parse(text: &str) -> Result<EnteProfile, String> {
-        let p: EnteProfile = toml::from_str(text).map_err(|e| {
-            e.to_string()
-                .replace('\n', " ")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })?;
+        let p: EnteProfile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|c| c.is_ascii_digit());
         if !digits(&p.tax_id, 11) {
             return Err(format!("tax_id: must be 11 digits, got `{}`", p.tax_id));
@@ -224,12 +240,6 @@ impl EnteProfile {
             return Err(format!(
                 "notice_code_prefix: at most 12 digits, got `{}`",
                 p.notice_code_prefix
-            ));
-        }
-        if !["FLAT_RATE", "DELIVERY_MODE"].contains(&p.fee_policy.as_str()) {
-            return Err(format!(
-                "fee_policy: FLAT_RATE or DELIVERY_MODE, got `{}`",
-                p.fee_policy
             ));
         }
         if !(0..=100).contains(&p.pa_fee) || !(0..=100).contains(&p.vat) {
@@ -336,10 +346,25 @@ mod tests {
             "fee_policy = \"DELIVERY_MODE\"",
             "fee_policy = \"SOMETIMES\"",
         );
+        let err = EnteProfile::parse(&bad).unwrap_err();
         assert!(
-            EnteProfile::parse(&bad)
-                .unwrap_err()
-                .starts_with("fee_policy:")
+            err.starts_with("fee_policy: unknown variant `SOMETIMES`")
+                && err.contains("`FLAT_RATE` or `DELIVERY_MODE`"),
+            "{err}"
+        );
+        let bad = DEMO.replace(
+            "vat = 22",
+            "vat = 22\nphysical_communication_type = \"SIMPLE_LETTER\"",
+        );
+        let err = EnteProfile::parse(&bad).unwrap_err();
+        assert!(
+            err.starts_with("physical_communication_type: unknown variant `SIMPLE_LETTER`"),
+            "{err}"
+        );
+        let bad = DEMO.replace("tax_id = \"80016350821\"\n", "");
+        assert_eq!(
+            EnteProfile::parse(&bad).unwrap_err(),
+            "missing field `tax_id`"
         );
         let bad = format!("{DEMO}\ncolour = \"red\"\n");
         let err = EnteProfile::parse(&bad).unwrap_err();

@@ -186,11 +186,68 @@ pub enum PhysicalCommunicationType {
 }
 
 impl PhysicalCommunicationType {
+    /// Every value, in the order of the OpenAPI's enum.
+    pub const ALL: [Self; 2] = [Self::AR_REGISTERED_LETTER, Self::REGISTERED_LETTER_890];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PhysicalCommunicationType::AR_REGISTERED_LETTER => "AR_REGISTERED_LETTER",
             PhysicalCommunicationType::REGISTERED_LETTER_890 => "REGISTERED_LETTER_890",
         }
+    }
+
+    /// The value SEND spells `s`, if any (exact, case-sensitive, as SEND's enum check is).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Who pays SEND's fee (`notificationFeePolicy`): a flat rate paid by the Ente, or the cost of
+/// delivery added to what the recipient pays (with `paFee` and `vat` from v2.3 on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(non_camel_case_types)]
+pub enum NotificationFeePolicy {
+    FLAT_RATE,
+    DELIVERY_MODE,
+}
+
+impl NotificationFeePolicy {
+    /// Every value, in the order of the OpenAPI's enum.
+    pub const ALL: [Self; 2] = [Self::FLAT_RATE, Self::DELIVERY_MODE];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationFeePolicy::FLAT_RATE => "FLAT_RATE",
+            NotificationFeePolicy::DELIVERY_MODE => "DELIVERY_MODE",
+        }
+    }
+
+    /// The value SEND spells `s`, if any (exact, case-sensitive, as SEND's enum check is).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod enum_tests {
+    use super::*;
+
+    #[test]
+    fn enums_parse_exactly_their_spelling_and_serialise_to_it() {
+        for v in NotificationFeePolicy::ALL {
+            assert_eq!(NotificationFeePolicy::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in PhysicalCommunicationType::ALL {
+            assert_eq!(PhysicalCommunicationType::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        assert_eq!(NotificationFeePolicy::parse("delivery_mode"), None);
+        assert_eq!(NotificationFeePolicy::parse(" FLAT_RATE"), None);
+        assert_eq!(
+            PhysicalCommunicationType::parse("SIMPLE_REGISTERED_LETTER"),
+            None
+        );
     }
 }
 

@@ -29,7 +29,7 @@ fn consistent(w: &SendWorld, p: &Value) -> Result<(), String> {
             .ok_or_else(|| format!("the price has no {f}: {p}"))
     };
     let (partial, total) = (get("partialPrice")?, get("totalPrice")?);
-    if profile.fee_policy == "FLAT_RATE" {
+    if profile.fee_policy == send_wire::NotificationFeePolicy::FLAT_RATE {
         return if partial == 0 && total == 0 {
             Ok(())
         } else {

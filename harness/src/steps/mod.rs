@@ -9,6 +9,7 @@ pub mod streams;
 use crate::world::{Poll, SendWorld, Uploaded};
 use base64::Engine as _;
 use reqwest::Method;
+use send_wire::NotificationFeePolicy;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -153,13 +154,13 @@ pub fn build_request(
         "senderDenomination": p.name,
         "senderTaxId": p.tax_id,
         "taxonomyCode": p.taxonomy_code,
-        "notificationFeePolicy": p.fee_policy,
+        "notificationFeePolicy": p.fee_policy.as_str(),
         "physicalCommunicationType": p.physical_communication_type.as_str(),
         "pagoPaIntMode": "NONE",
         "recipients": [recipient],
         "documents": [document]
     });
-    if p.fee_policy == "DELIVERY_MODE" {
+    if p.fee_policy == NotificationFeePolicy::DELIVERY_MODE {
         body["paFee"] = json!(p.pa_fee);
         body["vat"] = json!(p.vat);
     }
@@ -177,7 +178,7 @@ pub fn add_payment(w: &mut SendWorld, body: &mut Value, creditor: &str) -> Resul
         .get("pagoPA form")
         .ok_or("no pagoPA form uploaded in an earlier step")?;
     let notice = p.next_notice_code();
-    let apply_cost = p.fee_policy == "DELIVERY_MODE";
+    let apply_cost = p.fee_policy == NotificationFeePolicy::DELIVERY_MODE;
     body["recipients"][0]["payments"] = json!([{"pagoPa": {"noticeCode": notice, "creditorTaxId": creditor, "applyCost": apply_cost, "attachment": attachment(form)}}]);
     body["pagoPaIntMode"] = json!(format!("{:?}", p.pago_pa_int_mode));
     w.notice = Some((creditor.to_string(), notice));

@@ -6,6 +6,7 @@ use super::request::Recipient;
 use super::script::{LegalFactKind as L, ScriptStep, TimelineScript, step};
 use super::timeline::Category as C;
 use chrono::Duration;
+use send_wire::PhysicalCommunicationType;
 use serde_json::json;
 
 fn minutes(n: i64) -> Duration {
@@ -419,7 +420,10 @@ fn analog(product: &str, outcome: Outcome) -> TimelineScript {
 ///   `@FAIL-Irreperibile_AR|_890`, `@FAIL-Discovery_AR|_890`, `@FAIL_DECEDUTO_AR|_890`,
 ///   `@FAIL_AR`, `@FAIL_890`, `@OK_AR`, `@OK_890`; without a token, delivered with the product
 ///   of `physicalCommunicationType`.
-pub fn choose(recipient: &Recipient, physical_communication_type: &str) -> TimelineScript {
+pub fn choose(
+    recipient: &Recipient,
+    physical_communication_type: PhysicalCommunicationType,
+) -> TimelineScript {
     let address = recipient
         .physical_address
         .as_ref()
@@ -432,7 +436,8 @@ pub fn choose(recipient: &Recipient, physical_communication_type: &str) -> Timel
             digital_success()
         };
     }
-    let default = if physical_communication_type == "AR_REGISTERED_LETTER" {
+    let default = if physical_communication_type == PhysicalCommunicationType::AR_REGISTERED_LETTER
+    {
         "AR"
     } else {
         "890"

@@ -418,7 +418,7 @@ impl ScriptLibrary {
         }) {
             return u.script.clone();
         }
-        let chosen = builtin::choose(recipient, &request.physical_communication_type);
+        let chosen = builtin::choose(recipient, request.physical_communication_type);
         self.user
             .iter()
             .find(|u| u.replaces.as_deref() == Some(chosen.name.as_str()))

@@ -3,6 +3,7 @@
 
 use super::schema::{Pattern, Reader, Str, Violation};
 use regex::Regex;
+use send_wire::{NotificationFeePolicy, PhysicalCommunicationType};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::sync::LazyLock;
@@ -54,10 +55,10 @@ pub struct NotificationRequest {
     pub abstract_text: Option<String>,
     pub recipients: Vec<Recipient>,
     pub documents: Vec<Document>,
-    pub notification_fee_policy: String,
+    pub notification_fee_policy: NotificationFeePolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_iun: Option<String>,
-    pub physical_communication_type: String,
+    pub physical_communication_type: PhysicalCommunicationType,
     pub sender_denomination: String,
     pub sender_tax_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -298,8 +299,9 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
         m,
         "",
         "notificationFeePolicy",
-        &["FLAT_RATE", "DELIVERY_MODE"],
-    );
+        &NotificationFeePolicy::ALL.map(NotificationFeePolicy::as_str),
+    )
+    .and_then(|s| NotificationFeePolicy::parse(&s));
     let cancelled_iun = r.string(
         m,
         "",
@@ -318,8 +320,9 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
         m,
         "",
         "physicalCommunicationType",
-        &["AR_REGISTERED_LETTER", "REGISTERED_LETTER_890"],
-    );
+        &PhysicalCommunicationType::ALL.map(PhysicalCommunicationType::as_str),
+    )
+    .and_then(|s| PhysicalCommunicationType::parse(&s));
     let sender_denomination = r.string(m, "", "senderDenomination", DENOMINATION);
     let sender_tax_id = r.string(m, "", "senderTaxId", PA_TAX_ID);
     let group = r.string(m, "", "group", Str::new(0, 1024, Pattern::PrintableAscii));
@@ -375,13 +378,9 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
     let mut recipients = Vec::new();
     if let Some(items) = r.array(m, "", "recipients", 1, usize::MAX) {
         for (i, it) in items.iter().enumerate() {
-            if let Some(rec) = recipient(
-                &mut r,
-                version,
-                it,
-                &format!("/recipients/{i}"),
-                fee_policy.as_deref(),
-            ) {
+            if let Some(rec) =
+                recipient(&mut r, version, it, &format!("/recipients/{i}"), fee_policy)
+            {
                 recipients.push(rec);
             }
         }
@@ -403,6 +402,11 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
             }
         }
     }
+    // Both are required and checked against their enum, so a None has its violation already.
+    let (Some(notification_fee_policy), Some(physical_communication_type)) = (fee_policy, pct)
+    else {
+        return Err(r.violations);
+    };
     if !r.violations.is_empty() {
         return Err(r.violations);
     }
@@ -417,9 +421,9 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
         abstract_text,
         recipients,
         documents,
-        notification_fee_policy: fee_policy.unwrap_or_default(),
+        notification_fee_policy,
         cancelled_iun,
-        physical_communication_type: pct.unwrap_or_default(),
+        physical_communication_type,
         sender_denomination: sender_denomination.unwrap_or_default(),
         sender_tax_id: sender_tax_id.unwrap_or_default(),
         group,
@@ -439,7 +443,7 @@ fn recipient(
     version: RequestVersion,
     v: &Value,
     p: &str,
-    fee_policy: Option<&str>,
+    fee_policy: Option<NotificationFeePolicy>,
 ) -> Option<Recipient> {
     let m = r.object(v, p)?;
     if version >= RequestVersion::V25 {
@@ -508,7 +512,7 @@ fn recipient(
                 pago_pa: Some(PagoPaPayment {
                     notice_code: notice_code?,
                     creditor_tax_id: creditor?,
-                    apply_cost: fee_policy == Some("DELIVERY_MODE"),
+                    apply_cost: fee_policy == Some(NotificationFeePolicy::DELIVERY_MODE),
                     attachment: form,
                 }),
                 f24: None,

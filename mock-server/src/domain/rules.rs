@@ -4,6 +4,7 @@
 
 use super::request::{NotificationRequest, PhysicalAddress, RequestVersion};
 use super::tax_id::TaxId;
+use send_wire::NotificationFeePolicy;
 use std::collections::HashSet;
 
 /// Maximum recipients and documents per notification (SEND's configured defaults).
@@ -138,7 +139,7 @@ pub fn check(
     if req.documents.len() > MAX_DOCUMENTS {
         errs.push(generic("documents", "Max attachment count reached"));
     }
-    let delivery_mode = req.notification_fee_policy == "DELIVERY_MODE";
+    let delivery_mode = req.notification_fee_policy == NotificationFeePolicy::DELIVERY_MODE;
     if delivery_mode
         && version >= RequestVersion::V23
         && (req.pa_fee.is_none() || req.vat.is_none())

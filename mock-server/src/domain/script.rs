@@ -7,7 +7,7 @@ use super::request::{PhysicalAddress, Recipient};
 use super::timeline::{Category, ElementId, TimelineElement, element_id};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use chrono_tz::Europe::Rome;
-use send_wire::LegalFactsId;
+use send_wire::{LegalFactsId, PhysicalCommunicationType};
 use serde_json::{Map, Value, json};
 
 /// Paper cost per product, in eurocents (the mock's own small table: real prices depend on the
@@ -239,7 +239,7 @@ pub struct NewLegalFact {
 pub struct ElementContext<'a> {
     pub iun: &'a str,
     pub recipient: &'a Recipient,
-    pub physical_communication_type: &'a str,
+    pub physical_communication_type: PhysicalCommunicationType,
     pub now: DateTime<Utc>,
     /// Makes fresh random suffixes for safe-storage keys.
     pub new_key: &'a mut dyn FnMut(&str, &str) -> String,
@@ -319,7 +319,7 @@ pub fn build_element(
         .map(|d| json!({"type": d.kind, "address": d.address}));
     let physical = address_json(ctx.recipient.physical_address.as_ref());
     let product = step.product.clone().unwrap_or_else(|| {
-        if ctx.physical_communication_type == "AR_REGISTERED_LETTER" {
+        if ctx.physical_communication_type == PhysicalCommunicationType::AR_REGISTERED_LETTER {
             "AR".into()
         } else {
             "890".into()

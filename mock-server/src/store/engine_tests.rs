@@ -4,6 +4,7 @@ use super::*;
 use crate::domain::builtin;
 use crate::domain::request::{self, RequestVersion};
 use base64::Engine as _;
+use send_wire::PhysicalCommunicationType;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -759,7 +760,11 @@ fn uat_conventions_pick_the_builtins() {
     ];
     for (pec, address, pct, name) in cases {
         assert_eq!(
-            builtin::choose(&rec(pec, address), pct).name,
+            builtin::choose(
+                &rec(pec, address),
+                PhysicalCommunicationType::parse(pct).unwrap()
+            )
+            .name,
             name,
             "{pec:?} {address} {pct}"
         );

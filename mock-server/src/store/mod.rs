@@ -916,7 +916,8 @@ impl Store {
             .find(|(_, p)| p.creditor_tax_id == creditor && p.notice_code == notice)
             .ok_or(PriceError::NotFound)?;
         let analog = n.runs.get(rec_index).map(|r| r.analog_cost).unwrap_or(0);
-        let delivery_mode = n.request.notification_fee_policy == "DELIVERY_MODE";
+        let delivery_mode =
+            n.request.notification_fee_policy == send_wire::NotificationFeePolicy::DELIVERY_MODE;
         let first = |c: Category| {
             n.timeline
                 .iter()
@@ -1738,12 +1739,12 @@ impl State {
             return;
         };
         let recipient = n.request.recipients[rec].clone();
-        let pct = n.request.physical_communication_type.clone();
+        let pct = n.request.physical_communication_type;
         let mut keys = |prefix: &str, ext: &str| format!("{prefix}-{}.{ext}", rng.hex(16));
         let mut ctx = ElementContext {
             iun: iun.as_str(),
             recipient: &recipient,
-            physical_communication_type: &pct,
+            physical_communication_type: pct,
             now: at,
             new_key: &mut keys,
         };

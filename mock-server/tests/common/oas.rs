@@ -41,7 +41,11 @@ pub fn spec() -> Option<&'static OpenApi> {
                 if std::env::var("CI").is_ok_and(|v| v == "true") {
                     panic!("the official SEND OpenAPI is required under CI=true but {} cannot be read: {e}", path.display());
                 }
-                eprintln!(
+                // Straight to the process's stderr: libtest captures eprintln! in a passing
+                // test, and this warning must be seen whichever test meets it first.
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
                     "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
                      !!! SEND OpenAPI not found at {} ({e}).\n\
                      !!! Responses are NOT being validated against the official spec. Set SEND_OPENAPI.\n\

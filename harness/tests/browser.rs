@@ -24,7 +24,12 @@ fn chromium() -> Option<PathBuf> {
             !std::env::var("CI").is_ok_and(|v| v == "true"),
             "Chromium is required under CI=true (.ci/run installs it)"
         );
-        eprintln!("!!! Chromium not found: report.html is not checked in a browser");
+        // Not eprintln!: libtest would capture it in a passing test, and nobody would know.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! Chromium not found: report.html is not checked in a browser"
+        );
     }
     found
 }

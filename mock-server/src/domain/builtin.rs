@@ -469,3 +469,75 @@ pub fn choose(
         analog(default, Outcome::Delivered)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::request::{DigitalAddress, PhysicalAddress};
+    use crate::domain::script::{ElementContext, RecipientRun, build_element};
+    use std::fmt::Write as _;
+
+    /// Every element of every built-in script, as the element factory builds it: id, category,
+    /// legal facts and details, from a fixed start (20:30 UTC, so the after-21:00 refinement
+    /// rule of digital completions is exercised) and numbered storage keys. The snapshot is
+    /// the reference a change of the factory is read against.
+    #[test]
+    fn every_builtin_element_as_the_factory_builds_it() {
+        let mut text = String::new();
+        for name in NAMES {
+            let digital = name.starts_with("digital");
+            let recipient = Recipient {
+                recipient_type: "PF".into(),
+                tax_id: "BNRMHL75C06G702B".into(),
+                denomination: "Michelangelo Buonarroti".into(),
+                digital_domicile: digital.then(|| DigitalAddress {
+                    kind: "PEC".into(),
+                    address: "prova@pec.it".into(),
+                }),
+                physical_address: Some(PhysicalAddress {
+                    address: "Via Roma 1".into(),
+                    municipality: "Roma".into(),
+                    ..Default::default()
+                }),
+                payments: None,
+                notice_code_alternative: None,
+            };
+            let script = std::sync::Arc::new(by_name(name).expect("a built-in name"));
+            let mut run = RecipientRun::new(0, script.clone());
+            let mut n = 0;
+            let mut keys = |prefix: &str, ext: &str| {
+                n += 1;
+                format!("{prefix}-{n}.{ext}")
+            };
+            let mut now = chrono::DateTime::parse_from_rfc3339("2026-03-02T20:30:00Z")
+                .expect("a date")
+                .to_utc();
+            writeln!(text, "## {name}").unwrap();
+            for step in &script.steps {
+                now += step.after;
+                let mut ctx = ElementContext {
+                    iun: "AAAA-BBBB-CCCC-202603-A-1",
+                    recipient: &recipient,
+                    physical_communication_type: PhysicalCommunicationType::REGISTERED_LETTER_890,
+                    now,
+                    new_key: &mut keys,
+                };
+                let (element, facts) = build_element(&mut ctx, &mut run, step);
+                let facts: Vec<String> = facts
+                    .iter()
+                    .map(|f| format!("{}:{}", f.kind.category(), f.key))
+                    .collect();
+                writeln!(
+                    text,
+                    "{} {} {} facts={facts:?}\n    {}",
+                    element.timestamp.format("%m-%d %H:%M"),
+                    element.category.as_str(),
+                    element.element_id.with_iun("AAAA-BBBB-CCCC-202603-A-1"),
+                    serde_json::Value::Object(element.details.map()),
+                )
+                .unwrap();
+            }
+        }
+        insta::assert_snapshot!(text);
+    }
+}

@@ -299,37 +299,132 @@ fn postal_progress(
     d.insert("sendRequestId".into(), json!(send_request_id));
 }
 
-/// Builds the element for `step` of `run`, advancing the run's counters.
+/// What every element of a step is built from; the phases below fill `d` and `facts`.
+struct Parts<'c, 'k> {
+    ctx: &'c mut ElementContext<'k>,
+    step: &'c ScriptStep,
+    rec: usize,
+    d: Map<String, Value>,
+    facts: Vec<NewLegalFact>,
+}
+
+impl Parts<'_, '_> {
+    fn source(&self) -> &'static str {
+        self.step.source.unwrap_or("SPECIAL")
+    }
+
+    fn digital(&self) -> Option<Value> {
+        self.ctx
+            .recipient
+            .digital_domicile
+            .as_ref()
+            .map(|d| json!({"type": d.kind, "address": d.address}))
+    }
+
+    fn physical(&self) -> Value {
+        address_json(self.ctx.recipient.physical_address.as_ref())
+    }
+
+    /// The paper product: the step's, else the one the request's type implies.
+    fn product(&self) -> String {
+        self.step.product.clone().unwrap_or_else(|| {
+            if self.ctx.physical_communication_type
+                == PhysicalCommunicationType::AR_REGISTERED_LETTER
+            {
+                "AR".into()
+            } else {
+                "890".into()
+            }
+        })
+    }
+}
+
+/// Builds the element for `step` of `run`, advancing the run's counters. Each phase of the
+/// workflow builds its own categories' details; a category none of them knows has only
+/// `recIndex`.
 pub fn build_element(
     ctx: &mut ElementContext,
     run: &mut RecipientRun,
     step: &ScriptStep,
 ) -> (TimelineElement, Vec<NewLegalFact>) {
-    use Category as C;
-    let rec = run.rec_index;
-    let now = ctx.now;
-    let iun = ctx.iun;
-    let r = rec.to_string();
-    let source = step.source.unwrap_or("SPECIAL");
-    let attempt = step.attempt.to_string();
-    let digital = ctx
-        .recipient
-        .digital_domicile
-        .as_ref()
-        .map(|d| json!({"type": d.kind, "address": d.address}));
-    let physical = address_json(ctx.recipient.physical_address.as_ref());
-    let product = step.product.clone().unwrap_or_else(|| {
-        if ctx.physical_communication_type == PhysicalCommunicationType::AR_REGISTERED_LETTER {
-            "AR".into()
-        } else {
-            "890".into()
-        }
+    let (iun, now) = (ctx.iun, ctx.now);
+    let mut p = Parts {
+        ctx,
+        step,
+        rec: run.rec_index,
+        d: Map::new(),
+        facts: Vec::new(),
+    };
+    p.d.insert("recIndex".into(), json!(p.rec));
+    let id = address_phase(&mut p, run)
+        .or_else(|| courtesy_phase(&mut p))
+        .or_else(|| digital_send_phase(&mut p, run))
+        .or_else(|| digital_workflow_phase(&mut p))
+        .or_else(|| registered_letter_phase(&mut p, run))
+        .or_else(|| analog_outcome_phase(&mut p, run))
+        .or_else(|| closing_phase(&mut p, run))
+        .unwrap_or_else(|| {
+            element_id(
+                step.category.as_str(),
+                iun,
+                &[("RECINDEX", p.rec.to_string())],
+            )
+        });
+    if let Some(kind) = step.legal_fact {
+        legal_fact(&mut p, run, kind);
+    }
+    for (k, v) in &step.details {
+        p.d.insert(k.clone(), v.clone());
+    }
+    let element = TimelineElement {
+        element_id: ElementId::new(&id, iun),
+        category: step.category,
+        timestamp: now,
+        ingestion: now,
+        legal_facts: p
+            .facts
+            .iter()
+            .filter(|f| f.kind != LegalFactKind::Aar)
+            .map(|f| LegalFactsId {
+                key: format!("safestorage://{}", f.key),
+                category: f.kind.category().into(),
+            })
+            .collect(),
+        details: p.d.into(),
+    };
+    (element, p.facts)
+}
+
+/// The legal fact a step produces, with the scan a paper step attaches.
+fn legal_fact(p: &mut Parts, run: &RecipientRun, kind: LegalFactKind) {
+    let prefix = if kind.is_external() {
+        "PN_EXTERNAL_LEGAL_FACTS"
+    } else {
+        "PN_LEGAL_FACTS"
+    };
+    let key = (p.ctx.new_key)(prefix, kind.extension());
+    if let Some(doc_type) = &p.step.scan {
+        p.d.insert(
+            "attachments".into(),
+            json!([{"id": format!("{}-{}", doc_type, run.progress_idx), "documentType": doc_type, "url": format!("safestorage://{key}"), "date": rfc3339(p.ctx.now)}]),
+        );
+    }
+    p.facts.push(NewLegalFact {
+        key,
+        kind,
+        rec_index: Some(p.rec),
     });
-    let product = product.as_str();
-    let mut d = Map::new();
-    d.insert("recIndex".into(), json!(rec));
-    let mut facts = Vec::new();
-    let id = match step.category {
+}
+/// Before any delivery: the AAR, address lookups, registry calls.
+fn address_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let r = rec.to_string();
+    let (source, attempt, digital) = (p.source(), step.attempt.to_string(), p.digital());
+    let ctx = &mut *p.ctx;
+    let d = &mut p.d;
+    let facts = &mut p.facts;
+    let id = match p.step.category {
         C::AAR_CREATION_REQUEST | C::AAR_GENERATION => {
             let key = run
                 .aar_key
@@ -397,6 +492,53 @@ pub fn build_element(
                 ],
             )
         }
+        _ => return None,
+    };
+    Some(id)
+}
+/// What SEND tells the recipient besides the legal path: courtesy messages, the probable date.
+fn courtesy_phase(p: &mut Parts) -> Option<String> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let r = rec.to_string();
+    let tax_id = p.ctx.recipient.tax_id.as_str();
+    let d = &mut p.d;
+    let id = match p.step.category {
+        C::SEND_COURTESY_MESSAGE => {
+            let kind = step.source.unwrap_or("APPIO");
+            d.insert(
+                "digitalAddress".into(),
+                json!({"type": kind, "address": tax_id}),
+            );
+            d.insert("sendDate".into(), json!(rfc3339(now)));
+            if kind == "APPIO" {
+                d.insert("ioSendMessageResult".into(), json!("SENT_COURTESY"));
+            }
+            element_id(
+                "SEND_COURTESY_MESSAGE",
+                iun,
+                &[("RECINDEX", r), ("COURTESYADDRESSTYPE", kind.into())],
+            )
+        }
+        C::PROBABLE_SCHEDULING_ANALOG_DATE => {
+            d.insert(
+                "schedulingAnalogDate".into(),
+                json!(rfc3339(now + Duration::days(7))),
+            );
+            element_id("PROBABLE_SCHEDULING_ANALOG_DATE", iun, &[("RECINDEX", r)])
+        }
+        _ => return None,
+    };
+    Some(id)
+}
+/// Sending to the digital domicile (PEC): the send, its progress, its feedback.
+fn digital_send_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let r = rec.to_string();
+    let (source, attempt, digital) = (p.source(), step.attempt.to_string(), p.digital());
+    let d = &mut p.d;
+    let id = match p.step.category {
         C::SEND_DIGITAL_DOMICILE | C::SEND_DIGITAL_PROGRESS | C::SEND_DIGITAL_FEEDBACK => {
             d.insert(
                 "digitalAddress".into(),
@@ -449,6 +591,18 @@ pub fn build_element(
                 }
             }
         }
+        _ => return None,
+    };
+    Some(id)
+}
+/// The digital workflow around the sends: preparing, scheduling, its outcome.
+fn digital_workflow_phase(p: &mut Parts) -> Option<String> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let r = rec.to_string();
+    let (source, attempt, digital) = (p.source(), step.attempt.to_string(), p.digital());
+    let d = &mut p.d;
+    let id = match p.step.category {
         C::DIGITAL_DELIVERY_CREATION_REQUEST => {
             d.insert(
                 "digitalAddress".into(),
@@ -474,90 +628,6 @@ pub fn build_element(
         }
         C::DIGITAL_FAILURE_WORKFLOW => {
             element_id("DIGITAL_FAILURE_WORKFLOW", iun, &[("RECINDEX", r)])
-        }
-        C::SCHEDULE_REFINEMENT => {
-            let mut at = now + step.refinement_after.unwrap_or(Duration::days(7));
-            // Digital completions after 21:00 in Rome refine one day later (non-visibility time).
-            if run.script.name.starts_with("digital") && now.with_timezone(&Rome).hour() >= 21 {
-                at += Duration::days(1);
-            }
-            run.refinement_at = Some(at);
-            d.insert("schedulingDate".into(), json!(rfc3339(at)));
-            element_id("SCHEDULE_REFINEMENT_WORKFLOW", iun, &[("RECINDEX", r)])
-        }
-        C::REFINEMENT => {
-            run.refined = true;
-            d.insert("notificationCost".into(), json!(100 + run.analog_cost));
-            element_id("REFINEMENT", iun, &[("RECINDEX", r)])
-        }
-        C::SCHEDULE_ANALOG_WORKFLOW => {
-            d.insert("schedulingDate".into(), json!(rfc3339(now)));
-            element_id("SCHEDULE_ANALOG_WORKFLOW", iun, &[("RECINDEX", r)])
-        }
-        C::PREPARE_ANALOG_DOMICILE | C::SEND_ANALOG_DOMICILE => {
-            d.insert("physicalAddress".into(), physical.clone());
-            d.insert(
-                "serviceLevel".into(),
-                json!(ctx.physical_communication_type),
-            );
-            d.insert("sentAttemptMade".into(), json!(step.attempt));
-            let prefix = step.category.as_str();
-            let id = element_id(prefix, iun, &[("RECINDEX", r), ("ATTEMPT", attempt)]);
-            if step.category == C::SEND_ANALOG_DOMICILE {
-                let prepare = element_id(
-                    "PREPARE_ANALOG_DOMICILE",
-                    iun,
-                    &[
-                        ("RECINDEX", rec.to_string()),
-                        ("ATTEMPT", step.attempt.to_string()),
-                    ],
-                );
-                paper_send(&mut d, run, product, 2, prepare);
-            }
-            id
-        }
-        C::SEND_ANALOG_PROGRESS | C::SEND_ANALOG_FEEDBACK => {
-            let send = element_id(
-                "SEND_ANALOG_DOMICILE",
-                iun,
-                &[
-                    ("RECINDEX", rec.to_string()),
-                    ("ATTEMPT", step.attempt.to_string()),
-                ],
-            );
-            postal_progress(&mut d, step, now, send);
-            d.insert(
-                "serviceLevel".into(),
-                json!(ctx.physical_communication_type),
-            );
-            if step.category == C::SEND_ANALOG_PROGRESS {
-                run.progress_idx += 1;
-                element_id(
-                    "SEND_ANALOG_PROGRESS",
-                    iun,
-                    &[
-                        ("RECINDEX", r),
-                        ("ATTEMPT", attempt),
-                        ("IDX", run.progress_idx.to_string()),
-                    ],
-                )
-            } else {
-                d.insert("physicalAddress".into(), physical.clone());
-                d.insert("sentAttemptMade".into(), json!(step.attempt));
-                d.insert(
-                    "responseStatus".into(),
-                    json!(step.response.unwrap_or("OK")),
-                );
-                element_id(
-                    "SEND_ANALOG_FEEDBACK",
-                    iun,
-                    &[("RECINDEX", r), ("ATTEMPT", attempt)],
-                )
-            }
-        }
-        C::ANALOG_SUCCESS_WORKFLOW => {
-            d.insert("physicalAddress".into(), physical.clone());
-            element_id("ANALOG_SUCCESS_WORKFLOW", iun, &[("RECINDEX", r)])
         }
         C::PREPARE_DIGITAL_DOMICILE | C::SCHEDULE_DIGITAL_WORKFLOW => {
             d.insert("digitalAddressSource".into(), json!(source));
@@ -585,6 +655,96 @@ pub fn build_element(
                 ],
             )
         }
+        _ => return None,
+    };
+    Some(id)
+}
+/// The registered letter (A/R or 890): preparation, send, postal progress and feedback.
+fn registered_letter_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let r = rec.to_string();
+    let (attempt, physical, product) = (step.attempt.to_string(), p.physical(), p.product());
+    let product = product.as_str();
+    let pct = p.ctx.physical_communication_type;
+    let d = &mut p.d;
+    let id = match p.step.category {
+        C::PREPARE_ANALOG_DOMICILE | C::SEND_ANALOG_DOMICILE => {
+            d.insert("physicalAddress".into(), physical.clone());
+            d.insert("serviceLevel".into(), json!(pct));
+            d.insert("sentAttemptMade".into(), json!(step.attempt));
+            let prefix = step.category.as_str();
+            let id = element_id(prefix, iun, &[("RECINDEX", r), ("ATTEMPT", attempt)]);
+            if step.category == C::SEND_ANALOG_DOMICILE {
+                let prepare = element_id(
+                    "PREPARE_ANALOG_DOMICILE",
+                    iun,
+                    &[
+                        ("RECINDEX", rec.to_string()),
+                        ("ATTEMPT", step.attempt.to_string()),
+                    ],
+                );
+                paper_send(d, run, product, 2, prepare);
+            }
+            id
+        }
+        C::SEND_ANALOG_PROGRESS | C::SEND_ANALOG_FEEDBACK => {
+            let send = element_id(
+                "SEND_ANALOG_DOMICILE",
+                iun,
+                &[
+                    ("RECINDEX", rec.to_string()),
+                    ("ATTEMPT", step.attempt.to_string()),
+                ],
+            );
+            postal_progress(d, step, now, send);
+            d.insert("serviceLevel".into(), json!(pct));
+            if step.category == C::SEND_ANALOG_PROGRESS {
+                run.progress_idx += 1;
+                element_id(
+                    "SEND_ANALOG_PROGRESS",
+                    iun,
+                    &[
+                        ("RECINDEX", r),
+                        ("ATTEMPT", attempt),
+                        ("IDX", run.progress_idx.to_string()),
+                    ],
+                )
+            } else {
+                d.insert("physicalAddress".into(), physical.clone());
+                d.insert("sentAttemptMade".into(), json!(step.attempt));
+                d.insert(
+                    "responseStatus".into(),
+                    json!(step.response.unwrap_or("OK")),
+                );
+                element_id(
+                    "SEND_ANALOG_FEEDBACK",
+                    iun,
+                    &[("RECINDEX", r), ("ATTEMPT", attempt)],
+                )
+            }
+        }
+        _ => return None,
+    };
+    Some(id)
+}
+/// The analog workflow's schedule and outcome, and the simple letter after a failed PEC.
+fn analog_outcome_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let r = rec.to_string();
+    let (attempt, physical, product) = (step.attempt.to_string(), p.physical(), p.product());
+    let product = product.as_str();
+    let d = &mut p.d;
+    let id = match p.step.category {
+        C::SCHEDULE_ANALOG_WORKFLOW => {
+            d.insert("schedulingDate".into(), json!(rfc3339(now)));
+            element_id("SCHEDULE_ANALOG_WORKFLOW", iun, &[("RECINDEX", r)])
+        }
+        C::ANALOG_SUCCESS_WORKFLOW => {
+            d.insert("physicalAddress".into(), physical.clone());
+            element_id("ANALOG_SUCCESS_WORKFLOW", iun, &[("RECINDEX", r)])
+        }
         C::PREPARE_SIMPLE_REGISTERED_LETTER | C::SEND_SIMPLE_REGISTERED_LETTER => {
             d.insert("physicalAddress".into(), physical.clone());
             if step.category == C::SEND_SIMPLE_REGISTERED_LETTER {
@@ -593,7 +753,7 @@ pub fn build_element(
                     iun,
                     &[("RECINDEX", rec.to_string())],
                 );
-                paper_send(&mut d, run, product, 1, prepare);
+                paper_send(d, run, product, 1, prepare);
             }
             element_id(step.category.as_str(), iun, &[("RECINDEX", r)])
         }
@@ -604,7 +764,7 @@ pub fn build_element(
                 iun,
                 &[("RECINDEX", rec.to_string())],
             );
-            postal_progress(&mut d, step, now, send);
+            postal_progress(d, step, now, send);
             element_id(
                 "SEND_SIMPLE_REGISTERED_LETTER_PROGRESS",
                 iun,
@@ -641,6 +801,33 @@ pub fn build_element(
                 );
             }
             element_id("ANALOG_FAILURE_WORKFLOW", iun, &[("RECINDEX", r)])
+        }
+        _ => return None,
+    };
+    Some(id)
+}
+/// How the notification ends for the recipient: refinement, view, unreachable, deceased.
+fn closing_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let r = rec.to_string();
+    let physical = p.physical();
+    let d = &mut p.d;
+    let id = match p.step.category {
+        C::SCHEDULE_REFINEMENT => {
+            let mut at = now + step.refinement_after.unwrap_or(Duration::days(7));
+            // Digital completions after 21:00 in Rome refine one day later (non-visibility time).
+            if run.script.name.starts_with("digital") && now.with_timezone(&Rome).hour() >= 21 {
+                at += Duration::days(1);
+            }
+            run.refinement_at = Some(at);
+            d.insert("schedulingDate".into(), json!(rfc3339(at)));
+            element_id("SCHEDULE_REFINEMENT_WORKFLOW", iun, &[("RECINDEX", r)])
+        }
+        C::REFINEMENT => {
+            run.refined = true;
+            d.insert("notificationCost".into(), json!(100 + run.analog_cost));
+            element_id("REFINEMENT", iun, &[("RECINDEX", r)])
         }
         C::COMPLETELY_UNREACHABLE_CREATION_REQUEST => {
             d.insert("endWorkflowStatus".into(), json!("FAILURE"));
@@ -684,67 +871,7 @@ pub fn build_element(
             run.viewed = true;
             element_id("NOTIFICATION_VIEWED", iun, &[("RECINDEX", r)])
         }
-        C::SEND_COURTESY_MESSAGE => {
-            let kind = step.source.unwrap_or("APPIO");
-            d.insert(
-                "digitalAddress".into(),
-                json!({"type": kind, "address": ctx.recipient.tax_id}),
-            );
-            d.insert("sendDate".into(), json!(rfc3339(now)));
-            if kind == "APPIO" {
-                d.insert("ioSendMessageResult".into(), json!("SENT_COURTESY"));
-            }
-            element_id(
-                "SEND_COURTESY_MESSAGE",
-                iun,
-                &[("RECINDEX", r), ("COURTESYADDRESSTYPE", kind.into())],
-            )
-        }
-        C::PROBABLE_SCHEDULING_ANALOG_DATE => {
-            d.insert(
-                "schedulingAnalogDate".into(),
-                json!(rfc3339(now + Duration::days(7))),
-            );
-            element_id("PROBABLE_SCHEDULING_ANALOG_DATE", iun, &[("RECINDEX", r)])
-        }
-        other => element_id(other.as_str(), iun, &[("RECINDEX", r)]),
+        _ => return None,
     };
-    if let Some(kind) = step.legal_fact {
-        let prefix = if kind.is_external() {
-            "PN_EXTERNAL_LEGAL_FACTS"
-        } else {
-            "PN_LEGAL_FACTS"
-        };
-        let key = (ctx.new_key)(prefix, kind.extension());
-        if let Some(doc_type) = &step.scan {
-            d.insert(
-                "attachments".into(),
-                json!([{"id": format!("{}-{}", doc_type, run.progress_idx), "documentType": doc_type, "url": format!("safestorage://{key}"), "date": rfc3339(now)}]),
-            );
-        }
-        facts.push(NewLegalFact {
-            key,
-            kind,
-            rec_index: Some(rec),
-        });
-    }
-    for (k, v) in &step.details {
-        d.insert(k.clone(), v.clone());
-    }
-    let element = TimelineElement {
-        element_id: ElementId::new(&id, iun),
-        category: step.category,
-        timestamp: now,
-        ingestion: now,
-        legal_facts: facts
-            .iter()
-            .filter(|f| f.kind != LegalFactKind::Aar)
-            .map(|f| LegalFactsId {
-                key: format!("safestorage://{}", f.key),
-                category: f.kind.category().into(),
-            })
-            .collect(),
-        details: d.into(),
-    };
-    (element, facts)
+    Some(id)
 }

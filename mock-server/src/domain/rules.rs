@@ -2,7 +2,7 @@
 //! Each broken rule yields a [`RuleError`]; SEND answers them all at once with HTTP 400,
 //! except a sender tax id that is not the caller's (403).
 
-use super::request::{NotificationRequest, PhysicalAddress, RequestVersion};
+use super::request::{NotificationRequest, PhysicalAddress, Recipient, RequestVersion};
 use super::tax_id::TaxId;
 use send_wire::NotificationFeePolicy;
 use std::collections::HashSet;
@@ -117,6 +117,29 @@ pub fn check(
         });
     }
     let mut errs = Vec::new();
+    notification_rules(req, version, sender, &mut errs);
+    let delivery_mode = req.notification_fee_policy == NotificationFeePolicy::DELIVERY_MODE;
+    let mut tax_ids = HashSet::new();
+    let mut iuvs = HashSet::new();
+    for (i, rec) in req.recipients.iter().enumerate() {
+        recipient_rules(rec, i, &mut tax_ids, &mut errs);
+        payment_rules(rec, i, version, delivery_mode, &mut iuvs, &mut errs);
+    }
+    file_rules(req, &mut errs);
+    if errs.is_empty() {
+        Verdict::Ok
+    } else {
+        Verdict::Invalid(errs)
+    }
+}
+
+/// The rules about the notification as a whole: taxonomy, group, counts, fees, languages.
+fn notification_rules(
+    req: &NotificationRequest,
+    version: RequestVersion,
+    sender: &SenderProfile,
+    errs: &mut Vec<RuleError>,
+) {
     if !is_known_taxonomy_code(&req.taxonomy_code)
         || (!sender.taxonomy_codes.is_empty()
             && !sender.taxonomy_codes.contains(&req.taxonomy_code))
@@ -139,8 +162,7 @@ pub fn check(
     if req.documents.len() > MAX_DOCUMENTS {
         errs.push(generic("documents", "Max attachment count reached"));
     }
-    let delivery_mode = req.notification_fee_policy == NotificationFeePolicy::DELIVERY_MODE;
-    if delivery_mode
+    if req.notification_fee_policy == NotificationFeePolicy::DELIVERY_MODE
         && version >= RequestVersion::V23
         && (req.pa_fee.is_none() || req.vat.is_none())
     {
@@ -163,76 +185,96 @@ pub fn check(
             });
         }
     }
+}
 
-    let mut tax_ids = HashSet::new();
-    let mut iuvs = HashSet::new();
-    for (i, rec) in req.recipients.iter().enumerate() {
-        let el = |f: &str| format!("recipients[{i}].{f}");
-        match TaxId::parse(&rec.tax_id) {
-            Err(why) => errs.push(generic(
-                el("taxId"),
-                format!("Invalid taxId for recipient {i} ({why})"),
-            )),
-            Ok(t) if rec.recipient_type == "PG" && !t.is_numeric() => errs.push(generic(
-                el("taxId"),
-                format!("SEND accepts only numerical taxId for PG recipient {i}"),
-            )),
-            Ok(_) => {}
-        }
-        if !tax_ids.insert(rec.tax_id.as_str()) {
-            errs.push(generic(el("taxId"), "Duplicated recipient taxId"));
-        }
-        if rec.denomination.chars().count() > 44 {
+/// The rules about one recipient: its tax id (valid, numeric for a PG, not repeated), its
+/// denomination and its physical address.
+fn recipient_rules<'r>(
+    rec: &'r Recipient,
+    i: usize,
+    tax_ids: &mut HashSet<&'r str>,
+    errs: &mut Vec<RuleError>,
+) {
+    let el = |f: &str| format!("recipients[{i}].{f}");
+    match TaxId::parse(&rec.tax_id) {
+        Err(why) => errs.push(generic(
+            el("taxId"),
+            format!("Invalid taxId for recipient {i} ({why})"),
+        )),
+        Ok(t) if rec.recipient_type == "PG" && !t.is_numeric() => errs.push(generic(
+            el("taxId"),
+            format!("SEND accepts only numerical taxId for PG recipient {i}"),
+        )),
+        Ok(_) => {}
+    }
+    if !tax_ids.insert(rec.tax_id.as_str()) {
+        errs.push(generic(el("taxId"), "Duplicated recipient taxId"));
+    }
+    if rec.denomination.chars().count() > 44 {
+        errs.push(generic(
+            el("denomination"),
+            format!("Field denomination in recipient {i} exceed max length of 44 chars"),
+        ));
+    }
+    if !latin1_ok(&rec.denomination) {
+        errs.push(generic(
+            el("denomination"),
+            format!("Field denomination in recipient {i} contains invalid characters."),
+        ));
+    }
+    match &rec.physical_address {
+        None => errs.push(generic(
+            el("physicalAddress"),
+            format!("PhysicalAddress cannot be null for recipient {i}"),
+        )),
+        Some(addr) => address_rules(addr, i, errs),
+    }
+}
+
+/// The rules about one recipient's payments: no notice twice in the request, and `applyCost`
+/// as the fee policy wants it (from v2.1 on).
+fn payment_rules(
+    rec: &Recipient,
+    i: usize,
+    version: RequestVersion,
+    delivery_mode: bool,
+    iuvs: &mut HashSet<(String, String)>,
+    errs: &mut Vec<RuleError>,
+) {
+    let el = |f: &str| format!("recipients[{i}].{f}");
+    let payments = rec.payments.iter().flatten();
+    let pago: Vec<_> = payments
+        .clone()
+        .filter_map(|p| p.pago_pa.as_ref())
+        .collect();
+    let f24: Vec<_> = payments.filter_map(|p| p.f24.as_ref()).collect();
+    for p in &pago {
+        if !iuvs.insert((p.creditor_tax_id.clone(), p.notice_code.clone())) {
             errs.push(generic(
-                el("denomination"),
-                format!("Field denomination in recipient {i} exceed max length of 44 chars"),
+                el("payments"),
+                format!(
+                    "Duplicated iuv {{ creditorTaxId={} noticeCode={} }}",
+                    p.creditor_tax_id, p.notice_code
+                ),
             ));
-        }
-        if !latin1_ok(&rec.denomination) {
-            errs.push(generic(
-                el("denomination"),
-                format!("Field denomination in recipient {i} contains invalid characters."),
-            ));
-        }
-        match &rec.physical_address {
-            None => errs.push(generic(
-                el("physicalAddress"),
-                format!("PhysicalAddress cannot be null for recipient {i}"),
-            )),
-            Some(addr) => address_rules(addr, i, &mut errs),
-        }
-        let payments = rec.payments.iter().flatten();
-        let pago: Vec<_> = payments
-            .clone()
-            .filter_map(|p| p.pago_pa.as_ref())
-            .collect();
-        let f24: Vec<_> = payments.filter_map(|p| p.f24.as_ref()).collect();
-        for p in &pago {
-            if !iuvs.insert((p.creditor_tax_id.clone(), p.notice_code.clone())) {
-                errs.push(generic(
-                    el("payments"),
-                    format!(
-                        "Duplicated iuv {{ creditorTaxId={} noticeCode={} }}",
-                        p.creditor_tax_id, p.notice_code
-                    ),
-                ));
-            }
-        }
-        if version > RequestVersion::V1 {
-            if delivery_mode {
-                if !pago.is_empty() && !pago.iter().any(|p| p.apply_cost) {
-                    errs.push(generic(el("payments"), format!("Notification with DELIVERY_MODE must have at least one pagoPa payment with applyCost true for recipient {i}")));
-                }
-                if !f24.is_empty() && !f24.iter().any(|p| p.apply_cost) {
-                    errs.push(generic(el("payments"), format!("Notification with DELIVERY_MODE must have at least one f24 payment with applyCost true for recipient {i}")));
-                }
-            } else if pago.iter().any(|p| p.apply_cost) || f24.iter().any(|p| p.apply_cost) {
-                errs.push(generic(el("payments"), format!("Notification with FLAT_RATE cannot have payments with applyCost true for recipient {i}")));
-            }
         }
     }
+    if version > RequestVersion::V1 {
+        if delivery_mode {
+            if !pago.is_empty() && !pago.iter().any(|p| p.apply_cost) {
+                errs.push(generic(el("payments"), format!("Notification with DELIVERY_MODE must have at least one pagoPa payment with applyCost true for recipient {i}")));
+            }
+            if !f24.is_empty() && !f24.iter().any(|p| p.apply_cost) {
+                errs.push(generic(el("payments"), format!("Notification with DELIVERY_MODE must have at least one f24 payment with applyCost true for recipient {i}")));
+            }
+        } else if pago.iter().any(|p| p.apply_cost) || f24.iter().any(|p| p.apply_cost) {
+            errs.push(generic(el("payments"), format!("Notification with FLAT_RATE cannot have payments with applyCost true for recipient {i}")));
+        }
+    }
+}
 
-    // Keys must come from the right safe-storage bucket, and no file may be used twice.
+/// Keys must come from the right safe-storage bucket, and no file may be used twice.
+fn file_rules(req: &NotificationRequest, errs: &mut Vec<RuleError>) {
     let mut seen = HashSet::new();
     for (i, d) in req.documents.iter().enumerate() {
         if !d
@@ -284,11 +326,6 @@ pub fn check(
                 ),
             ));
         }
-    }
-    if errs.is_empty() {
-        Verdict::Ok
-    } else {
-        Verdict::Invalid(errs)
     }
 }
 

@@ -7,6 +7,10 @@ import json
 import re
 import sys
 
+# A 240 s run against the mock answers tens of thousands of requests; a few hundred at least
+# shows the fuzzer reached it.
+MIN_ANSWERED = 500
+
 
 def allowed_rules(path):
     rules = []
@@ -20,6 +24,7 @@ def allowed_rules(path):
 def failures(report):
     found = collections.Counter()
     errors = 0
+    answered = 0
     for line in open(report, encoding="utf-8"):
         event = json.loads(line)
         if "NonFatalError" in event:
@@ -28,18 +33,26 @@ def failures(report):
         if not finished:
             continue
         rec = finished["recorder"]
+        answered += sum(
+            1 for i in rec.get("interactions", {}).values() if (i or {}).get("response")
+        )
         for case_id, checks in rec.get("checks", {}).items():
             for check in checks:
                 if check.get("status") != "failure":
                     continue
                 response = rec.get("interactions", {}).get(case_id, {}).get("response") or {}
                 found[(rec["label"], check["name"], response.get("status_code"))] += 1
-    return found, errors
+    return found, errors, answered
 
 
 def main(report, allow):
     rules = allowed_rules(allow)
-    found, errors = failures(report)
+    found, errors, answered = failures(report)
+    # No answer at all means the fuzzer never reached the mock: nothing was tested.
+    if answered < MIN_ANSWERED:
+        print(f"only {answered} requests got an answer (at least {MIN_ANSWERED} expected): "
+              f"the fuzzer did not reach the mock; {errors} errors of the fuzzer itself")
+        return 1
     bad = []
     for (label, check, status), n in sorted(found.items(), key=str):
         ok = any(
@@ -48,7 +61,8 @@ def main(report, allow):
         print(f"{'allowed' if ok else 'FAILED '}  {label}  {check}  HTTP {status}  ×{n}")
         if not ok:
             bad.append(label)
-    print(f"{sum(found.values())} failing cases, {len(bad)} not allowed; {errors} errors of the fuzzer itself")
+    print(f"{answered} requests answered; {sum(found.values())} failing cases, {len(bad)} not allowed; "
+          f"{errors} errors of the fuzzer itself")
     return 1 if bad else 0
 
 

@@ -4,6 +4,7 @@
 //! labels, the documents and legal facts downloaded with their sha256, the prices read.
 
 use super::{RunReport, ScenarioReport};
+use crate::world::ScenarioEvidence;
 use send_mock::checklist::engine::Check;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -56,31 +57,61 @@ fn s(v: &Value) -> String {
     }
 }
 
-/// The facts of one scenario, in the order a reviewer checks them.
+/// Makes the facts of one scenario: each names its TC, scenario, IUN and request id.
+struct FactMaker<'a> {
+    tc: &'a str,
+    scenario: &'a str,
+    iun: String,
+    rid: String,
+}
+
+impl FactMaker<'_> {
+    fn fact(&self, kind: &'static str, timestamp: String, what: String, detail: String) -> Fact {
+        Fact {
+            tc: self.tc.into(),
+            scenario: self.scenario.into(),
+            kind,
+            iun: self.iun.clone(),
+            notification_request_id: self.rid.clone(),
+            timestamp,
+            what,
+            stato: "",
+            detail,
+            sha256: String::new(),
+            file: String::new(),
+        }
+    }
+}
+
+/// The facts of one scenario, in the order a reviewer checks them: what was sent, the
+/// statuses and events, the files, the prices, the notes.
 pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
     let ev = &sc.evidence;
-    let iun = ev.iuns.first().cloned().unwrap_or_default();
-    let rid = ev
-        .notification_request_ids
-        .first()
-        .cloned()
-        .unwrap_or_default();
-    let fact = |kind, timestamp: String, what: String, detail: String| Fact {
-        tc: tc.into(),
-        scenario: sc.name.clone(),
-        kind,
-        iun: iun.clone(),
-        notification_request_id: rid.clone(),
-        timestamp,
-        what,
-        stato: "",
-        detail,
-        sha256: String::new(),
-        file: String::new(),
+    let mk = FactMaker {
+        tc,
+        scenario: &sc.name,
+        iun: ev.iuns.first().cloned().unwrap_or_default(),
+        rid: ev
+            .notification_request_ids
+            .first()
+            .cloned()
+            .unwrap_or_default(),
     };
+    let mut out = request_facts(&mk, ev);
+    out.extend(status_facts(&mk, ev));
+    out.extend(file_facts(&mk, ev));
+    out.extend(price_facts(&mk, ev));
+    for n in &ev.notes {
+        out.push(mk.fact("note", String::new(), String::new(), n.clone()));
+    }
+    out
+}
+
+/// Each request sent: its protocol number, documents and pagoPA payments.
+fn request_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
     let mut out = Vec::new();
     for (i, r) in ev.requests.iter().enumerate() {
-        let mut f = fact(
+        let mut f = mk.fact(
             "request",
             String::new(),
             s(&r["paProtocolNumber"]),
@@ -98,7 +129,7 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
             .unwrap_or_default();
         out.push(f);
         for d in r["documents"].as_array().into_iter().flatten() {
-            let mut f = fact(
+            let mut f = mk.fact(
                 "request",
                 String::new(),
                 format!("document {}", s(&d["title"])),
@@ -110,7 +141,7 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
         for rec in r["recipients"].as_array().into_iter().flatten() {
             for p in rec["payments"].as_array().into_iter().flatten() {
                 let pa = &p["pagoPa"];
-                let mut f = fact(
+                let mut f = mk.fact(
                     "request",
                     String::new(),
                     "pagoPA payment".into(),
@@ -126,15 +157,21 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
             }
         }
     }
+    out
+}
+
+/// The statuses the notification went through and the stream events read.
+fn status_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
+    let mut out = Vec::new();
     for h in &ev.status_history {
         let status = s(&h["status"]);
-        let mut f = fact("status", s(&h["activeFrom"]), status.clone(), String::new());
+        let mut f = mk.fact("status", s(&h["activeFrom"]), status.clone(), String::new());
         f.stato = stato(&status);
         out.push(f);
     }
     for e in &ev.stream_events {
         let status = s(&e["newStatus"]);
-        let mut f = fact(
+        let mut f = mk.fact(
             "event",
             s(&e["timestamp"]),
             s(&e["category"]),
@@ -146,10 +183,16 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
         }
         out.push(f);
     }
+    out
+}
+
+/// Every legal fact and document, with the file downloaded for it and its checks.
+fn file_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
+    let mut out = Vec::new();
     // Every timeline element that references a document, with the file downloaded for it.
     for (el, lf, key) in ev.timeline_facts() {
         let got = ev.downloaded_fact(key);
-        let mut f = fact(
+        let mut f = mk.fact(
             "legal-fact",
             s(&el["timestamp"]),
             s(&el["category"]),
@@ -174,7 +217,7 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
     for d in &ev.legal_facts {
         let listed = ev.timeline_facts().any(|(_, _, key)| d["key"] == key);
         if !listed {
-            let mut f = fact(
+            let mut f = mk.fact(
                 "legal-fact",
                 String::new(),
                 s(&d["category"]),
@@ -191,7 +234,7 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
         }
     }
     for d in &ev.documents {
-        let mut f = fact(
+        let mut f = mk.fact(
             "document",
             String::new(),
             s(&d["name"]),
@@ -206,6 +249,12 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
         f.file = s(&d["file"]);
         out.push(f);
     }
+    out
+}
+
+/// The prices read, with when the validation was asked.
+fn price_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
+    let mut out = Vec::new();
     let sent_at = ev
         .status_history
         .first()
@@ -213,7 +262,7 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
         .unwrap_or_default();
     for p in &ev.prices {
         let pr = &p["price"];
-        out.push(fact(
+        out.push(mk.fact(
             "price",
             s(&pr["refinementDate"]),
             format!("notice {}", s(&p["noticeCode"])),
@@ -232,9 +281,6 @@ pub fn facts(tc: &str, sc: &ScenarioReport) -> Vec<Fact> {
                 s(&p["readBy"])
             ),
         ));
-    }
-    for n in &ev.notes {
-        out.push(fact("note", String::new(), String::new(), n.clone()));
     }
     out
 }

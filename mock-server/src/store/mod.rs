@@ -362,11 +362,18 @@ impl Store {
     /// `op` is only built when there is a journal: in memory, every recorded call would
     /// otherwise be copied for nothing.
     fn log(&self, at: DateTime<Utc>, op: impl FnOnce() -> journal::Op) {
+        self.log_io(at, self.clock.io_time(), op);
+    }
+
+    /// [`Store::log`] with the io instant the change used, for a change that keeps one (an
+    /// expiry): read after the append, it would differ from the journaled one by the append's
+    /// own time, and a replay would move the expiry.
+    fn log_io(&self, at: DateTime<Utc>, io: Duration, op: impl FnOnce() -> journal::Op) {
         let Some(j) = self.journal.get() else {
             return;
         };
         let mut j = j.lock().unwrap_or_else(|p| p.into_inner());
-        let io_ms = Some(self.clock.io_time().num_milliseconds());
+        let io_ms = Some(io.num_milliseconds());
         if let Err(e) = j.append(&journal::Entry {
             at,
             io_ms,
@@ -375,6 +382,12 @@ impl Store {
             self.journal_errors.fetch_add(1, Ordering::SeqCst);
             tracing::error!(error = %e, "a change could not be persisted");
         }
+    }
+
+    /// The io instant to 1 ms, as the journal keeps it: what is computed from it comes back
+    /// the same after a restart.
+    fn io_instant(&self) -> Duration {
+        Duration::milliseconds(self.clock.io_time().num_milliseconds())
     }
 
     /// [`Store::log`] at the clock's current instant, read only when there is a journal.
@@ -560,9 +573,10 @@ impl Store {
     /// Creates upload slots; returns (preloadIdx, secret, key) per item.
     pub fn preload(&self, ente: usize, items: &[(String, String, String)]) -> Vec<UploadSlot> {
         let now = self.clock.now();
+        let io = self.io_instant();
         let mut out = Vec::new();
         let mut st = self.lock();
-        self.log(now, || journal::Op::Preload {
+        self.log_io(now, io, || journal::Op::Preload {
             ente,
             items: items.to_vec(),
         });
@@ -581,7 +595,7 @@ impl Store {
                 content_type: content_type.clone(),
                 sha256: sha.clone(),
                 created_at: now,
-                expires_io: self.clock.io_time() + files::URL_VALIDITY,
+                expires_io: io + files::URL_VALIDITY,
                 versions: vec![],
                 referenced: false,
             };
@@ -614,8 +628,9 @@ impl Store {
         retry_after_first: bool,
         id: &str,
     ) -> Option<String> {
+        let io = self.io_instant();
         let mut st = self.lock();
-        self.log_now(|| journal::Op::Grant {
+        self.log_io(self.clock.now(), io, || journal::Op::Grant {
             ente,
             target: target.clone(),
             retry_after_first,
@@ -630,7 +645,7 @@ impl Store {
             Grant {
                 ente,
                 target,
-                expires_io: self.clock.io_time() + files::URL_VALIDITY,
+                expires_io: io + files::URL_VALIDITY,
             },
         );
         Some(token)

@@ -253,6 +253,15 @@ const KEY: Str = Str::new(
     Pattern::Regex(&KEY_RE, "^(safestorage:\\/\\/)?[A-Za-z0-9._-]+$"),
 );
 const LINE_256: Str = Str::new(0, 256, Pattern::Line);
+const EXPIRATION_DATE: Str = Str::new(
+    10,
+    10,
+    Pattern::Regex(
+        &DATE_RE,
+        "^([0-9]{4})-(1[0-2]|0[1-9])-(3[01]|[12][0-9]|0[1-9])$",
+    ),
+);
+const TAXONOMY_CODE: Str = Str::new(7, 7, Pattern::Regex(&TAXONOMY_RE, "^([0-9]{6}[A-Z]{1})$"));
 
 fn enum_list(
     r: &mut Reader,
@@ -264,27 +273,26 @@ fn enum_list(
     r.one_of(m, p, name, allowed)
 }
 
+/// The fields every version of the request requires.
+const REQUIRED: [&str; 9] = [
+    "paProtocolNumber",
+    "subject",
+    "recipients",
+    "documents",
+    "physicalCommunicationType",
+    "notificationFeePolicy",
+    "senderDenomination",
+    "senderTaxId",
+    "taxonomyCode",
+];
+
 /// Parses a send request of `version`; every schema violation is reported.
 pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationRequest, Vec<Violation>> {
     let mut r = Reader::default();
     let Some(m) = r.object(body, "") else {
         return Err(r.violations);
     };
-    r.required(
-        m,
-        "",
-        &[
-            "paProtocolNumber",
-            "subject",
-            "recipients",
-            "documents",
-            "physicalCommunicationType",
-            "notificationFeePolicy",
-            "senderDenomination",
-            "senderTaxId",
-            "taxonomyCode",
-        ],
-    );
+    r.required(m, "", &REQUIRED);
     let idempotence_token = r.string(
         m,
         "",
@@ -302,19 +310,7 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
         &NotificationFeePolicy::ALL.map(NotificationFeePolicy::as_str),
     )
     .and_then(|s| NotificationFeePolicy::parse(&s));
-    let cancelled_iun = r.string(
-        m,
-        "",
-        "cancelledIun",
-        Str::new(
-            25,
-            25,
-            Pattern::Regex(
-                &IUN_RE,
-                "^[A-Z]{4}-[A-Z]{4}-[A-Z]{4}-[0-9]{6}-[A-Z]{1}-[0-9]{1}$",
-            ),
-        ),
-    );
+    let cancelled_iun = r.string(m, "", "cancelledIun", IUN);
     let pct = enum_list(
         &mut r,
         m,
@@ -327,81 +323,13 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
     let sender_tax_id = r.string(m, "", "senderTaxId", PA_TAX_ID);
     let group = r.string(m, "", "group", Str::new(0, 1024, Pattern::PrintableAscii));
     let amount = r.integer(m, "", "amount", i32::MIN as i64, i32::MAX as i64);
-    let payment_expiration_date = r.string(
-        m,
-        "",
-        "paymentExpirationDate",
-        Str::new(
-            10,
-            10,
-            Pattern::Regex(
-                &DATE_RE,
-                "^([0-9]{4})-(1[0-2]|0[1-9])-(3[01]|[12][0-9]|0[1-9])$",
-            ),
-        ),
-    );
-    let taxonomy_code = r.string(
-        m,
-        "",
-        "taxonomyCode",
-        Str::new(7, 7, Pattern::Regex(&TAXONOMY_RE, "^([0-9]{6}[A-Z]{1})$")),
-    );
-    let (mut pa_fee, mut vat, mut additional_languages, mut priority) = (None, None, None, None);
-    if version >= RequestVersion::V21 {
-        pa_fee = r.integer(m, "", "paFee", 0, 100);
-        vat = r.integer(m, "", "vat", 0, 100);
-    }
-    if version >= RequestVersion::V24
-        && let Some(items) = r.array(m, "", "additionalLanguages", 0, usize::MAX)
-    {
-        let mut langs = Vec::new();
-        for (i, it) in items.iter().enumerate() {
-            if let Some(s) = r.check_str(
-                it,
-                &format!("/additionalLanguages/{i}"),
-                Str {
-                    min: 0,
-                    max: usize::MAX,
-                    pattern: None,
-                },
-            ) {
-                langs.push(s);
-            }
-        }
-        additional_languages = Some(langs);
-    }
-    if version >= RequestVersion::V26 {
-        priority = r.integer(m, "", "physicalCommunicationPriority", 0, 100);
-    }
+    let payment_expiration_date = r.string(m, "", "paymentExpirationDate", EXPIRATION_DATE);
+    let taxonomy_code = r.string(m, "", "taxonomyCode", TAXONOMY_CODE);
+    let later = LaterFields::read(&mut r, version, m);
     let pago_pa_int_mode = enum_list(&mut r, m, "", "pagoPaIntMode", &["NONE", "SYNC", "ASYNC"]);
 
-    let mut recipients = Vec::new();
-    if let Some(items) = r.array(m, "", "recipients", 1, usize::MAX) {
-        for (i, it) in items.iter().enumerate() {
-            if let Some(rec) =
-                recipient(&mut r, version, it, &format!("/recipients/{i}"), fee_policy)
-            {
-                recipients.push(rec);
-            }
-        }
-    }
-    let mut documents = Vec::new();
-    if let Some(items) = r.array(m, "", "documents", 1, usize::MAX) {
-        for (i, it) in items.iter().enumerate() {
-            let p = format!("/documents/{i}");
-            let Some(dm) = r.object(it, &p) else { continue };
-            let file = attachment(&mut r, dm, &p, false);
-            let title = r.string(dm, &p, "title", Str::new(0, 512, Pattern::Line));
-            let doc_idx = r.string(dm, &p, "docIdx", Str::new(0, 3, Pattern::Digits));
-            if let Some(file) = file {
-                documents.push(Document {
-                    file,
-                    title,
-                    doc_idx,
-                });
-            }
-        }
-    }
+    let mut recipients = recipients(&mut r, version, m, fee_policy);
+    let mut documents = documents(&mut r, m);
     // Both are required and checked against their enum, so a None has its violation already.
     let (Some(notification_fee_policy), Some(physical_communication_type)) = (fee_policy, pct)
     else {
@@ -430,12 +358,97 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
         amount,
         payment_expiration_date,
         taxonomy_code: taxonomy_code.unwrap_or_default(),
-        pa_fee,
-        vat,
+        pa_fee: later.pa_fee,
+        vat: later.vat,
         pago_pa_int_mode,
-        additional_languages,
-        physical_communication_priority: priority,
+        additional_languages: later.additional_languages,
+        physical_communication_priority: later.priority,
     })
+}
+
+/// The fields later versions added: an older version's request never has them.
+struct LaterFields {
+    pa_fee: Option<i64>,
+    vat: Option<i64>,
+    additional_languages: Option<Vec<String>>,
+    priority: Option<i64>,
+}
+
+impl LaterFields {
+    fn read(r: &mut Reader, version: RequestVersion, m: &Map<String, Value>) -> Self {
+        let v21 = version >= RequestVersion::V21;
+        LaterFields {
+            pa_fee: v21.then(|| r.integer(m, "", "paFee", 0, 100)).flatten(),
+            vat: v21.then(|| r.integer(m, "", "vat", 0, 100)).flatten(),
+            additional_languages: (version >= RequestVersion::V24)
+                .then(|| languages(r, m))
+                .flatten(),
+            priority: (version >= RequestVersion::V26)
+                .then(|| r.integer(m, "", "physicalCommunicationPriority", 0, 100))
+                .flatten(),
+        }
+    }
+}
+
+/// `additionalLanguages` (v2.4 on): strings, checked against SEND's list by the rules.
+fn languages(r: &mut Reader, m: &Map<String, Value>) -> Option<Vec<String>> {
+    let items = r.array(m, "", "additionalLanguages", 0, usize::MAX)?;
+    let mut langs = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let any = Str {
+            min: 0,
+            max: usize::MAX,
+            pattern: None,
+        };
+        if let Some(s) = r.check_str(it, &format!("/additionalLanguages/{i}"), any) {
+            langs.push(s);
+        }
+    }
+    Some(langs)
+}
+
+/// `recipients`: at least one, each as its version spells it.
+fn recipients(
+    r: &mut Reader,
+    version: RequestVersion,
+    m: &Map<String, Value>,
+    fee_policy: Option<NotificationFeePolicy>,
+) -> Vec<Recipient> {
+    let mut recipients = Vec::new();
+    for (i, it) in r
+        .array(m, "", "recipients", 1, usize::MAX)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(rec) = recipient(r, version, it, &format!("/recipients/{i}"), fee_policy) {
+            recipients.push(rec);
+        }
+    }
+    recipients
+}
+
+/// `documents`: at least one, each a file reference with its title and index.
+fn documents(r: &mut Reader, m: &Map<String, Value>) -> Vec<Document> {
+    let mut documents = Vec::new();
+    let Some(items) = r.array(m, "", "documents", 1, usize::MAX) else {
+        return documents;
+    };
+    for (i, it) in items.iter().enumerate() {
+        let p = format!("/documents/{i}");
+        let Some(dm) = r.object(it, &p) else { continue };
+        let file = attachment(r, dm, &p, false);
+        let title = r.string(dm, &p, "title", Str::new(0, 512, Pattern::Line));
+        let doc_idx = r.string(dm, &p, "docIdx", Str::new(0, 3, Pattern::Digits));
+        if let Some(file) = file {
+            documents.push(Document {
+                file,
+                title,
+                doc_idx,
+            });
+        }
+    }
+    documents
 }
 
 fn recipient(
@@ -474,64 +487,21 @@ fn recipient(
     let recipient_type = r.one_of(m, p, "recipientType", &["PF", "PG"]);
     let tax_id = r.string(m, p, "taxId", TAX_ID);
     let denomination = r.string(m, p, "denomination", DENOMINATION);
-    let digital_domicile = m.get("digitalDomicile").and_then(|d| {
-        let dp = format!("{p}/digitalDomicile");
-        let dm = r.object(d, &dp)?;
-        r.required(dm, &dp, &["address", "type"]);
-        let kind = r.one_of(dm, &dp, "type", &["PEC"]);
-        let address = r.string(
-            dm,
-            &dp,
-            "address",
-            Str::new(0, 320, Pattern::Regex(&PEC_RE, "<RFC 5322 e-mail address>")),
-        );
-        Some(DigitalAddress {
-            kind: kind?,
-            address: address?,
-        })
-    });
+    let digital_domicile = m
+        .get("digitalDomicile")
+        .and_then(|d| digital(r, d, &format!("{p}/digitalDomicile")));
     let physical_address = m
         .get("physicalAddress")
         .and_then(|a| physical(r, a, &format!("{p}/physicalAddress")));
     let mut notice_code_alternative = None;
     let payments = if version == RequestVersion::V1 {
         m.get("payment").and_then(|pv| {
-            let pp = format!("{p}/payment");
-            let pm = r.object(pv, &pp)?;
-            r.required(pm, &pp, &["creditorTaxId", "noticeCode"]);
-            let notice_code = r.string(pm, &pp, "noticeCode", NOTICE_CODE);
-            let creditor = r.string(pm, &pp, "creditorTaxId", PA_TAX_ID);
-            notice_code_alternative = r.string(pm, &pp, "noticeCodeAlternative", NOTICE_CODE);
-            let form = pm.get("pagoPaForm").and_then(|f| {
-                let fp = format!("{pp}/pagoPaForm");
-                let fm = r.object(f, &fp)?;
-                attachment(r, fm, &fp, false)
-            });
-            // v1 has no applyCost: SEND derives it from the fee policy (inference, see README).
-            Some(vec![Payment {
-                pago_pa: Some(PagoPaPayment {
-                    notice_code: notice_code?,
-                    creditor_tax_id: creditor?,
-                    apply_cost: fee_policy == Some(NotificationFeePolicy::DELIVERY_MODE),
-                    attachment: form,
-                }),
-                f24: None,
-            }])
+            let (payment, alternative) = v1_payment(r, pv, &format!("{p}/payment"), fee_policy)?;
+            notice_code_alternative = alternative;
+            payment.map(|pay| vec![pay])
         })
     } else {
-        match r.array(m, p, "payments", 0, usize::MAX) {
-            None => None,
-            Some(items) => {
-                let mut out = Vec::new();
-                for (i, it) in items.iter().enumerate() {
-                    if let Some(pay) = payment(r, it, &format!("{p}/payments/{i}")) {
-                        out.push(pay);
-                    }
-                }
-                out.shrink_to_fit();
-                Some(out)
-            }
-        }
+        payments(r, m, p)
     };
     Some(Recipient {
         recipient_type: recipient_type?,
@@ -542,6 +512,69 @@ fn recipient(
         payments,
         notice_code_alternative,
     })
+}
+
+/// A `digitalDomicile`: a PEC address.
+fn digital(r: &mut Reader, d: &Value, dp: &str) -> Option<DigitalAddress> {
+    let dm = r.object(d, dp)?;
+    r.required(dm, dp, &["address", "type"]);
+    let kind = r.one_of(dm, dp, "type", &["PEC"]);
+    let address = r.string(
+        dm,
+        dp,
+        "address",
+        Str::new(0, 320, Pattern::Regex(&PEC_RE, "<RFC 5322 e-mail address>")),
+    );
+    Some(DigitalAddress {
+        kind: kind?,
+        address: address?,
+    })
+}
+
+/// v1's single `payment`, and its `noticeCodeAlternative` (kept only to echo it back). `None`
+/// when it is not an object; the payment is `None` when a required field is not valid.
+fn v1_payment(
+    r: &mut Reader,
+    pv: &Value,
+    pp: &str,
+    fee_policy: Option<NotificationFeePolicy>,
+) -> Option<(Option<Payment>, Option<String>)> {
+    let pm = r.object(pv, pp)?;
+    r.required(pm, pp, &["creditorTaxId", "noticeCode"]);
+    let notice_code = r.string(pm, pp, "noticeCode", NOTICE_CODE);
+    let creditor = r.string(pm, pp, "creditorTaxId", PA_TAX_ID);
+    let alternative = r.string(pm, pp, "noticeCodeAlternative", NOTICE_CODE);
+    let form = pm.get("pagoPaForm").and_then(|f| {
+        let fp = format!("{pp}/pagoPaForm");
+        let fm = r.object(f, &fp)?;
+        attachment(r, fm, &fp, false)
+    });
+    // v1 has no applyCost: SEND derives it from the fee policy (inference, see README).
+    let payment = (|| {
+        Some(Payment {
+            pago_pa: Some(PagoPaPayment {
+                notice_code: notice_code?,
+                creditor_tax_id: creditor?,
+                apply_cost: fee_policy == Some(NotificationFeePolicy::DELIVERY_MODE),
+                attachment: form,
+            }),
+            f24: None,
+        })
+    })();
+    Some((payment, alternative))
+}
+
+/// `payments` (v2.1 on): each a pagoPA notice or an F24.
+fn payments(r: &mut Reader, m: &Map<String, Value>, p: &str) -> Option<Vec<Payment>> {
+    let items = r.array(m, p, "payments", 0, usize::MAX)?;
+    let mut out = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        if let Some(pay) = payment(r, it, &format!("{p}/payments/{i}")) {
+            out.push(pay);
+        }
+    }
+    out.shrink_to_fit();
+    Some(out)
 }
 
 fn physical(r: &mut Reader, v: &Value, p: &str) -> Option<PhysicalAddress> {

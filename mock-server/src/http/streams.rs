@@ -122,39 +122,22 @@ fn parse_spec(
     }
     let title = r.string(m, "", "title", Str::new(0, 256, Pattern::Line));
     let event_type = r.one_of(m, "", "eventType", &["STATUS", "TIMELINE"]);
-    let filter_values = r.array(m, "", "filterValues", 0, usize::MAX).map(|items| {
-        items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| {
-                r.check_str(
-                    v,
-                    &format!("/filterValues/{i}"),
-                    Str::new(4, 256, Pattern::Regex(&FILTER_RE, "^[A-Z_]+$")),
-                )
-            })
-            .collect::<Vec<_>>()
-    });
-    let mut groups = Vec::new();
-    if version.has_groups()
-        && let Some(items) = r.array(m, "", "groups", 0, usize::MAX)
-    {
-        groups = items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| {
-                r.check_str(
-                    v,
-                    &format!("/groups/{i}"),
-                    Str {
-                        min: 0,
-                        max: 1024,
-                        pattern: None,
-                    },
-                )
-            })
-            .collect();
-    }
+    let filter_values = strings(
+        &mut r,
+        m,
+        "filterValues",
+        Str::new(4, 256, Pattern::Regex(&FILTER_RE, "^[A-Z_]+$")),
+    );
+    let group = Str {
+        min: 0,
+        max: 1024,
+        pattern: None,
+    };
+    let groups = if version.has_groups() {
+        strings(&mut r, m, "groups", group).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let wait = if version.has_wait_for_accepted() {
         r.boolean(m, "", "waitForAccepted")
     } else {
@@ -179,8 +162,48 @@ fn parse_spec(
     if !r.violations.is_empty() {
         return Err(invalid(r));
     }
-    // A stream's groups must be the Ente's, and the key's when the key has groups.
-    let profile = &state.store.enti[ente];
+    check_groups(&state.store.enti[ente], version, &groups)?;
+    let event_type = if event_type.as_deref() == Some("STATUS") {
+        EventType::Status
+    } else {
+        EventType::Timeline
+    };
+    Ok((
+        StreamSpec {
+            title: title.unwrap_or_default(),
+            event_type,
+            filter_values,
+            groups,
+            wait_for_accepted: wait,
+        },
+        replaced,
+    ))
+}
+
+/// An optional array of strings, each checked against `rule`.
+fn strings(
+    r: &mut Reader,
+    m: &serde_json::Map<String, Value>,
+    name: &str,
+    rule: Str,
+) -> Option<Vec<String>> {
+    let items = r.array(m, "", name, 0, usize::MAX)?;
+    let mut out = Vec::new();
+    for (i, v) in items.iter().enumerate() {
+        if let Some(s) = r.check_str(v, &format!("/{name}/{i}"), rule) {
+            out.push(s);
+        }
+    }
+    Some(out)
+}
+
+/// A stream's groups must be the Ente's, and the key's when the key has groups; a key with
+/// groups may not make a stream that sees every group's notifications.
+fn check_groups(
+    profile: &crate::EnteProfile,
+    version: StreamVersion,
+    groups: &[String],
+) -> ApiResult<()> {
     let (pa, key) = (profile.active_group_ids(), profile.api_key_groups());
     if let Some(g) = groups
         .iter()
@@ -198,7 +221,6 @@ fn parse_spec(
             ),
         ));
     }
-    // A key with groups may not make a stream that sees every group's notifications.
     if version.has_groups() && groups.is_empty() && !key.is_empty() {
         return Err(ApiError::forbidden(
             "PN_WEBHOOK_FORBIDDEN",
@@ -208,21 +230,7 @@ fn parse_spec(
             ),
         ));
     }
-    let event_type = if event_type.as_deref() == Some("STATUS") {
-        EventType::Status
-    } else {
-        EventType::Timeline
-    };
-    Ok((
-        StreamSpec {
-            title: title.unwrap_or_default(),
-            event_type,
-            filter_values,
-            groups,
-            wait_for_accepted: wait,
-        },
-        replaced,
-    ))
+    Ok(())
 }
 
 fn invalid(r: Reader) -> ApiError {

@@ -41,6 +41,70 @@ fn refuse(detail: impl Into<String>) -> TokenError {
     }
 }
 
+/// The assertion's claims, once its signature verifies with the client's key (expiry and
+/// audience are checked by [`check_claims`], with SEND's messages).
+fn verified_claims(client: &PdndClient, assertion: &str) -> Result<Value, TokenError> {
+    let mut v = Validation::new(Algorithm::RS256);
+    v.validate_exp = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    let claims = decode::<Value>(assertion, &client.key, &v)
+        .map_err(|e| {
+            refuse(format!(
+                "the client_assertion signature does not verify with key {} ({e})",
+                client.kid
+            ))
+        })?
+        .claims;
+    Ok(claims)
+}
+
+/// The claims SEND's PDND requires of a client assertion; returns its `purposeId`.
+fn check_claims(claims: &Value, client_id: &str, now: i64) -> Result<String, TokenError> {
+    let claim = |k: &str| claims.get(k).and_then(Value::as_str);
+    if claim("iss") != Some(client_id) || claim("sub") != Some(client_id) {
+        return Err(refuse(format!(
+            "iss and sub must both be the client_id {client_id} (got iss {}, sub {})",
+            claim("iss").map_or("none".into(), |v| format!("`{v}`")),
+            claim("sub").map_or("none".into(), |v| format!("`{v}`"))
+        )));
+    }
+    match claims.get("aud") {
+        Some(Value::String(a)) if a == ASSERTION_AUDIENCE => {}
+        Some(Value::String(a)) if a.trim_start_matches("https://") == ASSERTION_AUDIENCE => {
+            return Err(refuse(format!(
+                "aud `{a}` must be written without the scheme: {ASSERTION_AUDIENCE}"
+            )));
+        }
+        other => {
+            return Err(refuse(format!(
+                "aud must be {ASSERTION_AUDIENCE}, got {}",
+                other.map_or("none".into(), |v| v.to_string())
+            )));
+        }
+    }
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| refuse("exp is missing"))?;
+    if exp <= now {
+        return Err(refuse(format!(
+            "the client assertion expired {} s ago: sign a new one",
+            now - exp
+        )));
+    }
+    if claims.get("iat").and_then(Value::as_i64).is_none() {
+        return Err(refuse("iat is missing"));
+    }
+    if claim("jti").is_none() {
+        return Err(refuse("jti is missing"));
+    }
+    let purpose = claim("purposeId")
+        .ok_or_else(|| refuse("purposeId is missing"))?
+        .to_string();
+    Ok(purpose)
+}
+
 /// Issues and checks vouchers.
 pub struct Pdnd {
     pub clients: Vec<PdndClient>,
@@ -61,6 +125,18 @@ impl Pdnd {
         form: &HashMap<String, String>,
         now: i64,
     ) -> Result<(usize, String), TokenError> {
+        let (client, assertion) = self.client_of(form)?;
+        let claims = verified_claims(client, assertion)?;
+        let purpose = check_claims(&claims, &client.client_id, now)?;
+        Ok((client.ente, self.voucher(&client.client_id, &purpose, now)?))
+    }
+
+    /// The client a token request names, and its assertion once the header is the client's
+    /// (RS256, the client's kid).
+    fn client_of<'f>(
+        &self,
+        form: &'f HashMap<String, String>,
+    ) -> Result<(&PdndClient, &'f str), TokenError> {
         let field = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
         if field("grant_type") != Some("client_credentials") {
             return Err(refuse("grant_type must be client_credentials"));
@@ -95,59 +171,11 @@ impl Pdnd {
             }
             Some(_) => {}
         }
-        let mut v = Validation::new(Algorithm::RS256);
-        v.validate_exp = false;
-        v.validate_aud = false;
-        v.required_spec_claims.clear();
-        let claims = decode::<Value>(assertion, &client.key, &v)
-            .map_err(|e| {
-                refuse(format!(
-                    "the client_assertion signature does not verify with key {} ({e})",
-                    client.kid
-                ))
-            })?
-            .claims;
-        let claim = |k: &str| claims.get(k).and_then(Value::as_str);
-        if claim("iss") != Some(client_id) || claim("sub") != Some(client_id) {
-            return Err(refuse(format!(
-                "iss and sub must both be the client_id {client_id} (got iss {}, sub {})",
-                claim("iss").map_or("none".into(), |v| format!("`{v}`")),
-                claim("sub").map_or("none".into(), |v| format!("`{v}`"))
-            )));
-        }
-        match claims.get("aud") {
-            Some(Value::String(a)) if a == ASSERTION_AUDIENCE => {}
-            Some(Value::String(a)) if a.trim_start_matches("https://") == ASSERTION_AUDIENCE => {
-                return Err(refuse(format!(
-                    "aud `{a}` must be written without the scheme: {ASSERTION_AUDIENCE}"
-                )));
-            }
-            other => {
-                return Err(refuse(format!(
-                    "aud must be {ASSERTION_AUDIENCE}, got {}",
-                    other.map_or("none".into(), |v| v.to_string())
-                )));
-            }
-        }
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| refuse("exp is missing"))?;
-        if exp <= now {
-            return Err(refuse(format!(
-                "the client assertion expired {} s ago: sign a new one",
-                now - exp
-            )));
-        }
-        if claims.get("iat").and_then(Value::as_i64).is_none() {
-            return Err(refuse("iat is missing"));
-        }
-        if claim("jti").is_none() {
-            return Err(refuse("jti is missing"));
-        }
-        let purpose = claim("purposeId")
-            .ok_or_else(|| refuse("purposeId is missing"))?
-            .to_string();
+        Ok((client, assertion))
+    }
+
+    /// Signs a voucher for `client_id` (HS256, `at+jwt`), valid [`VOUCHER_TTL`] seconds.
+    fn voucher(&self, client_id: &str, purpose: &str, now: i64) -> Result<String, TokenError> {
         let voucher = json!({
             "iss": VOUCHER_ISSUER, "aud": VOUCHER_AUDIENCE, "sub": client_id, "client_id": client_id,
             "purposeId": purpose, "jti": uuid::Uuid::new_v4().to_string(), "iat": now, "exp": now + VOUCHER_TTL,
@@ -158,7 +186,7 @@ impl Pdnd {
             .map_err(|e| refuse(format!("cannot sign the voucher ({e})")))?;
         let token = encode(&h, &voucher, &key)
             .map_err(|e| refuse(format!("cannot sign the voucher ({e})")))?;
-        Ok((client.ente, token))
+        Ok(token)
     }
 
     /// Checks a voucher as SEND's authorizer does; returns the client id it was issued to.

@@ -334,28 +334,12 @@ async fn receive(
     let declared = header_str(req.headers(), "x-amz-checksum-sha256")
         .unwrap_or_default()
         .to_string();
-    let too_large = || {
-        reject(
-            StatusCode::BAD_REQUEST,
-            "EntityTooLarge",
-            "Your proposed upload exceeds the maximum allowed size",
-            format!("the file is larger than {MAX_UPLOAD} bytes"),
-        )
-    };
     if header_str(req.headers(), "content-length")
         .and_then(|l| l.parse::<u64>().ok())
         .is_some_and(|len| len > MAX_UPLOAD)
     {
         return Err(too_large());
     }
-    let internal = || {
-        reject(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalError",
-            "We encountered an internal error. Please try again.",
-            "the mock could not store the file",
-        )
-    };
     let version_id = state.store.random_token(16);
     let dir = state.store.files_dir().to_path_buf();
     let path = dir.join(format!("{key}.{version_id}"));
@@ -400,22 +384,47 @@ async fn receive(
             is_pdf,
         },
     );
+    Ok(stored(&version_id, &digest))
+}
+
+/// S3's answer to a stored PUT: the version, the checksum and an ETag.
+fn stored(version_id: &str, digest: &str) -> Response {
     let mut res = StatusCode::OK.into_response();
     let h = res.headers_mut();
     h.insert(
         "x-amz-version-id",
-        HeaderValue::from_str(&version_id).expect("hex is a valid header"),
+        HeaderValue::from_str(version_id).expect("hex is a valid header"),
     );
     h.insert(
         "x-amz-checksum-sha256",
-        HeaderValue::from_str(&digest).expect("base64 is a valid header"),
+        HeaderValue::from_str(digest).expect("base64 is a valid header"),
     );
     h.insert(
         header::ETAG,
         HeaderValue::from_str(&format!("\"{}\"", &version_id[..16]))
             .expect("hex is a valid header"),
     );
-    Ok(res)
+    res
+}
+
+/// S3's refusal of a body over the limit.
+fn too_large() -> Rejection {
+    reject(
+        StatusCode::BAD_REQUEST,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size",
+        format!("the file is larger than {MAX_UPLOAD} bytes"),
+    )
+}
+
+/// S3's answer when the file could not be kept (the cause goes to the log).
+fn internal() -> Rejection {
+    reject(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+        "the mock could not store the file",
+    )
 }
 
 enum StoreError {

@@ -163,6 +163,86 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> String + '_ {
     move |e| format!("{}: {e}", path.display())
 }
 
+/// The data dir's meta: written on first use, then checked (format, Enti) on every start.
+fn read_meta(
+    conn: &Connection,
+    path: &Path,
+    enti: &[String],
+    new_seed: u64,
+) -> Result<Meta, String> {
+    let get = |k: &str| -> Result<Option<String>, String> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .optional()
+            .map_err(sql(path))
+    };
+    let meta = match get("format")? {
+        None => {
+            let meta = Meta {
+                seed: new_seed,
+                enti: enti.to_vec(),
+            };
+            for (k, v) in [
+                ("format", FORMAT.to_string()),
+                ("seed", meta.seed.to_string()),
+                ("enti", meta.enti.join(",")),
+            ] {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )
+                .map_err(sql(path))?;
+            }
+            meta
+        }
+        Some(f) if f != FORMAT => {
+            return Err(format!(
+                "{}: written by another send-mock (format `{f}`); this build reads `{FORMAT}`. Start with an empty --data-dir, or the send-mock that wrote it",
+                path.display()
+            ));
+        }
+        Some(_) => {
+            let seed = get("seed")?
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| format!("{}: meta has no seed", path.display()))?;
+            let stored: Vec<String> = get("enti")?
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            if stored != enti {
+                return Err(format!(
+                    "{}: written for the Enti [{}] but started with [{}]; start with the same --enti or an empty --data-dir",
+                    path.display(),
+                    stored.join(", "),
+                    enti.join(", ")
+                ));
+            }
+            Meta { seed, enti: stored }
+        }
+    };
+    Ok(meta)
+}
+
+/// Every journaled op, in order, with its sequence number.
+fn read_entries(conn: &Connection, path: &Path) -> Result<Vec<(i64, Entry)>, String> {
+    let mut stmt = conn
+        .prepare("SELECT seq, entry FROM journal ORDER BY seq")
+        .map_err(sql(path))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .map_err(sql(path))?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (seq, text) = row.map_err(sql(path))?;
+        let entry: Entry = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: op {seq} cannot be read ({e})", path.display()))?;
+        entries.push((seq, entry));
+    }
+    drop(stmt);
+    Ok(entries)
+}
+
 impl Journal {
     /// Opens (or creates) the journal of `dir`, compacts it (see [`compact`]; the call log
     /// keeps `keep_calls` calls per Ente) and returns it with its meta and the ops to replay.
@@ -185,71 +265,8 @@ impl Journal {
              CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL);",
         )
         .map_err(|e| format!("{}: not a send-mock data dir ({e})", path.display()))?;
-        let get = |k: &str| -> Result<Option<String>, String> {
-            conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
-                .optional()
-                .map_err(sql(&path))
-        };
-        let meta = match get("format")? {
-            None => {
-                let meta = Meta {
-                    seed: new_seed,
-                    enti: enti.to_vec(),
-                };
-                for (k, v) in [
-                    ("format", FORMAT.to_string()),
-                    ("seed", meta.seed.to_string()),
-                    ("enti", meta.enti.join(",")),
-                ] {
-                    conn.execute(
-                        "INSERT INTO meta (key, value) VALUES (?1, ?2)",
-                        params![k, v],
-                    )
-                    .map_err(sql(&path))?;
-                }
-                meta
-            }
-            Some(f) if f != FORMAT => {
-                return Err(format!(
-                    "{}: written by another send-mock (format `{f}`); this build reads `{FORMAT}`. Start with an empty --data-dir, or the send-mock that wrote it",
-                    path.display()
-                ));
-            }
-            Some(_) => {
-                let seed = get("seed")?
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| format!("{}: meta has no seed", path.display()))?;
-                let stored: Vec<String> = get("enti")?
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect();
-                if stored != enti {
-                    return Err(format!(
-                        "{}: written for the Enti [{}] but started with [{}]; start with the same --enti or an empty --data-dir",
-                        path.display(),
-                        stored.join(", "),
-                        enti.join(", ")
-                    ));
-                }
-                Meta { seed, enti: stored }
-            }
-        };
-        let mut stmt = conn
-            .prepare("SELECT seq, entry FROM journal ORDER BY seq")
-            .map_err(sql(&path))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-            .map_err(sql(&path))?;
-        let mut entries = Vec::new();
-        for row in rows {
-            let (seq, text) = row.map_err(sql(&path))?;
-            let entry: Entry = serde_json::from_str(&text)
-                .map_err(|e| format!("{}: op {seq} cannot be read ({e})", path.display()))?;
-            entries.push((seq, entry));
-        }
-        drop(stmt);
+        let meta = read_meta(&conn, &path, enti, new_seed)?;
+        let entries = read_entries(&conn, &path)?;
         let mut journal = Journal { conn, path };
         let entries = journal.compact(entries, keep_calls)?;
         Ok((journal, meta, entries))

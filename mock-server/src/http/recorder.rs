@@ -59,6 +59,42 @@ pub fn ente_of(state: &AppState, req: &Request) -> Option<usize> {
     }
 }
 
+/// What the checklist keeps of an answer (the JSON its checks read, an XML receipt's text),
+/// and the answer to send on, rebuilt from the bytes read.
+async fn kept_answer(
+    op: &crate::checklist::call::Op,
+    res: Response,
+) -> (Option<serde_json::Value>, Option<String>, Response) {
+    let ct = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if !Call::response_matters(op) || !(ct.contains("json") || ct.contains("xml")) {
+        return (None, None, res);
+    }
+    let (parts, body) = res.into_parts();
+    match to_bytes(body, BODY_LIMIT * 8).await {
+        Ok(b) => {
+            let json = ct
+                .contains("json")
+                .then(|| serde_json::from_slice(&b).ok())
+                .flatten()
+                .map(|v| Call::kept_response(op, v));
+            let text = ct
+                .contains("xml")
+                .then(|| String::from_utf8_lossy(&b).into_owned());
+            (json, text, Response::from_parts(parts, Body::from(b)))
+        }
+        Err(_) => (
+            None,
+            None,
+            super::problem::ApiError::internal("response too large to record").into_response(),
+        ),
+    }
+}
+
 pub async fn record<F, Fut>(state: &AppState, req: Request, next: F) -> Response
 where
     F: FnOnce(Request) -> Fut,
@@ -92,38 +128,9 @@ where
     let res = next(Request::from_parts(parts, body)).await;
     let status = res.status().as_u16();
     let response_headers = kept(res.headers(), &KEPT_RESPONSE_HEADERS);
-    let ct = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
     // The body does not tell a stream's type apart here; the path is all these two need.
     let op = crate::checklist::call::Op::of(&method, &path, None);
-    let keep = Call::response_matters(&op);
-    let (response, response_text, res) = if keep && (ct.contains("json") || ct.contains("xml")) {
-        let (parts, body) = res.into_parts();
-        match to_bytes(body, BODY_LIMIT * 8).await {
-            Ok(b) => {
-                let json = ct
-                    .contains("json")
-                    .then(|| serde_json::from_slice(&b).ok())
-                    .flatten()
-                    .map(|v| Call::kept_response(&op, v));
-                let text = ct
-                    .contains("xml")
-                    .then(|| String::from_utf8_lossy(&b).into_owned());
-                (json, text, Response::from_parts(parts, Body::from(b)))
-            }
-            Err(_) => (
-                None,
-                None,
-                super::problem::ApiError::internal("response too large to record").into_response(),
-            ),
-        }
-    } else {
-        (None, None, res)
-    };
+    let (response, response_text, res) = kept_answer(&op, res).await;
     state.store.record(
         ente,
         Call {

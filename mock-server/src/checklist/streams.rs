@@ -21,43 +21,79 @@ fn event_id(e: &Value) -> Option<&str> {
     e.as_str().or_else(|| field(e, "/eventId"))
 }
 
-pub(super) fn checks(f: &Facts) -> Vec<Check> {
-    let creates: Vec<&Call> = f
-        .of(|o| matches!(o, Op::StreamCreate { timeline: true }))
-        .filter(|c| c.status == 200)
-        .collect();
-    let ids: Vec<&str> = creates
-        .iter()
-        .filter_map(|c| c.response.as_ref().and_then(|r| field(r, "/streamId")))
-        .collect();
-    let mut by_stream: BTreeMap<String, Vec<&Call>> = BTreeMap::new();
-    for c in f.calls {
-        if let Op::StreamConsume { stream } = c.op() {
-            by_stream.entry(stream).or_default().push(c);
+/// The TIMELINE streams a client created and what it read from them.
+struct Streams<'a> {
+    /// Creations of TIMELINE streams answered 200.
+    creates: Vec<&'a Call>,
+    ids: Vec<&'a str>,
+    by_stream: BTreeMap<String, Vec<&'a Call>>,
+    /// Reads of the TIMELINE streams created, answered 200.
+    reads: Vec<&'a Call>,
+}
+
+impl<'a> Streams<'a> {
+    fn of(f: &Facts<'a>) -> Self {
+        let creates: Vec<&Call> = f
+            .of(|o| matches!(o, Op::StreamCreate { timeline: true }))
+            .filter(|c| c.status == 200)
+            .collect();
+        let ids: Vec<&str> = creates
+            .iter()
+            .filter_map(|c| c.response.as_ref().and_then(|r| field(r, "/streamId")))
+            .collect();
+        let mut by_stream: BTreeMap<String, Vec<&Call>> = BTreeMap::new();
+        for c in f.calls {
+            if let Op::StreamConsume { stream } = c.op() {
+                by_stream.entry(stream).or_default().push(c);
+            }
+        }
+        let reads: Vec<&Call> = ids
+            .iter()
+            .flat_map(|id| by_stream.get(*id).map_or(&[][..], Vec::as_slice))
+            .copied()
+            .filter(|c| c.status == 200)
+            .collect();
+        Streams {
+            creates,
+            ids,
+            by_stream,
+            reads,
         }
     }
-    // Reads of the TIMELINE streams created, answered 200.
-    let reads: Vec<&Call> = ids
-        .iter()
-        .flat_map(|id| by_stream.get(*id).map_or(&[][..], Vec::as_slice))
-        .copied()
-        .filter(|c| c.status == 200)
-        .collect();
-    let no_read = || no_stream_read(f, &creates);
-    let with_event = |pred: &dyn Fn(&Value) -> bool, what: &str| -> Outcome {
-        let hits: Vec<u64> = reads
+
+    /// The reads that returned an event `pred` accepts, or why there is none.
+    fn with_event(
+        &self,
+        pred: &dyn Fn(&Value) -> bool,
+        what: &str,
+        no_read: &dyn Fn() -> String,
+    ) -> Outcome {
+        let hits: Vec<u64> = self
+            .reads
             .iter()
             .filter(|c| events(c).iter().any(pred))
             .map(|c| c.id)
             .collect();
         match hits.is_empty() {
             false => Ok(hits),
-            true if reads.is_empty() => Err(no_read()),
+            true if self.reads.is_empty() => Err(no_read()),
             true => Err(format!(
                 "no event {what} was read: create the stream before sending, and read until acceptance"
             )),
         }
-    };
+    }
+}
+
+pub(super) fn checks(f: &Facts) -> Vec<Check> {
+    let s = Streams::of(f);
+    let Streams {
+        creates,
+        ids,
+        by_stream,
+        reads,
+    } = &s;
+    let no_read = || no_stream_read(f, creates);
+    let with_event = |pred: &dyn Fn(&Value) -> bool, what: &str| s.with_event(pred, what, &no_read);
     let accepted = |e: &Value| field(e, "/newStatus") == Some("ACCEPTED");
     let with_iun = |e: &Value| field(e, "/iun").is_some();
     vec![
@@ -81,12 +117,12 @@ pub(super) fn checks(f: &Facts) -> Vec<Check> {
                 leaf(
                     "TC-INVIO-03.consume.retry-after",
                     "Have you honored the retry-after value?",
-                    retry_after(&by_stream, &reads, &no_read),
+                    retry_after(by_stream, reads, &no_read),
                 ),
                 leaf(
                     "TC-INVIO-03.consume.properly",
                     "Have you properly consumed the events coming from the stream?",
-                    properly(&ids, &by_stream, &no_read),
+                    properly(ids, by_stream, &no_read),
                 ),
                 group(
                     "TC-INVIO-03.consume.creation",

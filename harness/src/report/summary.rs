@@ -352,31 +352,12 @@ fn check_line(checks: &[Check], id: &str) -> Option<String> {
     })
 }
 
-/// The run's provenance, as the first lines of summary.md.
-fn provenance(md: &mut String, r: &RunReport, lang: Lang) {
+/// The provenance table's rows: the Ente, the target, the clock, the run, the tool, and
+/// whether the run is go-live evidence.
+fn provenance_rows(r: &RunReport, lang: Lang) -> [(&'static str, String); 6] {
     let t = |k| i18n::text(lang, k);
     let it = lang == Lang::It;
-    let _ = writeln!(
-        md,
-        "# {} — {} ({})\n",
-        if it {
-            "Evidenze dei casi di test SEND"
-        } else {
-            "Evidence of the SEND test cases"
-        },
-        r.ente.name,
-        r.ente.tax_id
-    );
-    if !r.evidence.valid_for_go_live {
-        let banner = if r.evidence.code == "rehearsal" {
-            t("banner_rehearsal")
-        } else {
-            t("banner_not_passed")
-        };
-        let _ = writeln!(md, "> **{banner}**\n");
-    }
-    let _ = writeln!(md, "| | |\n|---|---|");
-    let rows = [
+    [
         (
             t("ente"),
             format!(
@@ -438,8 +419,34 @@ fn provenance(md: &mut String, r: &RunReport, lang: Lang) {
                 r.evidence.why
             ),
         ),
-    ];
-    for (k, v) in rows {
+    ]
+}
+
+/// The run's provenance, as the first lines of summary.md.
+fn provenance(md: &mut String, r: &RunReport, lang: Lang) {
+    let t = |k| i18n::text(lang, k);
+    let it = lang == Lang::It;
+    let _ = writeln!(
+        md,
+        "# {} — {} ({})\n",
+        if it {
+            "Evidenze dei casi di test SEND"
+        } else {
+            "Evidence of the SEND test cases"
+        },
+        r.ente.name,
+        r.ente.tax_id
+    );
+    if !r.evidence.valid_for_go_live {
+        let banner = if r.evidence.code == "rehearsal" {
+            t("banner_rehearsal")
+        } else {
+            t("banner_not_passed")
+        };
+        let _ = writeln!(md, "> **{banner}**\n");
+    }
+    let _ = writeln!(md, "| | |\n|---|---|");
+    for (k, v) in provenance_rows(r, lang) {
         let _ = writeln!(md, "| {k} | {} |", md_cell(&v));
     }
     md.push('\n');

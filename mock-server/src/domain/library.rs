@@ -251,7 +251,7 @@ fn line_of(text: &str, needle: &str) -> usize {
 
 /// Parses one script file; `known` are the names it may extend.
 pub fn parse_script(file: &str, text: &str, known: &[UserScript]) -> Result<UserScript, String> {
-    let f: ScriptFile = yaml_serde::from_str(text).map_err(|e| match e.location() {
+    let mut f: ScriptFile = yaml_serde::from_str(text).map_err(|e| match e.location() {
         Some(loc) => format!(
             "{file}:{}:{}: {}",
             loc.line(),
@@ -261,6 +261,35 @@ pub fn parse_script(file: &str, text: &str, known: &[UserScript]) -> Result<User
         None => format!("{file}: {e}"),
     })?;
     let at = |needle: &str| format!("{file}:{}", line_of(text, needle));
+    check_names(&f, known, &at)?;
+    let mut steps = steps_of(f.extends.as_deref(), f.steps.take(), known, &at)?;
+    steps.extend(
+        f.append
+            .unwrap_or_default()
+            .into_iter()
+            .map(StepSpec::into_step),
+    );
+    if steps.is_empty() {
+        return Err(format!("{}: the script has no steps", at("name:")));
+    }
+    check_steps(&steps, &at)?;
+    Ok(UserScript {
+        script: TimelineScript {
+            name: f.name,
+            steps,
+        },
+        matcher: f.matcher,
+        replaces: f.replaces,
+        file: file.to_string(),
+    })
+}
+
+/// A script's name: letters, digits, `-` or `_`, not taken, and `replaces:` naming a built-in.
+fn check_names(
+    f: &ScriptFile,
+    known: &[UserScript],
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), String> {
     if f.name.trim().is_empty()
         || !f
             .name
@@ -289,7 +318,17 @@ pub fn parse_script(file: &str, text: &str, known: &[UserScript]) -> Result<User
             builtin::NAMES.join(", ")
         ));
     }
-    let mut steps = match (&f.extends, f.steps) {
+    Ok(())
+}
+
+/// The steps a script starts from: its own `steps:`, or those of the script it `extends:`.
+fn steps_of(
+    extends: Option<&str>,
+    own: Option<Vec<StepSpec>>,
+    known: &[UserScript],
+    at: &dyn Fn(&str) -> String,
+) -> Result<Vec<ScriptStep>, String> {
+    let steps = match (extends, own) {
         (_, Some(steps)) => steps
             .into_iter()
             .map(StepSpec::into_step)
@@ -299,7 +338,7 @@ pub fn parse_script(file: &str, text: &str, known: &[UserScript]) -> Result<User
                 .or_else(|| {
                     known
                         .iter()
-                        .find(|k| &k.script.name == base)
+                        .find(|k| k.script.name == base)
                         .map(|k| k.script.clone())
                 })
                 .ok_or_else(|| {
@@ -317,17 +356,14 @@ pub fn parse_script(file: &str, text: &str, known: &[UserScript]) -> Result<User
             ));
         }
     };
-    steps.extend(
-        f.append
-            .unwrap_or_default()
-            .into_iter()
-            .map(StepSpec::into_step),
-    );
-    if steps.is_empty() {
-        return Err(format!("{}: the script has no steps", at("name:")));
-    }
+    Ok(steps)
+}
+
+/// The steps a recipient's script may hold: `atRefinement` after a SCHEDULE_REFINEMENT, and no
+/// step the API itself makes (acceptance, refusal, cancellation).
+fn check_steps(steps: &[ScriptStep], at: &dyn Fn(&str) -> String) -> Result<(), String> {
     let mut scheduled = false;
-    for s in &steps {
+    for s in steps {
         if s.category == Category::SCHEDULE_REFINEMENT {
             scheduled = true;
         }
@@ -351,15 +387,7 @@ pub fn parse_script(file: &str, text: &str, known: &[UserScript]) -> Result<User
             ));
         }
     }
-    Ok(UserScript {
-        script: TimelineScript {
-            name: f.name,
-            steps,
-        },
-        matcher: f.matcher,
-        replaces: f.replaces,
-        file: file.to_string(),
-    })
+    Ok(())
 }
 
 /// Every script a mock knows.

@@ -111,7 +111,7 @@ pub async fn check(client: &SendClient) -> Result<(), PreflightError> {
                 incidents: open_incidents(&body).unwrap_or_default(),
             });
         }
-        Err(e @ ClientError::Http { .. }) => {
+        Err(e @ (ClientError::Http { .. } | ClientError::Schema { .. })) => {
             return Err(PreflightError::Unexpected {
                 url,
                 status: e.status().unwrap_or(0),

@@ -2,7 +2,9 @@
 
 use crate::client::SendClient;
 use crate::profile::EnteProfile;
+use crate::steps::error::{StepError, StepResult};
 use crate::target::{Target, Timing};
+use send_wire::notification::{NewNotificationRequest, StreamEvent};
 use serde::Serialize;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -84,10 +86,10 @@ pub fn set_context(ctx: Option<Arc<RunContext>>) {
     CONTEXT.with(|c| *c.borrow_mut() = ctx);
 }
 
-fn context() -> Result<Arc<RunContext>, String> {
-    CONTEXT
-        .with(|c| c.borrow().clone())
-        .ok_or_else(|| "no run context: start a run with send_conformance::run".into())
+fn context() -> std::io::Result<Arc<RunContext>> {
+    CONTEXT.with(|c| c.borrow().clone()).ok_or_else(|| {
+        std::io::Error::other("no run context: start a run with send_conformance::run")
+    })
 }
 
 /// A file a scenario uploaded.
@@ -106,7 +108,7 @@ pub struct StreamHandle {
     pub event_type: String,
     pub last_event_id: Option<String>,
     pub next_read: Instant,
-    pub events: Vec<Value>,
+    pub events: Vec<StreamEvent>,
     pub reads: usize,
 }
 
@@ -117,14 +119,12 @@ pub struct SendWorld {
     /// `feature / scenario`, set by the before hook.
     pub scenario: String,
     pub uploads: BTreeMap<String, Uploaded>,
-    pub request: Option<Value>,
+    pub request: Option<NewNotificationRequest>,
     pub request_id: Option<String>,
     pub iun: Option<String>,
     /// (creditorTaxId, noticeCode) of the notification's payment.
     pub notice: Option<(String, String)>,
-    pub status_response: Option<Value>,
     pub streams: Vec<StreamHandle>,
-    pub last_price: Option<Value>,
 }
 
 impl std::fmt::Debug for SendWorld {
@@ -146,16 +146,14 @@ impl std::fmt::Debug for SendWorld {
 impl SendWorld {
     async fn new() -> Result<Self, std::io::Error> {
         Ok(SendWorld {
-            ctx: context().map_err(std::io::Error::other)?,
+            ctx: context()?,
             scenario: String::new(),
             uploads: BTreeMap::new(),
             request: None,
             request_id: None,
             iun: None,
             notice: None,
-            status_response: None,
             streams: vec![],
-            last_price: None,
         })
     }
 
@@ -189,18 +187,25 @@ impl SendWorld {
         e.files.retain(|(s, _, _)| *s != scenario);
     }
 
-    pub fn iun(&self) -> Result<String, String> {
-        self.iun.clone().ok_or_else(|| {
-            "no IUN yet: the notification was not accepted in an earlier step".into()
-        })
+    /// The file an earlier step uploaded under `name`.
+    pub fn uploaded(&self, name: &str) -> StepResult<&Uploaded> {
+        self.uploads
+            .get(name)
+            .ok_or_else(|| StepError::NotUploaded(name.to_string()))
+    }
+
+    pub fn iun(&self) -> StepResult<String> {
+        self.iun.clone().ok_or(StepError::Earlier(
+            "no IUN yet: the notification was not accepted in an earlier step",
+        ))
     }
 
     /// Polls `probe` with a growing pause (capped by the target's poll interval, and by the
     /// wait SEND suggests) until it yields a value or the target's deadline passes.
-    pub async fn poll<T, F, Fut>(&self, what: &str, mut probe: F) -> Result<T, String>
+    pub async fn poll<T, F, Fut>(&self, what: &str, mut probe: F) -> StepResult<T>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<Poll<T>, String>>,
+        Fut: std::future::Future<Output = StepResult<Poll<T>>>,
     {
         let t = self.timing();
         let deadline = Instant::now() + t.deadline;
@@ -210,10 +215,11 @@ impl SendWorld {
                 Poll::Ready(v) => return Ok(v),
                 Poll::Wait { suggested, seen } => {
                     if Instant::now() >= deadline {
-                        return Err(format!(
-                            "{what}: not reached within {} (last seen: {seen})",
-                            t.describe()
-                        ));
+                        return Err(StepError::Timeout {
+                            what: what.to_string(),
+                            within: t.describe(),
+                            seen,
+                        });
                     }
                     let wait = suggested
                         .unwrap_or(pause)

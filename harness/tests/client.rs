@@ -2,6 +2,7 @@
 
 use send_conformance::client::transcript::Transcript;
 use send_conformance::client::{ApiFamily, Secret, SendClient};
+use send_wire::notification::NewNotificationRequest;
 use serde_json::json;
 use std::time::Duration;
 use wiremock::matchers::{header, method, path, query_param};
@@ -71,6 +72,17 @@ async fn retries_are_bounded_and_the_error_names_the_problem() {
     assert!(err.to_string().contains("PN_GENERIC_ERROR: boom"), "{err}");
 }
 
+/// A request as the client sends it; its content does not matter to these tests.
+fn request(protocol: &str, token: Option<&str>) -> NewNotificationRequest {
+    serde_json::from_value(json!({
+        "paProtocolNumber": protocol, "idempotenceToken": token, "subject": "s",
+        "senderDenomination": "d", "senderTaxId": "80016350821", "taxonomyCode": "010101P",
+        "notificationFeePolicy": "FLAT_RATE", "physicalCommunicationType": "AR_REGISTERED_LETTER",
+        "recipients": [], "documents": []
+    }))
+    .expect("a request")
+}
+
 #[tokio::test]
 async fn a_send_whose_answer_was_lost_is_looked_up_not_repeated() {
     let server = MockServer::start().await;
@@ -89,10 +101,7 @@ async fn a_send_whose_answer_was_lost_is_looked_up_not_repeated() {
         .mount(&server)
         .await;
     let (c, _) = client(&server);
-    let id = c
-        .send(&json!({"paProtocolNumber": "P-1", "idempotenceToken": "T-1"}))
-        .await
-        .unwrap();
+    let id = c.send(&request("P-1", Some("T-1"))).await.unwrap();
     assert_eq!(id, "QUFBQS1BQUFBLUFBQUEtMjAyNjExLUEtMQ==");
 }
 
@@ -106,10 +115,7 @@ async fn a_refused_send_is_not_retried() {
         .mount(&server)
         .await;
     let (c, _) = client(&server);
-    let err = c
-        .send(&json!({"paProtocolNumber": "P-2"}))
-        .await
-        .unwrap_err();
+    let err = c.send(&request("P-2", None)).await.unwrap_err();
     assert_eq!(err.codes(), ["PN_INVALID_BODY"]);
     assert!(
         err.to_string()

@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod notification;
 pub mod tax_id;
+pub mod timeline;
 pub use tax_id::{TaxId, TaxIdError};
 
 /// SEND's error body (`application/problem+json`).
@@ -92,6 +94,22 @@ pub struct LegalFactDownloadMetadataResponse {
     pub url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u32>,
+}
+
+/// What the download metadata of a document, a payment attachment, a legal fact and the AAR
+/// share: a reader of any of them, before the file is ready (`retryAfter`) and after (`url`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadMetadata {
+    pub filename: String,
+    pub content_length: u64,
+    /// Only documents and attachments announce it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 /// `{key, category}` of a legal fact, as in the timeline and in the legal-facts list.

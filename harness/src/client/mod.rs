@@ -7,7 +7,8 @@ pub mod transcript;
 
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
-use send_wire::{PreLoadResponse, Problem};
+use send_wire::notification::{NewNotificationRequest, RequestStatusResponse, SentNotification};
+use send_wire::{NewNotificationResponse, NotificationPriceResponseV23, PreLoadResponse, Problem};
 use serde_json::{Value, json};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -23,13 +24,11 @@ pub enum ApiFamily {
 }
 
 impl ApiFamily {
-    pub fn parse(s: &str) -> Result<ApiFamily, String> {
+    pub fn parse(s: &str) -> Result<ApiFamily, UnknownFamily> {
         match s {
             "current" => Ok(ApiFamily::Current),
             "v2.3" => Ok(ApiFamily::V23),
-            other => Err(format!(
-                "unknown API family `{other}` (use current or v2.3)"
-            )),
+            other => Err(UnknownFamily(other.to_string())),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -58,19 +57,40 @@ impl ApiFamily {
     }
 }
 
+/// A name that is not an API family.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown API family `{0}` (use current or v2.3)")]
+pub struct UnknownFamily(String);
+
 /// An answer SEND gave that was not what the operation expects, or no answer at all.
 #[derive(Debug, Clone)]
 pub enum ClientError {
     Http {
         status: u16,
         what: String,
-        problem: Option<Problem>,
+        problem: Option<Box<Problem>>,
         body: String,
     },
     Transport {
         what: String,
         error: TransportError,
     },
+    /// An answer with the expected status whose body is not what SEND's schema says.
+    Schema {
+        status: u16,
+        what: String,
+        error: std::sync::Arc<serde_json::Error>,
+    },
+}
+
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClientError::Http { .. } => None,
+            ClientError::Transport { error, .. } => Some(error),
+            ClientError::Schema { error, .. } => Some(&**error),
+        }
+    }
 }
 
 /// Why a request got no answer, with every cause in the chain (reqwest's own message stops
@@ -153,7 +173,7 @@ impl TransportError {
 impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
-            ClientError::Http { status, .. } => Some(*status),
+            ClientError::Http { status, .. } | ClientError::Schema { status, .. } => Some(*status),
             ClientError::Transport { .. } => None,
         }
     }
@@ -205,6 +225,14 @@ impl fmt::Display for ClientError {
                 body.chars().take(300).collect::<String>()
             ),
             ClientError::Transport { what, error } => write!(f, "{what}: no answer ({error})"),
+            ClientError::Schema {
+                status,
+                what,
+                error,
+            } => write!(
+                f,
+                "{what}: HTTP {status}, but the answer does not match SEND's schema: {error}"
+            ),
         }
     }
 }
@@ -257,6 +285,15 @@ pub struct Answer {
 impl Answer {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
+    }
+
+    /// The body as SEND's schema `T`, or why it is not.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, ClientError> {
+        serde_json::from_slice(&self.bytes).map_err(|e| ClientError::Schema {
+            status: self.status,
+            what: what.to_string(),
+            error: std::sync::Arc::new(e),
+        })
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -328,9 +365,9 @@ impl SendClient {
         if authenticated {
             req = req.header("x-api-key", self.api_key.expose());
             let voucher = match &self.minter {
-                Some(m) => Some(m.voucher().await.map_err(|message| TransportError {
+                Some(m) => Some(m.voucher().await.map_err(|e| TransportError {
                     kind: TransportKind::Voucher,
-                    message,
+                    message: e.to_string(),
                 })?),
                 None => self.voucher.clone(),
             };
@@ -472,12 +509,7 @@ impl SendClient {
                 "preload",
             )
             .await?;
-        serde_json::from_slice(&a.bytes).map_err(|e| ClientError::Http {
-            status: a.status,
-            what: "preload".into(),
-            problem: None,
-            body: e.to_string(),
-        })
+        a.parse("preload")
     }
 
     /// Uploads to a presigned URL (no API key, no voucher: storage must not get them);
@@ -529,41 +561,31 @@ impl SendClient {
 
     /// Sends a notification. A lost answer (timeout, 5xx) is never blindly repeated: the
     /// request is looked up by paProtocolNumber + idempotenceToken first.
-    pub async fn send(&self, body: &Value) -> Result<String, ClientError> {
+    pub async fn send(&self, request: &NewNotificationRequest) -> Result<String, ClientError> {
         let path = self.family.requests();
+        let body = serde_json::to_value(request).expect("a request serialises");
+        let what = "send notification";
         match self
-            .call(Method::POST, path, Some(body), false, "send notification")
+            .call(Method::POST, path, Some(&body), false, what)
             .await
         {
-            Ok(a) if a.status == 202 => Ok(a.json()["notificationRequestId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()),
-            Ok(a) if a.status < 500 && a.status != 429 => Err(http_error(&a, "send notification")),
+            Ok(a) if a.status == 202 => Ok(a
+                .parse::<NewNotificationResponse>(what)?
+                .notification_request_id),
+            Ok(a) if a.status < 500 && a.status != 429 => Err(http_error(&a, what)),
             lost => {
-                let protocol = body["paProtocolNumber"].as_str().unwrap_or_default();
-                let token = body["idempotenceToken"].as_str().unwrap_or_default();
                 let q = format!(
                     "{path}?paProtocolNumber={}&idempotenceToken={}",
-                    urlencode(protocol),
-                    urlencode(token)
+                    urlencode(&request.pa_protocol_number),
+                    urlencode(request.idempotence_token.as_deref().unwrap_or_default())
                 );
-                match self
-                    .call(
-                        Method::GET,
-                        &q,
-                        None,
-                        true,
-                        "look up a send whose answer was lost",
-                    )
-                    .await
-                {
-                    Ok(a) if a.status == 200 => Ok(a.json()["notificationRequestId"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string()),
+                let lookup = "look up a send whose answer was lost";
+                match self.call(Method::GET, &q, None, true, lookup).await {
+                    Ok(a) if a.status == 200 => Ok(a
+                        .parse::<RequestStatusResponse>(lookup)?
+                        .notification_request_id),
                     _ => Err(match lost {
-                        Ok(a) => http_error(&a, "send notification"),
+                        Ok(a) => http_error(&a, what),
                         Err(e) => e,
                     }),
                 }
@@ -571,29 +593,21 @@ impl SendClient {
         }
     }
 
-    pub async fn request_status(&self, request_id: &str) -> Result<Value, ClientError> {
+    pub async fn request_status(
+        &self,
+        request_id: &str,
+    ) -> Result<RequestStatusResponse, ClientError> {
         let path = format!(
             "{}?notificationRequestId={}",
             self.family.requests(),
             urlencode(request_id)
         );
-        Ok(self
-            .expect(Method::GET, &path, None, 200, "request status")
-            .await?
-            .json())
+        self.get(&path, "request status").await
     }
 
-    pub async fn detail(&self, iun: &str) -> Result<Value, ClientError> {
-        Ok(self
-            .expect(
-                Method::GET,
-                &format!("{}/{iun}", self.family.detail()),
-                None,
-                200,
-                "notification detail",
-            )
-            .await?
-            .json())
+    pub async fn detail(&self, iun: &str) -> Result<SentNotification, ClientError> {
+        let path = format!("{}/{iun}", self.family.detail());
+        self.get(&path, "notification detail").await
     }
 
     pub async fn get_json(&self, path: &str, what: &str) -> Result<Value, ClientError> {
@@ -601,6 +615,17 @@ impl SendClient {
             .expect(Method::GET, path, None, 200, what)
             .await?
             .json())
+    }
+
+    /// A GET that must answer 200 with SEND's schema `T`.
+    pub async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        what: &str,
+    ) -> Result<T, ClientError> {
+        self.expect(Method::GET, path, None, 200, what)
+            .await?
+            .parse(what)
     }
 
     /// Downloads a presigned URL (no API key).
@@ -619,8 +644,12 @@ impl SendClient {
         }
     }
 
-    pub async fn price(&self, creditor: &str, notice: &str) -> Result<Value, ClientError> {
-        self.get_json(
+    pub async fn price(
+        &self,
+        creditor: &str,
+        notice: &str,
+    ) -> Result<NotificationPriceResponseV23, ClientError> {
+        self.get(
             &format!("/delivery/v2.3/price/{creditor}/{notice}"),
             "notification price",
         )
@@ -639,7 +668,7 @@ fn http_error(a: &Answer, what: &str) -> ClientError {
     ClientError::Http {
         status: a.status,
         what: what.to_string(),
-        problem: serde_json::from_slice(&a.bytes).ok(),
+        problem: serde_json::from_slice(&a.bytes).ok().map(Box::new),
         body: String::from_utf8_lossy(&a.bytes)
             .chars()
             .take(500)

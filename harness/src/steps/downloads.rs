@@ -5,87 +5,80 @@
 use super::*;
 use crate::world::SendWorld;
 use cucumber::{then, when};
+use send_wire::notification::TimelineElement;
+use send_wire::{DownloadMetadata, LegalFactListElement, LegalFactsId};
 
 /// Asks download metadata until it carries a `url` (SEND answers `retryAfter` while a file is
 /// not ready), then downloads it.
-async fn fetch(w: &SendWorld, path: &str, what: &str) -> Result<(Value, Vec<u8>), String> {
+async fn fetch(w: &SendWorld, path: &str, what: &str) -> StepResult<(DownloadMetadata, Vec<u8>)> {
     let client = w.client().clone();
-    let meta = w
+    let (meta, url) = w
         .poll(what, || {
             let client = client.clone();
             let path = path.to_string();
             let what = what.to_string();
             async move {
-                let m = client
-                    .get_json(&path, &what)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if m["url"].is_string() {
-                    Ok(Poll::Ready(m))
-                } else {
-                    Ok(Poll::Wait {
-                        suggested: m["retryAfter"].as_u64().map(Duration::from_secs),
-                        seen: format!("retryAfter {}", m["retryAfter"]),
-                    })
+                let m: DownloadMetadata = client.get(&path, &what).await?;
+                match m.url.clone() {
+                    Some(url) => Ok(Poll::Ready((m, url))),
+                    None => Ok(Poll::Wait {
+                        suggested: m.retry_after.map(Duration::from_secs),
+                        seen: format!(
+                            "retryAfter {}",
+                            m.retry_after.map_or("none".into(), |r| r.to_string())
+                        ),
+                    }),
                 }
             }
         })
         .await?;
-    let bytes = client
-        .download(meta["url"].as_str().unwrap_or_default())
-        .await
-        .map_err(|e| e.to_string())?;
+    let bytes = client.download(&url).await?;
     Ok((meta, bytes))
 }
 
 /// Checks the bytes against every digest the metadata announces (`sha256` where SEND gives
 /// one, `contentLength` always) and their type; returns the checks passed, by name.
-fn verify(what: &str, meta: &Value, bytes: &[u8]) -> Result<Vec<&'static str>, String> {
+fn verify(what: &str, meta: &DownloadMetadata, bytes: &[u8]) -> StepResult<Vec<&'static str>> {
     let mut passed = vec![];
-    if let Some(sha) = meta["sha256"].as_str() {
+    if let Some(sha) = &meta.sha256 {
         let digest = sha256_b64(bytes);
-        if digest != sha {
-            return Err(format!(
+        if digest != *sha {
+            return Err(StepError::check(format!(
                 "{what}: downloaded sha256 {digest}, the metadata announces {sha}"
-            ));
+            )));
         }
         passed.push("sha256");
     }
-    match meta["contentLength"].as_u64() {
-        Some(n) if n == bytes.len() as u64 => passed.push("contentLength"),
-        Some(n) => {
-            return Err(format!(
-                "{what}: {} bytes downloaded, contentLength says {n}",
-                bytes.len()
-            ));
-        }
-        None => return Err(format!("{what}: the metadata has no contentLength: {meta}")),
+    if meta.content_length != bytes.len() as u64 {
+        return Err(StepError::check(format!(
+            "{what}: {} bytes downloaded, contentLength says {}",
+            bytes.len(),
+            meta.content_length
+        )));
     }
-    let name = meta["filename"]
-        .as_str()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    passed.push("contentLength");
+    let name = meta.filename.to_ascii_lowercase();
     if name.ends_with(".pdf") || what.contains("AAR") {
         if !bytes.starts_with(b"%PDF-") {
-            return Err(format!("{what} is not a PDF"));
+            return Err(StepError::check(format!("{what} is not a PDF")));
         }
         passed.push("pdf");
     }
     Ok(passed)
 }
 
-async fn attachment_matches(w: &mut SendWorld, path: String, name: &str) -> Result<(), String> {
+async fn attachment_matches(w: &mut SendWorld, path: String, name: &str) -> StepResult {
     let (meta, bytes) = fetch(w, &path, &format!("{name} metadata")).await?;
     let verified = verify(name, &meta, &bytes)?;
     let digest = sha256_b64(&bytes);
-    let uploaded = &w.uploads[name];
+    let uploaded = w.uploaded(name)?;
     if digest != uploaded.sha256 {
-        return Err(format!(
+        return Err(StepError::check(format!(
             "the {name} downloaded (sha256 {digest}) is not the one uploaded ({})",
             uploaded.sha256
-        ));
+        )));
     }
-    let file = meta["filename"].as_str().unwrap_or(name).to_string();
+    let file = meta.filename;
     let size = bytes.len();
     let kept = w.keep_file(&file, bytes);
     w.evidence(|e| {
@@ -94,7 +87,7 @@ async fn attachment_matches(w: &mut SendWorld, path: String, name: &str) -> Resu
     Ok(())
 }
 
-pub async fn download_document(w: &mut SendWorld) -> Result<(), String> {
+pub async fn download_document(w: &mut SendWorld) -> StepResult {
     let iun = w.iun()?;
     attachment_matches(
         w,
@@ -105,12 +98,12 @@ pub async fn download_document(w: &mut SendWorld) -> Result<(), String> {
 }
 
 #[then(expr = "the notified document is downloaded and matches its sha256")]
-async fn document(w: &mut SendWorld) -> Result<(), String> {
+async fn document(w: &mut SendWorld) -> StepResult {
     download_document(w).await
 }
 
 #[then(expr = "the pagoPA form is downloaded and matches its sha256")]
-async fn form(w: &mut SendWorld) -> Result<(), String> {
+async fn form(w: &mut SendWorld) -> StepResult {
     let iun = w.iun()?;
     attachment_matches(
         w,
@@ -121,28 +114,34 @@ async fn form(w: &mut SendWorld) -> Result<(), String> {
 }
 
 #[when(expr = "the notification is delivered")]
-async fn delivered(w: &mut SendWorld) -> Result<(), String> {
+async fn delivered(w: &mut SendWorld) -> StepResult {
     reach_status(w, &DELIVERED_OR_LATER).await.map(|_| ())
 }
 
+/// A `safestorage://` reference as the download paths take it.
+fn bare(key: &str) -> &str {
+    key.trim_start_matches("safestorage://")
+}
+
 /// The AAR each recipient was sent (avviso di avvenuta ricezione): its key, per the timeline.
-fn aar_keys(timeline: &[Value]) -> Vec<String> {
+fn aar_keys(timeline: &[TimelineElement]) -> Vec<String> {
     timeline
         .iter()
-        .filter(|e| e["category"] == "AAR_GENERATION")
-        .filter_map(|e| e["details"]["generatedAarUrl"].as_str())
-        .map(|u| u.trim_start_matches("safestorage://").to_string())
+        .filter(|e| e.category.is(Category::AAR_GENERATION))
+        .filter_map(|e| e.details.as_ref()?.generated_aar_url.as_deref())
+        .map(|u| bare(u).to_string())
         .collect()
 }
 
 #[then(expr = "the AAR is downloaded")]
-async fn aar(w: &mut SendWorld) -> Result<(), String> {
+async fn aar(w: &mut SendWorld) -> StepResult {
     let iun = w.iun()?;
-    let detail = w.client().detail(&iun).await.map_err(|e| e.to_string())?;
-    let timeline = detail["timeline"].as_array().cloned().unwrap_or_default();
-    let keys = aar_keys(&timeline);
+    let detail = w.client().detail(&iun).await?;
+    let keys = aar_keys(&detail.timeline);
     if keys.is_empty() {
-        return Err("the timeline has no AAR_GENERATION with a generatedAarUrl".into());
+        return Err(StepError::check(
+            "the timeline has no AAR_GENERATION with a generatedAarUrl",
+        ));
     }
     for key in keys {
         let what = format!("AAR {key}");
@@ -153,7 +152,7 @@ async fn aar(w: &mut SendWorld) -> Result<(), String> {
         let (meta, bytes) = fetch(w, &path, &what).await?;
         let verified = verify(&what, &meta, &bytes)?;
         let (digest, size) = (sha256_b64(&bytes), bytes.len());
-        let file = meta["filename"].as_str().unwrap_or(&key).to_string();
+        let file = meta.filename;
         let kept = w.keep_file(&file, bytes);
         w.evidence(|e| {
             e.documents.push(json!({"name": "AAR", "filename": file, "sha256": digest, "size": size, "file": kept, "verified": verified}))
@@ -163,25 +162,22 @@ async fn aar(w: &mut SendWorld) -> Result<(), String> {
 }
 
 /// What each recipient's timeline says of its delivery path, for the evidence.
-fn delivery_paths(timeline: &[Value]) -> Vec<String> {
-    let mut recs: Vec<u64> = timeline
-        .iter()
-        .filter_map(|e| e["details"]["recIndex"].as_u64())
-        .collect();
+fn delivery_paths(timeline: &[TimelineElement]) -> Vec<String> {
+    let mut recs: Vec<u32> = timeline.iter().filter_map(|e| e.rec_index()).collect();
     recs.sort_unstable();
     recs.dedup();
     recs.into_iter()
         .map(|r| {
-            let has = |c: &str| {
+            let has = |c: Category| {
                 timeline
                     .iter()
-                    .any(|e| e["category"] == c && e["details"]["recIndex"] == r)
+                    .any(|e| e.category.is(c) && e.rec_index() == Some(r))
             };
-            let path = if has("SEND_SIMPLE_REGISTERED_LETTER") {
+            let path = if has(Category::SEND_SIMPLE_REGISTERED_LETTER) {
                 "digital failure, then a simple registered letter"
-            } else if has("SEND_DIGITAL_DOMICILE") {
+            } else if has(Category::SEND_DIGITAL_DOMICILE) {
                 "digital (PEC)"
-            } else if has("SEND_ANALOG_DOMICILE") {
+            } else if has(Category::SEND_ANALOG_DOMICILE) {
                 "paper (registered letter)"
             } else {
                 "not started"
@@ -191,122 +187,88 @@ fn delivery_paths(timeline: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// The legal facts the timeline references: (key, category).
-fn timeline_facts(timeline: &[Value]) -> Vec<(String, String)> {
-    timeline
-        .iter()
-        .flat_map(|e| e["legalFactsIds"].as_array().into_iter().flatten())
-        .map(|lf| {
-            (
-                lf["key"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .trim_start_matches("safestorage://")
-                    .to_string(),
-                lf["category"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+/// The legal facts the timeline references.
+fn timeline_facts(timeline: &[TimelineElement]) -> impl Iterator<Item = &LegalFactsId> {
+    timeline.iter().flat_map(|e| e.legal_facts())
 }
 
 /// The legal facts a delivered notification must have: the acceptance's, and each recipient's
 /// delivery path's.
-fn required_categories(timeline: &[Value]) -> Result<(), String> {
-    let cats: Vec<String> = timeline_facts(timeline)
-        .into_iter()
-        .map(|(_, c)| c)
+fn required_categories(timeline: &[TimelineElement]) -> StepResult {
+    let cats: Vec<&str> = timeline_facts(timeline)
+        .map(|f| f.category.as_str())
         .collect();
-    if !cats.iter().any(|c| c == "SENDER_ACK") {
-        return Err("the timeline references no SENDER_ACK legal fact".into());
+    if !cats.contains(&"SENDER_ACK") {
+        return Err(StepError::check(
+            "the timeline references no SENDER_ACK legal fact",
+        ));
     }
     const DELIVERY: [&str; 3] = [
         "DIGITAL_DELIVERY",
         "ANALOG_DELIVERY",
         "ANALOG_FAILURE_DELIVERY",
     ];
-    if !cats.iter().any(|c| DELIVERY.contains(&c.as_str())) {
-        return Err(format!(
+    if !cats.iter().any(|c| DELIVERY.contains(c)) {
+        return Err(StepError::check(format!(
             "the delivered notification's timeline references no delivery legal fact ({}): it references {}",
             DELIVERY.join(", "),
             cats.join(", ")
-        ));
+        )));
     }
     Ok(())
 }
 
-#[then(expr = "the legal facts of its delivery path are listed and each downloaded")]
-async fn legal_facts(w: &mut SendWorld) -> Result<(), String> {
-    let iun = w.iun()?;
-    let detail = w.client().detail(&iun).await.map_err(|e| e.to_string())?;
-    let timeline = detail["timeline"].as_array().cloned().unwrap_or_default();
-    required_categories(&timeline)?;
-    let wanted: Vec<String> = timeline_facts(&timeline)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+/// Waits until the legal-facts list names every fact the timeline references (it may lag).
+async fn listed_facts(
+    w: &SendWorld,
+    iun: &str,
+    wanted: Vec<String>,
+) -> StepResult<Vec<LegalFactListElement>> {
     let client = w.client().clone();
-    let list_path = format!("/delivery-push/v2.0/{iun}/legal-facts");
-    // The list may lag the timeline: wait until it lists what the timeline references.
-    let list = w
-        .poll("the legal facts listed", || {
-            let (client, path, wanted) = (client.clone(), list_path.clone(), wanted.clone());
-            async move {
-                let l = client
-                    .get_json(&path, "legal facts list")
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let have: Vec<&str> = l
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|f| f["legalFactsId"]["key"].as_str())
-                    .map(|k| k.trim_start_matches("safestorage://"))
-                    .collect();
-                let missing: Vec<&String> = wanted
-                    .iter()
-                    .filter(|k| !have.contains(&k.as_str()))
-                    .collect();
-                if missing.is_empty() {
-                    Ok(Poll::Ready(l))
-                } else {
-                    Ok(Poll::Wait {
-                        suggested: None,
-                        seen: format!(
-                            "not yet listed: {}",
-                            missing
-                                .iter()
-                                .map(|m| m.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    })
-                }
+    let path = format!("/delivery-push/v2.0/{iun}/legal-facts");
+    w.poll("the legal facts listed", || {
+        let (client, path, wanted) = (client.clone(), path.clone(), wanted.clone());
+        async move {
+            let list: Vec<LegalFactListElement> = client.get(&path, "legal facts list").await?;
+            let missing: Vec<&str> = wanted
+                .iter()
+                .map(String::as_str)
+                .filter(|k| !list.iter().any(|f| bare(&f.legal_facts_id.key) == *k))
+                .collect();
+            if missing.is_empty() {
+                Ok(Poll::Ready(list))
+            } else {
+                Ok(Poll::Wait {
+                    suggested: None,
+                    seen: format!("not yet listed: {}", missing.join(", ")),
+                })
             }
-        })
-        .await?;
-    let paths = delivery_paths(&timeline);
+        }
+    })
+    .await
+}
+
+#[then(expr = "the legal facts of its delivery path are listed and each downloaded")]
+async fn legal_facts(w: &mut SendWorld) -> StepResult {
+    let iun = w.iun()?;
+    let detail = w.client().detail(&iun).await?;
+    required_categories(&detail.timeline)?;
+    let wanted = timeline_facts(&detail.timeline)
+        .map(|f| bare(&f.key).to_string())
+        .collect();
+    let list = listed_facts(w, &iun, wanted).await?;
+    let paths = delivery_paths(&detail.timeline);
     w.evidence(|e| e.notes.extend(paths));
-    for fact in list.as_array().into_iter().flatten() {
-        let category = fact["legalFactsId"]["category"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let key = fact["legalFactsId"]["key"]
-            .as_str()
-            .unwrap_or_default()
-            .trim_start_matches("safestorage://")
-            .to_string();
+    for fact in list {
+        let category = fact.legal_facts_id.category;
+        let key = bare(&fact.legal_facts_id.key).to_string();
         let what = format!("legal fact {key} ({category})");
-        let (meta, bytes) = fetch(
-            w,
-            &format!("/delivery-push/{iun}/download/legal-facts/{key}"),
-            &what,
-        )
-        .await?;
+        let path = format!("/delivery-push/{iun}/download/legal-facts/{key}");
+        let (meta, bytes) = fetch(w, &path, &what).await?;
         let verified = verify(&what, &meta, &bytes)?;
         let (digest, size) = (sha256_b64(&bytes), bytes.len());
-        let kept = w.keep_file(meta["filename"].as_str().unwrap_or(&key), bytes);
-        w.evidence(|e| e.legal_facts.push(json!({"category": category, "key": key, "filename": meta["filename"], "sha256": digest, "size": size, "file": kept, "verified": verified})));
+        let kept = w.keep_file(&meta.filename, bytes);
+        w.evidence(|e| e.legal_facts.push(json!({"category": category, "key": key, "filename": meta.filename, "sha256": digest, "size": size, "file": kept, "verified": verified})));
     }
     Ok(())
 }

@@ -5,9 +5,10 @@ use super::*;
 use crate::world::SendWorld;
 use cucumber::{given, then, when};
 use reqwest::Method;
+use send_wire::{PhysicalCommunicationType, RequestStatus};
 
 #[given(expr = "a notification whose document was never uploaded")]
-async fn never_uploaded(w: &mut SendWorld) -> Result<(), String> {
+async fn never_uploaded(w: &mut SendWorld) -> StepResult {
     let bytes = pdf("never uploaded");
     // A slot is asked, but nothing is uploaded into it.
     let (slot, sha) = preload_pdf(w, &bytes).await?;
@@ -25,99 +26,97 @@ async fn never_uploaded(w: &mut SendWorld) -> Result<(), String> {
 }
 
 #[then(expr = "SEND refuses the request with {word}")]
-async fn refused(w: &mut SendWorld, code: String) -> Result<(), String> {
+async fn refused(w: &mut SendWorld, code: String) -> StepResult {
     let st = settle(w).await?;
-    if st["notificationRequestStatus"] != "REFUSED" {
-        return Err(format!(
+    if st.notification_request_status != "REFUSED" {
+        return Err(StepError::check(format!(
             "expected REFUSED, got {}",
-            st["notificationRequestStatus"]
-        ));
+            st.notification_request_status
+        )));
     }
-    let codes: Vec<&str> = st["errors"]
-        .as_array()
-        .into_iter()
+    let codes: Vec<&str> = st
+        .errors
+        .iter()
         .flatten()
-        .filter_map(|e| e["code"].as_str())
+        .map(|e| e.code.as_str())
         .collect();
     if !codes.contains(&code.as_str()) {
-        return Err(format!(
+        return Err(StepError::check(format!(
             "the refusal carries {}, not {code}",
             codes.join(", ")
-        ));
+        )));
     }
     w.evidence(|e| e.notes.push(format!("refused with {}", codes.join(", "))));
     Ok(())
 }
 
 #[given(expr = "an accepted notification without payment")]
-async fn accepted_plain(w: &mut SendWorld) -> Result<(), String> {
+async fn accepted_plain(w: &mut SendWorld) -> StepResult {
     accepted_notification(w, Who::Digital, None).await
 }
 
 #[given(expr = "an accepted notification to the recipient without PEC at {string}")]
-async fn accepted_analog(w: &mut SendWorld, address: String) -> Result<(), String> {
+async fn accepted_analog(w: &mut SendWorld, address: String) -> StepResult {
     upload_pdf(w, "document").await?;
-    let mut body = build_request(w, Who::Analog, Some(&address))?;
+    let mut request = build_request(w, Who::Analog, Some(&address))?;
     // UAT's address markers name the product they script (`@OK_890`, `@FAIL_AR`…).
     if address.to_ascii_uppercase().ends_with("_AR") {
-        body["physicalCommunicationType"] = json!("AR_REGISTERED_LETTER");
+        request.physical_communication_type = PhysicalCommunicationType::AR_REGISTERED_LETTER;
     } else if address.ends_with("_890") {
-        body["physicalCommunicationType"] = json!("REGISTERED_LETTER_890");
+        request.physical_communication_type = PhysicalCommunicationType::REGISTERED_LETTER_890;
     }
-    w.request = Some(body);
+    w.request = Some(request);
     send(w).await?;
     accepted(w).await
 }
 
 #[when(expr = "the Ente cancels the notification")]
-async fn cancel(w: &mut SendWorld) -> Result<(), String> {
+async fn cancel(w: &mut SendWorld) -> StepResult {
     let iun = w.iun()?;
-    let a = w
+    let path = format!("/delivery-push/v2.0/notifications/cancel/{iun}");
+    let answer = w
         .client()
-        .expect(
-            Method::PUT,
-            &format!("/delivery-push/v2.0/notifications/cancel/{iun}"),
-            None,
-            202,
-            "cancel",
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    let code = a.json()["details"][0]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    if code != "NOTIFICATION_CANCELLATION_ACCEPTED" {
-        return Err(format!("the cancellation answered {code}"));
+        .expect(Method::PUT, &path, None, 202, "cancel")
+        .await?;
+    let status: RequestStatus = answer.parse("cancel")?;
+    let codes: Vec<&str> = status.details.iter().map(|d| d.code.as_str()).collect();
+    if codes.first() != Some(&"NOTIFICATION_CANCELLATION_ACCEPTED") {
+        return Err(StepError::check(format!(
+            "the cancellation answered {}",
+            codes.join(", ")
+        )));
     }
     Ok(())
 }
 
 #[then(expr = "the notification reaches the status {word}")]
-async fn reaches(w: &mut SendWorld, status: String) -> Result<(), String> {
-    reach_status(w, &[status.as_str()]).await.map(|_| ())
+async fn reaches(w: &mut SendWorld, status: String) -> StepResult {
+    let status = Status::parse(&status)
+        .ok_or_else(|| StepError::check(format!("`{status}` is not a SEND status")))?;
+    reach_status(w, &[status]).await.map(|_| ())
 }
 
 #[then(expr = "the notification is delivered by a {word} registered letter")]
-async fn paper(w: &mut SendWorld, product: String) -> Result<(), String> {
+async fn paper(w: &mut SendWorld, product: String) -> StepResult {
     let d = reach_status(w, &DELIVERED_OR_LATER).await?;
-    let sent = d["timeline"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|e| e["category"] == "SEND_ANALOG_DOMICILE")
-        .ok_or("no SEND_ANALOG_DOMICILE in the timeline")?;
-    if sent["details"]["productType"] != product.as_str() {
-        return Err(format!(
+    let sent = d
+        .first(Category::SEND_ANALOG_DOMICILE)
+        .ok_or_else(|| StepError::check("no SEND_ANALOG_DOMICILE in the timeline"))?;
+    let shown = sent
+        .details
+        .as_ref()
+        .and_then(|d| d.product_type.as_deref());
+    if shown != Some(product.as_str()) {
+        return Err(StepError::check(format!(
             "the letter sent is {}, not {product}",
-            sent["details"]["productType"]
-        ));
+            shown.unwrap_or("unnamed")
+        )));
     }
     Ok(())
 }
 
 #[when(expr = "the recipient reads the notification")]
-async fn view(w: &mut SendWorld) -> Result<(), String> {
+async fn view(w: &mut SendWorld) -> StepResult {
     let iun = w.iun()?;
     // The mock's stand-in for the recipient logging in to SEND (UAT: the test citizen's login).
     w.client()
@@ -128,7 +127,6 @@ async fn view(w: &mut SendWorld) -> Result<(), String> {
             200,
             "view",
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(())
 }

@@ -2,14 +2,22 @@
 
 pub mod costo;
 pub mod downloads;
+pub mod error;
 pub mod extra;
 pub mod invio;
 pub mod streams;
 
 use crate::world::{Poll, SendWorld, Uploaded};
 use base64::Engine as _;
+use error::{StepError, StepResult};
 use reqwest::Method;
-use send_wire::NotificationFeePolicy;
+use send_wire::notification::{
+    Attachment, Digests, DigitalDomicile, FileRef, NewNotificationRequest, NotificationDocument,
+    NotificationPaymentItem, NotificationRecipient, PagoPaIntMode, PagoPaPayment, PhysicalAddress,
+    RequestStatusResponse, SentNotification,
+};
+use send_wire::timeline::{Category, Status};
+use send_wire::{NotificationFeePolicy, NotificationPriceResponseV23};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -53,32 +61,34 @@ pub fn pdf(title: &str) -> Vec<u8> {
 pub async fn preload_pdf(
     w: &SendWorld,
     bytes: &[u8],
-) -> Result<(send_wire::PreLoadResponse, String), String> {
+) -> StepResult<(send_wire::PreLoadResponse, String)> {
     let sha = sha256_b64(bytes);
     let mut slots = w
         .client()
         .preload(&[("0".into(), "application/pdf".into(), sha.clone())])
-        .await
-        .map_err(|e| e.to_string())?;
-    let slot = slots.pop().ok_or("preload answered no slot")?;
+        .await?;
+    let slot = slots
+        .pop()
+        .ok_or_else(|| StepError::check("preload answered no slot"))?;
     Ok((slot, sha))
 }
 
 /// Preloads and uploads a PDF under `name`, as SEND asks: base64 sha256 in preload, upload
 /// and send, versionToken from x-amz-version-id.
-pub async fn upload_pdf(w: &mut SendWorld, name: &str) -> Result<(), String> {
+pub async fn upload_pdf(w: &mut SendWorld, name: &str) -> StepResult {
     let bytes = match (&w.ctx.profile.document_file, name) {
-        (Some(f), "document") => {
-            std::fs::read(f).map_err(|e| format!("document_file {}: {e}", f.display()))?
-        }
+        (Some(f), "document") => std::fs::read(f).map_err(|source| StepError::File {
+            field: "document_file",
+            path: f.clone(),
+            source,
+        })?,
         _ => pdf(&format!("{} - {name}", w.ctx.profile.name)),
     };
     let (slot, sha) = preload_pdf(w, &bytes).await?;
     let version = w
         .client()
         .upload(&slot, "application/pdf", &bytes, &sha)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     w.uploads.insert(
         name.to_string(),
         Uploaded {
@@ -91,8 +101,17 @@ pub async fn upload_pdf(w: &mut SendWorld, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn attachment(u: &Uploaded) -> Value {
-    json!({"contentType": "application/pdf", "digests": {"sha256": u.sha256}, "ref": {"key": u.key, "versionToken": u.version}})
+fn attachment(u: &Uploaded) -> Attachment {
+    Attachment {
+        digests: Digests {
+            sha256: u.sha256.clone(),
+        },
+        content_type: "application/pdf".into(),
+        reference: FileRef {
+            key: u.key.clone(),
+            version_token: u.version.clone(),
+        },
+    }
 }
 
 /// Which recipient of the profile a notification goes to.
@@ -104,102 +123,113 @@ pub enum Who {
     Analog,
 }
 
+/// The profile's recipient for `who`, as SEND's request spells it.
+fn recipient(w: &SendWorld, who: Who, address: Option<&str>) -> StepResult<NotificationRecipient> {
+    let rec = match who {
+        Who::Digital => w.ctx.profile.recipients.iter().find(|r| r.pec.is_some()),
+        Who::Analog => w.ctx.profile.recipients.iter().find(|r| r.pec.is_none()),
+    }
+    .ok_or_else(|| {
+        StepError::Profile(match who {
+            Who::Digital => "has no digital (with pec) recipient".into(),
+            Who::Analog => "has no analog (without pec) recipient".into(),
+        })
+    })?;
+    Ok(NotificationRecipient {
+        recipient_type: rec.recipient_type.clone(),
+        tax_id: rec.tax_id.clone(),
+        denomination: rec.denomination.clone(),
+        digital_domicile: rec.pec.as_ref().map(|pec| DigitalDomicile {
+            kind: "PEC".into(),
+            address: pec.clone(),
+        }),
+        physical_address: Some(PhysicalAddress {
+            address: address.unwrap_or(&rec.address).to_string(),
+            municipality: rec.municipality.clone(),
+            zip: rec.zip.clone(),
+            province: rec.province.clone(),
+            foreign_state: rec.foreign_state.clone(),
+        }),
+        payments: vec![],
+    })
+}
+
 /// A request for the profile's Ente (the request version of the client's API family).
 pub fn build_request(
     w: &SendWorld,
     who: Who,
     address_override: Option<&str>,
-) -> Result<Value, String> {
+) -> StepResult<NewNotificationRequest> {
     let p = &w.ctx.profile;
-    let rec = match who {
-        Who::Digital => p.recipients.iter().find(|r| r.pec.is_some()),
-        Who::Analog => p.recipients.iter().find(|r| r.pec.is_none()),
-    }
-    .ok_or_else(|| {
-        format!(
-            "the Ente profile has no {} recipient",
-            if matches!(who, Who::Digital) {
-                "digital (with pec)"
-            } else {
-                "analog (without pec)"
-            }
-        )
-    })?;
-    let doc = w
-        .uploads
-        .get("document")
-        .ok_or("no document uploaded in an earlier step")?;
-    let mut address = json!({"address": address_override.unwrap_or(&rec.address), "municipality": rec.municipality});
-    for (k, v) in [
-        ("zip", &rec.zip),
-        ("province", &rec.province),
-        ("foreignState", &rec.foreign_state),
-    ] {
-        if let Some(v) = v {
-            address[k] = json!(v);
-        }
-    }
-    let mut recipient = json!({"recipientType": rec.recipient_type, "taxId": rec.tax_id, "denomination": rec.denomination, "physicalAddress": address});
-    if let Some(pec) = &rec.pec {
-        recipient["digitalDomicile"] = json!({"type": "PEC", "address": pec});
-    }
-    let mut document = attachment(doc);
-    document["docIdx"] = json!("0");
-    document["title"] = json!("Atto notificato");
+    let recipient = recipient(w, who, address_override)?;
+    let doc = w.uploaded("document")?;
+    let document = NotificationDocument {
+        file: attachment(doc),
+        title: Some("Atto notificato".into()),
+        doc_idx: Some("0".into()),
+    };
     let run = uuid::Uuid::new_v4().simple().to_string();
-    let mut body = json!({
-        "paProtocolNumber": format!("SC-{}", &run[..16]),
-        "idempotenceToken": format!("send-conformance-{}", &run[16..]),
-        "subject": "Notifica di prova (send-conformance)",
-        "senderDenomination": p.name,
-        "senderTaxId": p.tax_id,
-        "taxonomyCode": p.taxonomy_code,
-        "notificationFeePolicy": p.fee_policy.as_str(),
-        "physicalCommunicationType": p.physical_communication_type.as_str(),
-        "pagoPaIntMode": "NONE",
-        "recipients": [recipient],
-        "documents": [document]
-    });
-    if p.fee_policy == NotificationFeePolicy::DELIVERY_MODE {
-        body["paFee"] = json!(p.pa_fee);
-        body["vat"] = json!(p.vat);
-    }
-    if let Some(g) = &p.group {
-        body["group"] = json!(g);
-    }
-    Ok(body)
+    let delivery_mode = p.fee_policy == NotificationFeePolicy::DELIVERY_MODE;
+    Ok(NewNotificationRequest {
+        pa_protocol_number: format!("SC-{}", &run[..16]),
+        idempotence_token: Some(format!("send-conformance-{}", &run[16..])),
+        subject: "Notifica di prova (send-conformance)".into(),
+        sender_denomination: p.name.clone(),
+        sender_tax_id: p.tax_id.clone(),
+        taxonomy_code: p.taxonomy_code.clone(),
+        notification_fee_policy: p.fee_policy,
+        physical_communication_type: p.physical_communication_type,
+        pago_pa_int_mode: Some(PagoPaIntMode::NONE),
+        pa_fee: delivery_mode.then_some(p.pa_fee),
+        vat: delivery_mode.then_some(p.vat),
+        group: p.group.clone(),
+        recipients: vec![recipient],
+        documents: vec![document],
+    })
 }
 
 /// Adds a pagoPA payment (with the uploaded pagoPA form) to the first recipient.
-pub fn add_payment(w: &mut SendWorld, body: &mut Value, creditor: &str) -> Result<(), String> {
+pub fn add_payment(
+    w: &mut SendWorld,
+    request: &mut NewNotificationRequest,
+    creditor: &str,
+) -> StepResult {
     let p = &w.ctx.profile;
-    let form = w
-        .uploads
-        .get("pagoPA form")
-        .ok_or("no pagoPA form uploaded in an earlier step")?;
+    let form = w.uploaded("pagoPA form")?;
     let notice = p.next_notice_code();
-    let apply_cost = p.fee_policy == NotificationFeePolicy::DELIVERY_MODE;
-    body["recipients"][0]["payments"] = json!([{"pagoPa": {"noticeCode": notice, "creditorTaxId": creditor, "applyCost": apply_cost, "attachment": attachment(form)}}]);
-    body["pagoPaIntMode"] = json!(format!("{:?}", p.pago_pa_int_mode));
+    let payment = PagoPaPayment {
+        notice_code: notice.clone(),
+        creditor_tax_id: creditor.to_string(),
+        apply_cost: p.fee_policy == NotificationFeePolicy::DELIVERY_MODE,
+        attachment: Some(attachment(form)),
+    };
+    let first = request
+        .recipients
+        .first_mut()
+        .ok_or(StepError::Earlier("the request has no recipient"))?;
+    first.payments = vec![NotificationPaymentItem {
+        pago_pa: Some(payment),
+        f24: None,
+    }];
+    request.pago_pa_int_mode = Some(p.pago_pa_int_mode);
     w.notice = Some((creditor.to_string(), notice));
     Ok(())
 }
 
 /// Sends the World's request; keeps the notificationRequestId.
-pub async fn send(w: &mut SendWorld) -> Result<(), String> {
-    let body = w
-        .request
-        .clone()
-        .ok_or("no notification was prepared in an earlier step")?;
-    register_debt_positions(w, &body).await?;
-    let id = w.client().send(&body).await.map_err(|e| e.to_string())?;
+pub async fn send(w: &mut SendWorld) -> StepResult {
+    let request = w.request.clone().ok_or(StepError::Earlier(
+        "no notification was prepared in an earlier step",
+    ))?;
+    register_debt_positions(w, &request).await?;
+    let id = w.client().send(&request).await?;
     if id.len() != 36 {
-        return Err(format!(
+        return Err(StepError::check(format!(
             "the notificationRequestId `{id}` is not 36 characters"
-        ));
+        )));
     }
     w.evidence(|e| {
-        e.requests.push(body);
+        e.requests.push(to_json(&request));
         e.notification_request_ids.push(id.clone())
     });
     w.request_id = Some(id);
@@ -209,16 +239,17 @@ pub async fn send(w: &mut SendWorld) -> Result<(), String> {
 /// ASYNC: SEND checks each pagoPA payment against pagoPA's GPD, so the debt position must exist
 /// before the notification is sent. On UAT the Ente creates it in GPD itself; a mock is told
 /// of it (`POST /mock/gpd/positions`), as the Ente's GPD would be.
-async fn register_debt_positions(w: &SendWorld, body: &Value) -> Result<(), String> {
-    if body["pagoPaIntMode"] != "ASYNC" || !w.ctx.target.is_mock() {
+async fn register_debt_positions(w: &SendWorld, request: &NewNotificationRequest) -> StepResult {
+    if request.pago_pa_int_mode != Some(PagoPaIntMode::ASYNC) || !w.ctx.target.is_mock() {
         return Ok(());
     }
-    let payments = body["recipients"].as_array().into_iter().flatten();
-    let pago_pa = payments
-        .flat_map(|r| r["payments"].as_array().into_iter().flatten())
-        .filter_map(|p| p.get("pagoPa"));
+    let pago_pa = request
+        .recipients
+        .iter()
+        .flat_map(|r| &r.payments)
+        .filter_map(|p| p.pago_pa.as_ref());
     for p in pago_pa {
-        let position = json!({"creditorTaxId": p["creditorTaxId"], "noticeCode": p["noticeCode"]});
+        let position = json!({"creditorTaxId": p.creditor_tax_id, "noticeCode": p.notice_code});
         w.client()
             .expect(
                 Method::POST,
@@ -227,102 +258,94 @@ async fn register_debt_positions(w: &SendWorld, body: &Value) -> Result<(), Stri
                 201,
                 "the debt position",
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
     }
     Ok(())
 }
 
 /// Polls the request status until it is not WAITING; returns the last status answer.
-pub async fn settle(w: &mut SendWorld) -> Result<Value, String> {
-    let id = w
-        .request_id
-        .clone()
-        .ok_or("the notification was not sent in an earlier step")?;
+pub async fn settle(w: &mut SendWorld) -> StepResult<RequestStatusResponse> {
+    let id = w.request_id.clone().ok_or(StepError::Earlier(
+        "the notification was not sent in an earlier step",
+    ))?;
     let client = w.client().clone();
-    let answer = w
-        .poll("the request's validation", || {
-            let (client, id) = (client.clone(), id.clone());
-            async move {
-                let st = client
-                    .request_status(&id)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                match st["notificationRequestStatus"].as_str() {
-                    Some("WAITING") => Ok(Poll::Wait {
-                        suggested: st["retryAfter"].as_u64().map(Duration::from_secs),
-                        seen: "WAITING".into(),
-                    }),
-                    Some(_) => Ok(Poll::Ready(st)),
-                    None => Err(format!(
-                        "the request status answer has no notificationRequestStatus: {st}"
-                    )),
-                }
+    w.poll("the request's validation", || {
+        let (client, id) = (client.clone(), id.clone());
+        async move {
+            let st = client.request_status(&id).await?;
+            if st.notification_request_status == "WAITING" {
+                Ok(Poll::Wait {
+                    suggested: st.retry_after.map(Duration::from_secs),
+                    seen: "WAITING".into(),
+                })
+            } else {
+                Ok(Poll::Ready(st))
             }
-        })
-        .await?;
-    w.status_response = Some(answer.clone());
-    Ok(answer)
+        }
+    })
+    .await
 }
 
 /// Waits for acceptance; keeps the IUN.
-pub async fn accepted(w: &mut SendWorld) -> Result<(), String> {
+pub async fn accepted(w: &mut SendWorld) -> StepResult {
     let st = settle(w).await?;
-    match st["notificationRequestStatus"].as_str() {
-        Some("ACCEPTED") => {
-            let iun = st["iun"]
-                .as_str()
-                .ok_or("ACCEPTED without an iun")?
-                .to_string();
-            w.evidence(|e| e.iuns.push(iun.clone()));
-            w.iun = Some(iun);
-            Ok(())
-        }
-        Some(other) => Err(format!(
-            "the request was {other}, not ACCEPTED: {}",
-            st.get("errors").cloned().unwrap_or(Value::Null)
-        )),
-        None => unreachable!("settle checks the field"),
+    if st.notification_request_status != "ACCEPTED" {
+        return Err(StepError::check(format!(
+            "the request was {}, not ACCEPTED: {}",
+            st.notification_request_status,
+            to_json(&st.errors)
+        )));
     }
+    let iun = st
+        .iun
+        .ok_or_else(|| StepError::check("ACCEPTED without an iun"))?;
+    w.evidence(|e| e.iuns.push(iun.clone()));
+    w.iun = Some(iun);
+    Ok(())
 }
 
 /// Statuses from which a notification counts as delivered.
-pub const DELIVERED_OR_LATER: [&str; 3] = ["DELIVERED", "VIEWED", "EFFECTIVE_DATE"];
+pub const DELIVERED_OR_LATER: [Status; 3] =
+    [Status::DELIVERED, Status::VIEWED, Status::EFFECTIVE_DATE];
+
+/// Keeps the detail's status history and timeline, as SEND sent them, for the evidence.
+pub fn keep_history(w: &SendWorld, d: &SentNotification) {
+    let history = d.notification_status_history.iter().map(to_json).collect();
+    let timeline = d.timeline.iter().map(to_json).collect();
+    w.evidence(|e| {
+        e.status_history = history;
+        e.timeline = timeline;
+    });
+}
+
+/// A typed SEND value written back as JSON (for the evidence).
+pub fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("a SEND value serialises")
+}
 
 /// Polls the detail until its status history contains one of `statuses`.
-pub async fn reach_status(w: &mut SendWorld, statuses: &[&str]) -> Result<Value, String> {
+pub async fn reach_status(w: &mut SendWorld, statuses: &[Status]) -> StepResult<SentNotification> {
     let iun = w.iun()?;
     let client = w.client().clone();
-    let wanted: Vec<String> = statuses.iter().map(|s| s.to_string()).collect();
+    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
     let detail = w
-        .poll(&format!("status {}", statuses.join(" or ")), || {
-            let (client, iun, wanted) = (client.clone(), iun.clone(), wanted.clone());
+        .poll(&format!("status {}", names.join(" or ")), || {
+            let (client, iun) = (client.clone(), iun.clone());
             async move {
-                let d = client.detail(&iun).await.map_err(|e| e.to_string())?;
-                let history: Vec<String> = d["notificationStatusHistory"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|h| h["status"].as_str().map(str::to_string))
-                    .collect();
-                if history.iter().any(|h| wanted.contains(h)) {
+                let d = client.detail(&iun).await?;
+                if d.statuses().any(|h| h.any_of(statuses)) {
                     Ok(Poll::Ready(d))
                 } else {
+                    let seen: Vec<&str> = d.statuses().map(|s| s.as_str()).collect();
                     Ok(Poll::Wait {
                         suggested: None,
-                        seen: format!("status history {}", history.join(" → ")),
+                        seen: format!("status history {}", seen.join(" → ")),
                     })
                 }
             }
         })
         .await?;
-    w.evidence(|e| {
-        e.status_history = detail["notificationStatusHistory"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        e.timeline = detail["timeline"].as_array().cloned().unwrap_or_default();
-    });
+    keep_history(w, &detail);
     Ok(detail)
 }
 
@@ -331,14 +354,14 @@ pub async fn accepted_notification(
     w: &mut SendWorld,
     who: Who,
     payment_creditor: Option<String>,
-) -> Result<(), String> {
+) -> StepResult {
     upload_pdf(w, "document").await?;
-    let mut body = build_request(w, who, None)?;
+    let mut request = build_request(w, who, None)?;
     if let Some(creditor) = payment_creditor {
         upload_pdf(w, "pagoPA form").await?;
-        add_payment(w, &mut body, &creditor)?;
+        add_payment(w, &mut request, &creditor)?;
     }
-    w.request = Some(body);
+    w.request = Some(request);
     send(w).await?;
     accepted(w).await
 }

@@ -3,71 +3,11 @@
 
 #[cfg(test)]
 use super::timeline::ElementId;
-use super::timeline::{Category, DetailVersion, TimelineElement};
+use super::timeline::{Category, TimelineElement};
 use chrono::{DateTime, Utc};
 use std::ops::Range;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(non_camel_case_types)]
-pub enum Status {
-    IN_VALIDATION,
-    ACCEPTED,
-    REFUSED,
-    DELIVERING,
-    DELIVERED,
-    VIEWED,
-    EFFECTIVE_DATE,
-    PAID,
-    UNREACHABLE,
-    CANCELLED,
-    RETURNED_TO_SENDER,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::IN_VALIDATION => "IN_VALIDATION",
-            Status::ACCEPTED => "ACCEPTED",
-            Status::REFUSED => "REFUSED",
-            Status::DELIVERING => "DELIVERING",
-            Status::DELIVERED => "DELIVERED",
-            Status::VIEWED => "VIEWED",
-            Status::EFFECTIVE_DATE => "EFFECTIVE_DATE",
-            Status::PAID => "PAID",
-            Status::UNREACHABLE => "UNREACHABLE",
-            Status::CANCELLED => "CANCELLED",
-            Status::RETURNED_TO_SENDER => "RETURNED_TO_SENDER",
-        }
-    }
-
-    /// The name a detail version shows: RETURNED_TO_SENDER exists only from v2.6; older
-    /// versions show the closed delivery as DELIVERED (inference: their enum has no better value).
-    pub fn shown_in(self, version: DetailVersion) -> &'static str {
-        if self == Status::RETURNED_TO_SENDER && version < DetailVersion::V26 {
-            "DELIVERED"
-        } else {
-            self.as_str()
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        [
-            Status::IN_VALIDATION,
-            Status::ACCEPTED,
-            Status::REFUSED,
-            Status::DELIVERING,
-            Status::DELIVERED,
-            Status::VIEWED,
-            Status::EFFECTIVE_DATE,
-            Status::PAID,
-            Status::UNREACHABLE,
-            Status::CANCELLED,
-            Status::RETURNED_TO_SENDER,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
-    }
-}
+pub use send_wire::timeline::Status;
 
 /// One entry of `notificationStatusHistory`.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +144,7 @@ impl StatusTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::timeline::DetailVersion;
     use serde_json::{Map, json};
 
     fn el(category: Category, rec: Option<usize>, n: i64) -> TimelineElement {

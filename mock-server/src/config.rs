@@ -162,51 +162,104 @@ pub struct EntiFile {
     pub gpd: Vec<DebtPosition>,
 }
 
-/// Reads a TOML list of `[[ente]]` tables (and `[[gpd]]` positions); the error names the file
-/// and the problem.
-pub fn load_enti(path: &Path) -> Result<EntiFile, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse_enti(&text).map_err(|e| format!("{}: {e}", path.display()))
+/// Why an Enti file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EntiError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    In {
+        path: PathBuf,
+        #[source]
+        source: Box<EntiError>,
+    },
+    /// The TOML does not parse or does not fit (toml's words, on one line).
+    #[error("{0}")]
+    Toml(String),
+    #[error(
+        "gpd[{index}]: creditor_tax_id must be 11 digits and notice_code 18, got `{creditor}` and `{notice}`"
+    )]
+    BadPosition {
+        index: usize,
+        creditor: String,
+        notice: String,
+    },
+    #[error("no [[ente]] entries")]
+    NoEnte,
+    #[error("ente[{index}] ({name}): {problem}")]
+    Ente {
+        index: usize,
+        name: String,
+        problem: EnteProblem,
+    },
 }
 
-pub fn parse_enti(text: &str) -> Result<EntiFile, String> {
-    let file: EntiFile =
-        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
-    for (i, p) in file.gpd.iter().enumerate() {
+/// What is wrong with one `[[ente]]`.
+#[derive(Debug, thiserror::Error)]
+pub enum EnteProblem {
+    #[error("tax_id must be 11 digits, got `{0}`")]
+    TaxId(String),
+    #[error("api_key is empty")]
+    NoKey,
+    #[error("api_key already used by another ente")]
+    KeyTaken,
+    #[error("key_groups names `{0}`, which is not one of its groups")]
+    NoSuchGroup(String),
+}
+
+/// Reads a TOML list of `[[ente]]` tables (and `[[gpd]]` positions); the error names the file
+/// and the problem.
+pub fn load_enti(path: &Path) -> Result<EntiFile, EntiError> {
+    let text = std::fs::read_to_string(path).map_err(|source| EntiError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_enti(&text).map_err(|e| EntiError::In {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
+}
+
+pub fn parse_enti(text: &str) -> Result<EntiFile, EntiError> {
+    let file: EntiFile = toml::from_str(text)
+        .map_err(|e| EntiError::Toml(e.to_string().trim().replace('\n', " ")))?;
+    for (index, p) in file.gpd.iter().enumerate() {
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|c| c.is_ascii_digit());
         if !digits(&p.creditor_tax_id, 11) || !digits(&p.notice_code, 18) {
-            return Err(format!(
-                "gpd[{i}]: creditor_tax_id must be 11 digits and notice_code 18, got `{}` and `{}`",
-                p.creditor_tax_id, p.notice_code
-            ));
+            return Err(EntiError::BadPosition {
+                index,
+                creditor: p.creditor_tax_id.clone(),
+                notice: p.notice_code.clone(),
+            });
         }
     }
     if file.ente.is_empty() {
-        return Err("no [[ente]] entries".into());
+        return Err(EntiError::NoEnte);
     }
     let mut keys = std::collections::HashSet::new();
-    for (i, e) in file.ente.iter().enumerate() {
-        if e.tax_id.len() != 11 || !e.tax_id.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(format!(
-                "ente[{i}] ({}): tax_id must be 11 digits, got `{}`",
-                e.name, e.tax_id
-            ));
-        }
-        if e.api_key.expose().is_empty() {
-            return Err(format!("ente[{i}] ({}): api_key is empty", e.name));
-        }
-        if !keys.insert(e.api_key.clone()) {
-            return Err(format!(
-                "ente[{i}] ({}): api_key already used by another ente",
-                e.name
-            ));
-        }
-        let ids: Vec<String> = e.pa_groups().into_iter().map(|g| g.id).collect();
-        if let Some(k) = e.key_groups.iter().find(|k| !ids.contains(k)) {
-            return Err(format!(
-                "ente[{i}] ({}): key_groups names `{k}`, which is not one of its groups",
-                e.name
-            ));
+    for (index, e) in file.ente.iter().enumerate() {
+        let problem = if e.tax_id.len() != 11 || !e.tax_id.bytes().all(|c| c.is_ascii_digit()) {
+            Some(EnteProblem::TaxId(e.tax_id.clone()))
+        } else if e.api_key.expose().is_empty() {
+            Some(EnteProblem::NoKey)
+        } else if !keys.insert(e.api_key.clone()) {
+            Some(EnteProblem::KeyTaken)
+        } else {
+            let ids: Vec<String> = e.pa_groups().into_iter().map(|g| g.id).collect();
+            (e.key_groups.iter())
+                .find(|k| !ids.contains(k))
+                .map(|k| EnteProblem::NoSuchGroup(k.clone()))
+        };
+        if let Some(problem) = problem {
+            return Err(EntiError::Ente {
+                index,
+                name: e.name.clone(),
+                problem,
+            });
         }
     }
     Ok(file)
@@ -334,24 +387,36 @@ mod tests {
 
     #[test]
     fn refuses_bad_files_with_a_reason() {
-        assert!(parse_enti("").unwrap_err().contains("ente"));
+        assert!(parse_enti("").unwrap_err().to_string().contains("ente"));
         assert!(
             parse_enti("[[ente]]\nname=\"A\"\ntax_id=\"123\"\napi_key=\"k\"")
                 .unwrap_err()
+                .to_string()
                 .contains("11 digits")
         );
         assert!(
             parse_enti("[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\ncolour=1")
                 .unwrap_err()
+                .to_string()
                 .contains("colour")
         );
         let dup = "[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\n[[ente]]\nname=\"B\"\ntax_id=\"01199250158\"\napi_key=\"k\"";
-        assert!(parse_enti(dup).unwrap_err().contains("already used"));
+        assert!(
+            parse_enti(dup)
+                .unwrap_err()
+                .to_string()
+                .contains("already used")
+        );
         let stray =
             "[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\nkey_groups=[\"X\"]";
-        assert!(parse_enti(stray).unwrap_err().contains("`X`"));
+        assert!(parse_enti(stray).unwrap_err().to_string().contains("`X`"));
         let gpd = "[[ente]]\nname=\"A\"\ntax_id=\"80016350821\"\napi_key=\"k\"\n[[gpd]]\ncreditor_tax_id=\"1\"\nnotice_code=\"2\"";
-        assert!(parse_enti(gpd).unwrap_err().starts_with("gpd[0]"));
+        assert!(
+            parse_enti(gpd)
+                .unwrap_err()
+                .to_string()
+                .starts_with("gpd[0]")
+        );
     }
 
     #[test]

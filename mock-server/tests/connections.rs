@@ -25,14 +25,18 @@ async fn connect(app: &TestApp) -> TcpStream {
         .unwrap()
 }
 
+/// A connection the peer had not closed after this long.
+#[derive(Debug)]
+struct StillOpen(#[allow(dead_code)] Duration);
+
 /// Waits (at most `limit`) for the peer to close: the read returns 0 bytes or an error.
-async fn closed_within(s: &mut TcpStream, limit: Duration) -> Result<Vec<u8>, String> {
+async fn closed_within(s: &mut TcpStream, limit: Duration) -> Result<Vec<u8>, StillOpen> {
     let mut got = vec![];
     let mut buf = [0u8; 4096];
     let end = tokio::time::Instant::now() + limit;
     loop {
         match tokio::time::timeout_at(end, s.read(&mut buf)).await {
-            Err(_) => return Err(format!("still open after {limit:?}")),
+            Err(_) => return Err(StillOpen(limit)),
             Ok(Ok(0)) | Ok(Err(_)) => return Ok(got),
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
         }

@@ -165,7 +165,7 @@ proptest! {
         lines[i] = &line;
         match parse_script("pec-slow.yaml", &lines.join("\n"), &[]) {
             Ok(s) => prop_assert!(!s.script.name.is_empty()),
-            Err(e) => prop_assert!(e.starts_with("pec-slow.yaml"), "the error names the file: {e}"),
+            Err(e) => prop_assert!(e.to_string().starts_with("pec-slow.yaml"), "the error names the file: {e}"),
         }
     }
 }

@@ -46,15 +46,15 @@ fn pair(
         .collect();
     let meta_outcome: Outcome = match (ok.is_empty(), metas.last()) {
         (false, _) => Ok(ok.iter().map(|c| c.id).collect()),
-        (true, None) => Err(format!("the {what} metadata was never requested")),
+        (true, None) => Err(format!("the {what} metadata was never requested").into()),
         (true, Some(c)) if c.status == 200 => Err(format!(
             "the {what} metadata was read (call #{}) for an IUN the client had not obtained from the request status or a stream",
             c.id
-        )),
+        ).into()),
         (true, Some(c)) => Err(format!(
             "no {what} metadata request answered 200 (last: call #{} HTTP {})",
             c.id, c.status
-        )),
+        ).into()),
     };
     let pairs: Vec<u64> = ok
         .iter()
@@ -68,7 +68,7 @@ fn pair(
     } else {
         Err(format!(
             "the {what} metadata was read but its url was not downloaded (when it answers retryAfter, ask again after that many seconds, then download the url)"
-        ))
+        ).into())
     };
     vec![
         leaf(&format!("{id}.download"), descriptions[0], download_outcome),
@@ -239,7 +239,7 @@ fn every_listed_fact(f: &Facts, metas: &[&Call]) -> Outcome {
         ));
     }
     if let Some(why) = closest {
-        return Err(why);
+        return Err(why.into());
     }
     let pairs: Vec<u64> = metas
         .iter()

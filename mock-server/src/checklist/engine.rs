@@ -34,13 +34,36 @@ pub struct Check {
     pub exempt: Option<String>,
 }
 
-pub(super) type Outcome = Result<Vec<u64>, String>;
+/// Why a check is not met, in words for the PT: the check's `reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Unmet(pub String);
+
+impl From<String> for Unmet {
+    fn from(reason: String) -> Unmet {
+        Unmet(reason)
+    }
+}
+
+impl From<&str> for Unmet {
+    fn from(reason: &str) -> Unmet {
+        Unmet(reason.to_string())
+    }
+}
+
+impl std::fmt::Display for Unmet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A check's evidence (call ids) when met.
+pub(super) type Outcome = Result<Vec<u64>, Unmet>;
 
 /// A check with no children: `ok` with its evidence, or not with its reason.
 pub(super) fn leaf(id: &str, description: &str, outcome: Outcome) -> Check {
     let (ok, reason, mut evidence) = match outcome {
         Ok(e) => (true, None, e),
-        Err(r) => (false, Some(r), vec![]),
+        Err(Unmet(r)) => (false, Some(r), vec![]),
     };
     evidence.sort_unstable();
     evidence.dedup();

@@ -2,6 +2,7 @@
 //! notifications sent and what became of them. The checks are predicates over these.
 
 use super::call::{Call, Op};
+use super::engine::Unmet;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -109,7 +110,7 @@ impl<'a> Facts<'a> {
     }
 
     /// The upload an attachment of a request refers to (key, versionToken, digest), or why none.
-    pub fn upload_of(&self, att: &Value) -> Result<&Upload<'a>, String> {
+    pub fn upload_of(&self, att: &Value) -> Result<&Upload<'a>, Unmet> {
         let key = field(att, "/ref/key")
             .unwrap_or_default()
             .trim_start_matches("safestorage://");
@@ -123,11 +124,11 @@ impl<'a> Facts<'a> {
             return Ok(u);
         }
         let Some(last) = of_key.last() else {
-            return Err(format!(
+            return Err(Unmet(format!(
                 "key {key} has no successful upload into a preloaded slot"
-            ));
+            )));
         };
-        Err(if last.version != version {
+        Err(Unmet(if last.version != version {
             format!(
                 "ref.versionToken `{version}` of key {key} is not the x-amz-version-id `{}` its upload (call #{}) returned",
                 last.version, last.call.id
@@ -137,7 +138,7 @@ impl<'a> Facts<'a> {
                 "digests.sha256 `{sha}` of key {key} differs from the checksum `{}` uploaded (call #{}): preload, upload and send must carry the same digest",
                 last.sha256, last.call.id
             )
-        })
+        }))
     }
 
     /// What the client learnt of `sent` (accepted with an IUN, refused…), if it read it.

@@ -3,7 +3,7 @@
 //! creditor is another Ente (scenario 2, ours: the validator lacks it).
 
 use super::call::{Call, Op};
-use super::engine::{Check, Outcome, group, leaf, problem_text};
+use super::engine::{Check, Outcome, Unmet, group, leaf, problem_text};
 use super::facts::{Facts, field};
 
 /// (send call, creditorTaxId, noticeCode) of every pagoPA payment of the requests answered 202.
@@ -51,7 +51,7 @@ pub(super) fn checks(f: &Facts, sender: &str) -> Vec<Check> {
                 if own.is_empty() {
                     Err(format!(
                         "no request answered 202 has a pagoPA payment whose creditorTaxId is the sender, {sender}"
-                    ))
+                    ).into())
                 } else {
                     Ok(own.iter().map(|n| n.0.id).collect())
                 },
@@ -116,7 +116,8 @@ fn called(prices: &[&Call]) -> Outcome {
             "no price call answered 200 (last: call #{} {})",
             c.id,
             problem_text(c)
-        )),
+        )
+        .into()),
     }
 }
 
@@ -136,7 +137,7 @@ fn price_of(prices: &[&Call], notices: &[(&Call, String, String)], whose: &str) 
     if !hits.is_empty() {
         return Ok(hits);
     }
-    Err(match (notices.is_empty(), prices.last()) {
+    Err(Unmet(match (notices.is_empty(), prices.last()) {
         (true, _) => format!("no notification {whose} was sent, so no price of one was read"),
         (false, None) => {
             "the price was never asked (GET /delivery/v2.3/price/{creditorTaxId}/{noticeCode})"
@@ -148,7 +149,7 @@ fn price_of(prices: &[&Call], notices: &[(&Call, String, String)], whose: &str) 
             c.path,
             problem_text(c)
         ),
-    })
+    }))
 }
 
 #[cfg(test)]

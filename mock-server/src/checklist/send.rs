@@ -3,7 +3,7 @@
 //! answered 202 and accepted.
 
 use super::call::{Call, Op};
-use super::engine::{Check, Options, Outcome, group, leaf, problem_text};
+use super::engine::{Check, Options, Outcome, Unmet, group, leaf, problem_text};
 use super::facts::{Facts, Sent, field};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -123,7 +123,7 @@ fn preload_checks(f: &Facts, kind: Kind) -> Vec<Check> {
         leaf(
             &format!("{tc}.preload.request"),
             "Have you done at least one request?",
-            if ok.is_empty() { Err(none()) } else { Ok(ok.iter().map(|c| c.id).collect()) },
+            if ok.is_empty() { Err(none().into()) } else { Ok(ok.iter().map(|c| c.id).collect()) },
         ),
         leaf(
             &format!("{tc}.preload.slots"),
@@ -135,12 +135,12 @@ fn preload_checks(f: &Facts, kind: Kind) -> Vec<Check> {
             if pdf_slots.len() >= need {
                 Ok(pdf_slots)
             } else if ok.is_empty() {
-                Err(none())
+                Err(none().into())
             } else {
                 Err(format!(
                     "{} PDF slot(s) received, {need} needed: preload every file with contentType application/pdf and a distinct preloadIdx",
                     pdf_slots.len()
-                ))
+                ).into())
             },
         ),
         leaf(
@@ -148,7 +148,7 @@ fn preload_checks(f: &Facts, kind: Kind) -> Vec<Check> {
             "Have you required at least one pdf?",
             match pdf_calls.is_empty() {
                 false => Ok(pdf_calls.iter().map(|c| c.id).collect()),
-                true if ok.is_empty() => Err(none()),
+                true if ok.is_empty() => Err(none().into()),
                 true => Err("no preload answered 200 asked for an application/pdf slot with distinct preloadIdx values".into()),
             },
         ),
@@ -192,18 +192,18 @@ fn uploads(f: &Facts, need: usize) -> Outcome {
             )
         })
         .collect();
-    Err(if refused.is_empty() {
+    Err(Unmet(if refused.is_empty() {
         format!(
             "{} file(s) uploaded into preloaded slots, {need} needed: PUT each file to the url its preload returned, with its secret and base64 sha256",
             keys.len()
         )
     } else {
         format!("uploads refused: {}", refused.join("; "))
-    })
+    }))
 }
 
 /// A condition one notification request meets, or what it lacks.
-type Condition<'x> = Box<dyn Fn(&Sent) -> Result<(), String> + 'x>;
+type Condition<'x> = Box<dyn Fn(&Sent) -> Result<(), Unmet> + 'x>;
 
 fn send_checks(f: &Facts, kind: Kind, opts: &Options) -> Vec<Check> {
     let tc = kind.tc();
@@ -213,7 +213,7 @@ fn send_checks(f: &Facts, kind: Kind, opts: &Options) -> Vec<Check> {
                 .iter()
                 .position(|r| r.get(name).is_none_or(Value::is_null))
             {
-                Some(i) => Err(format!("recipient {i} has no {name}")),
+                Some(i) => Err(Unmet(format!("recipient {i} has no {name}"))),
                 None if recipients(s.body).is_empty() => Err("it has no recipients".into()),
                 None => Ok(()),
             }
@@ -286,7 +286,7 @@ fn send_checks(f: &Facts, kind: Kind, opts: &Options) -> Vec<Check> {
     ]
 }
 
-fn documents_cond(f: &Facts, s: &Sent) -> Result<(), String> {
+fn documents_cond(f: &Facts, s: &Sent) -> Result<(), Unmet> {
     let docs = s.body["documents"]
         .as_array()
         .map_or(&[][..], Vec::as_slice);
@@ -304,10 +304,10 @@ fn physical_cond(opts: &Options) -> Condition<'_> {
     Box::new(
         move |s: &Sent| match field(s.body, "/physicalCommunicationType") {
             Some(t) if opts.physical_types.iter().any(|p| p == t) => Ok(()),
-            Some(t) => Err(format!(
+            Some(t) => Err(Unmet(format!(
                 "physicalCommunicationType is {t}; the Ente sends {}",
                 opts.physical_types.join(" or ")
-            )),
+            ))),
             None => Err("it has no physicalCommunicationType".into()),
         },
     )
@@ -320,7 +320,7 @@ fn payment_cond<'x>(f: &'x Facts, property: &'static str) -> Condition<'x> {
         for (i, r) in recipients(s.body).iter().enumerate() {
             let pays = payments(r);
             if pays.is_empty() {
-                return Err(format!("recipient {i} has no payment"));
+                return Err(Unmet(format!("recipient {i} has no payment")));
             }
             for (j, p) in pays.iter().enumerate() {
                 let pp = pago_pa(p);
@@ -337,7 +337,7 @@ fn payment_cond<'x>(f: &'x Facts, property: &'static str) -> Condition<'x> {
                             .map_err(|why| format!("{at}: pagoPa.attachment: {why}"))?;
                     }
                     name if field(pp, &format!("/{name}")).is_none() => {
-                        return Err(format!("{at} has no pagoPa.{name}"));
+                        return Err(Unmet(format!("{at} has no pagoPa.{name}")));
                     }
                     _ => {}
                 }
@@ -347,19 +347,19 @@ fn payment_cond<'x>(f: &'x Facts, property: &'static str) -> Condition<'x> {
     })
 }
 
-fn accepted_cond(f: &Facts, s: &Sent) -> Result<(), String> {
+fn accepted_cond(f: &Facts, s: &Sent) -> Result<(), Unmet> {
     match f.outcome(s) {
         Some(o) if o.status == "ACCEPTED" && o.iun.is_some() => Ok(()),
-        Some(o) if o.status == "REFUSED" => Err(format!(
+        Some(o) if o.status == "REFUSED" => Err(Unmet(format!(
             "request {} was REFUSED: {}",
             s.request_id.as_deref().unwrap_or_default(),
             o.errors.as_ref().map(Value::to_string).unwrap_or_default()
-        )),
-        Some(o) => Err(format!(
+        ))),
+        Some(o) => Err(Unmet(format!(
             "request {} was last read {}: read its status (or a stream) until ACCEPTED and take the iun",
             s.request_id.as_deref().unwrap_or_default(),
             o.status
-        )),
+        ))),
         None => Err(
             "its outcome was never read: read the request status (or a stream) until ACCEPTED and take the iun"
                 .into(),
@@ -368,7 +368,7 @@ fn accepted_cond(f: &Facts, s: &Sent) -> Result<(), String> {
 }
 
 /// The requests of `kind` answered 202, or why there are none.
-fn accepted_sends<'f, 'a>(f: &'f Facts<'a>, kind: Kind) -> Result<Vec<&'f Sent<'a>>, String> {
+fn accepted_sends<'f, 'a>(f: &'f Facts<'a>, kind: Kind) -> Result<Vec<&'f Sent<'a>>, Unmet> {
     let of_kind: Vec<&Sent> = f.sends.iter().filter(|s| kind.is(s.body)).collect();
     let ok: Vec<&Sent> = of_kind
         .iter()
@@ -378,7 +378,7 @@ fn accepted_sends<'f, 'a>(f: &'f Facts<'a>, kind: Kind) -> Result<Vec<&'f Sent<'
     if !ok.is_empty() {
         return Ok(ok);
     }
-    Err(match (f.sends.len(), of_kind.last()) {
+    Err(Unmet(match (f.sends.len(), of_kind.last()) {
         (0, _) => "no notification was sent".into(),
         (n, None) => format!("none of the {n} request(s) sent was {}", kind.what()),
         (_, Some(s)) => format!(
@@ -388,7 +388,7 @@ fn accepted_sends<'f, 'a>(f: &'f Facts<'a>, kind: Kind) -> Result<Vec<&'f Sent<'
             s.call.status,
             problem_text(s.call)
         ),
-    })
+    }))
 }
 
 /// Some request of `kind`, answered 202, meets `cond`; else the newest such request's lack.
@@ -407,11 +407,11 @@ fn exists(f: &Facts, kind: Kind, id: &str, description: &str, cond: &Condition) 
                 return Ok(hits);
             }
             let newest = sends.last().expect("accepted_sends is never empty");
-            Err(format!(
+            Err(Unmet(format!(
                 "call #{}: {}",
                 newest.call.id,
-                cond(newest).err().unwrap_or_default()
-            ))
+                cond(newest).err().map(|u| u.0).unwrap_or_default()
+            )))
         })(),
     )
 }
@@ -423,8 +423,9 @@ fn valid_notification(f: &Facts, kind: Kind, id: &str, all: &[Condition]) -> Che
         "Have you created at least one valid notification?",
         (|| {
             let sends = accepted_sends(f, kind)?;
-            let lacks =
-                |s: &Sent| -> Vec<String> { all.iter().filter_map(|c| c(s).err()).collect() };
+            let lacks = |s: &Sent| -> Vec<String> {
+                all.iter().filter_map(|c| c(s).err()).map(|u| u.0).collect()
+            };
             let judged: Vec<(&Sent, Vec<String>)> = sends.iter().map(|s| (*s, lacks(s))).collect();
             if let Some((s, _)) = judged.iter().find(|(_, l)| l.is_empty()) {
                 return Ok(vec![s.call.id]);
@@ -435,12 +436,12 @@ fn valid_notification(f: &Facts, kind: Kind, id: &str, all: &[Condition]) -> Che
                 .rev()
                 .min_by_key(|(_, l)| l.len())
                 .expect("accepted_sends is never empty");
-            Err(format!(
+            Err(Unmet(format!(
                 "no request for {} has everything; the closest, call #{}, lacks: {}",
                 kind.what(),
                 s.call.id,
                 l.join("; ")
-            ))
+            )))
         })(),
     )
 }

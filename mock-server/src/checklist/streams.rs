@@ -3,7 +3,7 @@
 //! stream made after the retry-after its previous read answered.
 
 use super::call::{Call, Op};
-use super::engine::{Check, Outcome, group, leaf};
+use super::engine::{Check, Outcome, Unmet, group, leaf};
 use super::facts::{Facts, field};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -76,10 +76,10 @@ impl<'a> Streams<'a> {
             .collect();
         match hits.is_empty() {
             false => Ok(hits),
-            true if self.reads.is_empty() => Err(no_read()),
+            true if self.reads.is_empty() => Err(no_read().into()),
             true => Err(format!(
                 "no event {what} was read: create the stream before sending, and read until acceptance"
-            )),
+            ).into()),
         }
     }
 }
@@ -170,7 +170,7 @@ fn retry_after(
     no_read: &dyn Fn() -> String,
 ) -> Outcome {
     if reads.is_empty() {
-        return Err(no_read());
+        return Err(no_read().into());
     }
     let mut late = vec![];
     for (id, calls) in by_stream {
@@ -196,7 +196,7 @@ fn retry_after(
         Err(format!(
             "{} (every read must wait what the previous read of its stream answered in retry-after)",
             late.join("; ")
-        ))
+        ).into())
     }
 }
 
@@ -234,9 +234,9 @@ fn properly(
             }
         }
     }
-    Err(match (any_read, accepted_seen) {
+    Err(Unmet(match (any_read, accepted_seen) {
         (false, _) => no_read(),
         (true, false) => "no read returned the event with newStatus ACCEPTED and the iun".into(),
         (true, true) => "after the acceptance was read, no read passed lastEventId = the last eventId received: acknowledge what you processed".into(),
-    })
+    }))
 }

@@ -128,11 +128,26 @@ fn to_send(secs: f64) -> SendDuration {
     SendDuration::microseconds((secs * 1e6) as i64)
 }
 
+/// Why a text is not a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("empty duration")]
+    Empty,
+    #[error("`{0}`: expected a number before a unit (ms, s, m, h, d)")]
+    NoNumber(String),
+    #[error("`{0}`: number too large")]
+    TooLarge(String),
+    #[error("`{0}`: missing unit (ms, s, m, h, d)")]
+    NoUnit(String),
+    #[error("`{text}`: unknown unit `{unit}` (use ms, s, m, h, d)")]
+    UnknownUnit { text: String, unit: String },
+}
+
 /// Parses `50ms`, `1s`, `60s`, `15m`, `2h`, `7d` (also combined like `1d12h`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err("empty duration".into());
+        return Err(DurationError::Empty);
     }
     let mut total = Duration::ZERO;
     let mut rest = text;
@@ -141,13 +156,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!(
-                "`{text}`: expected a number before a unit (ms, s, m, h, d)"
-            ));
+            return Err(DurationError::NoNumber(text.into()));
         }
         let n: u64 = rest[..digits]
             .parse()
-            .map_err(|_| format!("`{text}`: number too large"))?;
+            .map_err(|_| DurationError::TooLarge(text.into()))?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
@@ -160,11 +173,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "m" => Duration::from_secs(n.saturating_mul(60)),
             "h" => Duration::from_secs(n.saturating_mul(3600)),
             "d" => Duration::from_secs(n.saturating_mul(86_400)),
-            "" => return Err(format!("`{text}`: missing unit (ms, s, m, h, d)")),
+            "" => return Err(DurationError::NoUnit(text.into())),
             other => {
-                return Err(format!(
-                    "`{text}`: unknown unit `{other}` (use ms, s, m, h, d)"
-                ));
+                return Err(DurationError::UnknownUnit {
+                    text: text.into(),
+                    unit: other.into(),
+                });
             }
         };
         total = total.saturating_add(part);
@@ -192,8 +206,18 @@ mod tests {
             parse_duration("1d12h").unwrap(),
             Duration::from_secs(36 * 3600)
         );
-        assert!(parse_duration("7").unwrap_err().contains("missing unit"));
-        assert!(parse_duration("7w").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("7")
+                .unwrap_err()
+                .to_string()
+                .contains("missing unit")
+        );
+        assert!(
+            parse_duration("7w")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown unit")
+        );
         assert!(parse_duration("").is_err());
         assert!(parse_duration("d").is_err());
     }

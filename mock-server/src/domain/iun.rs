@@ -11,6 +11,13 @@ use std::sync::Arc;
 const ALPHABET: &[u8; 20] = b"ADEGHJKLMNPQRTUVWXYZ";
 const FORBIDDEN_PAIRS: [&[u8; 2]; 5] = [b"UV", b"VU", b"HN", b"NH", b"LJ"];
 
+/// A text that is not an IUN; worded as SEND's gateway words it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "ECMA 262 regex \"^[A-Z]{{4}}-[A-Z]{{4}}-[A-Z]{{4}}-[0-9]{{6}}-[A-Z]{{1}}-[0-9]{{1}}$\" does not match input string \"{0}\""
+)]
+pub struct IunError(String);
+
 /// A notification's IUN, e.g. `KWKU-JHXN-HJXM-202304-U-1`. Shared text: the store keeps it in
 /// every event, queue entry and index of the notification, so clones must be cheap.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,7 +25,7 @@ pub struct Iun(Arc<str>);
 
 impl Iun {
     /// Checks SEND's path-parameter rule (`^[A-Z]{4}-[A-Z]{4}-[A-Z]{4}-[0-9]{6}-[A-Z]-[0-9]$`).
-    pub fn parse(text: &str) -> Result<Iun, String> {
+    pub fn parse(text: &str) -> Result<Iun, IunError> {
         let b = text.as_bytes();
         let ok = b.len() == 25
             && b.iter().enumerate().all(|(i, c)| match i {
@@ -30,9 +37,7 @@ impl Iun {
         if ok {
             Ok(Iun(text.into()))
         } else {
-            Err(format!(
-                "ECMA 262 regex \"^[A-Z]{{4}}-[A-Z]{{4}}-[A-Z]{{4}}-[0-9]{{6}}-[A-Z]{{1}}-[0-9]{{1}}$\" does not match input string \"{text}\""
-            ))
+            Err(IunError(text.to_string()))
         }
     }
 

@@ -128,11 +128,11 @@ struct StepSpec {
 #[serde(try_from = "String")]
 struct CategoryName(Category);
 impl TryFrom<String> for CategoryName {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = WordError;
+    fn try_from(s: String) -> Result<Self, WordError> {
         Category::parse(&s)
             .map(CategoryName)
-            .ok_or_else(|| format!("unknown timeline category `{s}`"))
+            .ok_or(WordError::Category(s))
     }
 }
 
@@ -140,12 +140,12 @@ impl TryFrom<String> for CategoryName {
 #[serde(try_from = "String")]
 struct Dur(chrono::Duration);
 impl TryFrom<String> for Dur {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = WordError;
+    fn try_from(s: String) -> Result<Self, WordError> {
         let d = parse_duration(&s)?;
         chrono::Duration::from_std(d)
             .map(Dur)
-            .map_err(|_| format!("duration `{s}` is too large"))
+            .map_err(|_| WordError::TooLong(s))
     }
 }
 
@@ -153,8 +153,8 @@ impl TryFrom<String> for Dur {
 #[serde(try_from = "String")]
 struct LegalFact(LegalFactKind);
 impl TryFrom<String> for LegalFact {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = WordError;
+    fn try_from(s: String) -> Result<Self, WordError> {
         use LegalFactKind as K;
         let k = match s.as_str() {
             "SENDER_ACK" => K::SenderAck,
@@ -164,7 +164,7 @@ impl TryFrom<String> for LegalFact {
             "ANALOG_FAILURE_DELIVERY" => K::AnalogFailureDelivery,
             "RECIPIENT_ACCESS" => K::RecipientAccess,
             "NOTIFICATION_CANCELLED" => K::NotificationCancelled,
-            other => return Err(format!("unknown legal fact category `{other}`")),
+            _ => return Err(WordError::LegalFact(s)),
         };
         Ok(LegalFact(k))
     }
@@ -183,20 +183,77 @@ impl<'de, W: Words> Deserialize<'de> for OneOf<W> {
     }
 }
 impl<W: Words> TryFrom<String> for OneOf<W> {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        W::WORDS
-            .iter()
-            .find(|w| **w == s)
-            .map(|w| OneOf(w, std::marker::PhantomData))
-            .ok_or_else(|| {
-                format!(
-                    "{} must be one of {}, got `{s}`",
-                    W::WHAT,
-                    W::WORDS.join(", ")
-                )
-            })
+    type Error = WordError;
+    fn try_from(s: String) -> Result<Self, WordError> {
+        match W::WORDS.iter().find(|w| **w == s) {
+            Some(w) => Ok(OneOf(w, std::marker::PhantomData)),
+            None => Err(WordError::NotOneOf {
+                what: W::WHAT,
+                words: W::WORDS.join(", "),
+                got: s,
+            }),
+        }
     }
+}
+
+/// A word of a script file that is not one the mock knows.
+#[derive(Debug, thiserror::Error)]
+pub enum WordError {
+    #[error("unknown timeline category `{0}`")]
+    Category(String),
+    #[error(transparent)]
+    Duration(#[from] super::clock::DurationError),
+    #[error("duration `{0}` is too large")]
+    TooLong(String),
+    #[error("unknown legal fact category `{0}`")]
+    LegalFact(String),
+    #[error("{what} must be one of {words}, got `{got}`")]
+    NotOneOf {
+        what: &'static str,
+        words: String,
+        got: String,
+    },
+}
+
+/// Why a script file cannot be loaded: where (`file:line`), and what is wrong there.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{at}: {problem}")]
+    Invalid { at: String, problem: ScriptProblem },
+}
+
+/// What is wrong in a script file.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptProblem {
+    /// The YAML does not parse, or a word in it is unknown (the parser's words).
+    #[error("{0}")]
+    Yaml(String),
+    #[error("name `{0}` must be letters, digits, `-` or `_`")]
+    BadName(String),
+    #[error("a script named `{0}` already exists (use `replaces:` to take a built-in's place)")]
+    Taken(String),
+    #[error("`replaces: {name}` names no built-in script (built-ins: {builtins})")]
+    NoSuchBuiltin { name: String, builtins: String },
+    #[error("`extends: {0}` names no known script")]
+    NoSuchBase(String),
+    #[error("a script needs `steps:` or `extends:`")]
+    NoStepsNorBase,
+    #[error("the script has no steps")]
+    NoSteps,
+    #[error("a step with `atRefinement: true` needs an earlier SCHEDULE_REFINEMENT step")]
+    RefinementNotScheduled,
+    #[error("{0} is not a recipient step (acceptance, refusal and cancellation follow the API)")]
+    NotARecipientStep(Category),
+}
+
+fn invalid(at: String, problem: ScriptProblem) -> ScriptError {
+    ScriptError::Invalid { at, problem }
 }
 macro_rules! words {
     ($t:ident, $what:literal, [$($w:literal),*]) => {
@@ -250,15 +307,23 @@ fn line_of(text: &str, needle: &str) -> usize {
 }
 
 /// Parses one script file; `known` are the names it may extend.
-pub fn parse_script(file: &str, text: &str, known: &[UserScript]) -> Result<UserScript, String> {
+pub fn parse_script(
+    file: &str,
+    text: &str,
+    known: &[UserScript],
+) -> Result<UserScript, ScriptError> {
     let mut f: ScriptFile = yaml_serde::from_str(text).map_err(|e| match e.location() {
-        Some(loc) => format!(
-            "{file}:{}:{}: {}",
-            loc.line(),
-            loc.column(),
-            e.to_string().split(" at line ").next().unwrap_or_default()
+        Some(loc) => invalid(
+            format!("{file}:{}:{}", loc.line(), loc.column()),
+            ScriptProblem::Yaml(
+                e.to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
         ),
-        None => format!("{file}: {e}"),
+        None => invalid(file.to_string(), ScriptProblem::Yaml(e.to_string())),
     })?;
     let at = |needle: &str| format!("{file}:{}", line_of(text, needle));
     check_names(&f, known, &at)?;
@@ -270,7 +335,7 @@ pub fn parse_script(file: &str, text: &str, known: &[UserScript]) -> Result<User
             .map(StepSpec::into_step),
     );
     if steps.is_empty() {
-        return Err(format!("{}: the script has no steps", at("name:")));
+        return Err(invalid(at("name:"), ScriptProblem::NoSteps));
     }
     check_steps(&steps, &at)?;
     Ok(UserScript {
@@ -289,34 +354,26 @@ fn check_names(
     f: &ScriptFile,
     known: &[UserScript],
     at: &dyn Fn(&str) -> String,
-) -> Result<(), String> {
+) -> Result<(), ScriptError> {
     if f.name.trim().is_empty()
         || !f
             .name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(format!(
-            "{}: name `{}` must be letters, digits, `-` or `_`",
-            at("name:"),
-            f.name
-        ));
+        return Err(invalid(at("name:"), ScriptProblem::BadName(f.name.clone())));
     }
     if builtin::by_name(&f.name).is_some() || known.iter().any(|k| k.script.name == f.name) {
-        return Err(format!(
-            "{}: a script named `{}` already exists (use `replaces:` to take a built-in's place)",
-            at("name:"),
-            f.name
-        ));
+        return Err(invalid(at("name:"), ScriptProblem::Taken(f.name.clone())));
     }
     if let Some(r) = &f.replaces
         && builtin::by_name(r).is_none()
     {
-        return Err(format!(
-            "{}: `replaces: {r}` names no built-in script (built-ins: {})",
-            at("replaces:"),
-            builtin::NAMES.join(", ")
-        ));
+        let problem = ScriptProblem::NoSuchBuiltin {
+            name: r.clone(),
+            builtins: builtin::NAMES.join(", "),
+        };
+        return Err(invalid(at("replaces:"), problem));
     }
     Ok(())
 }
@@ -327,7 +384,7 @@ fn steps_of(
     own: Option<Vec<StepSpec>>,
     known: &[UserScript],
     at: &dyn Fn(&str) -> String,
-) -> Result<Vec<ScriptStep>, String> {
+) -> Result<Vec<ScriptStep>, ScriptError> {
     let steps = match (extends, own) {
         (_, Some(steps)) => steps
             .into_iter()
@@ -341,19 +398,11 @@ fn steps_of(
                         .find(|k| k.script.name == base)
                         .map(|k| k.script.clone())
                 })
-                .ok_or_else(|| {
-                    format!(
-                        "{}: `extends: {base}` names no known script",
-                        at("extends:")
-                    )
-                })?
+                .ok_or_else(|| invalid(at("extends:"), ScriptProblem::NoSuchBase(base.into())))?
                 .steps
         }
         (None, None) => {
-            return Err(format!(
-                "{}: a script needs `steps:` or `extends:`",
-                at("name:")
-            ));
+            return Err(invalid(at("name:"), ScriptProblem::NoStepsNorBase));
         }
     };
     Ok(steps)
@@ -361,16 +410,16 @@ fn steps_of(
 
 /// The steps a recipient's script may hold: `atRefinement` after a SCHEDULE_REFINEMENT, and no
 /// step the API itself makes (acceptance, refusal, cancellation).
-fn check_steps(steps: &[ScriptStep], at: &dyn Fn(&str) -> String) -> Result<(), String> {
+fn check_steps(steps: &[ScriptStep], at: &dyn Fn(&str) -> String) -> Result<(), ScriptError> {
     let mut scheduled = false;
     for s in steps {
         if s.category == Category::SCHEDULE_REFINEMENT {
             scheduled = true;
         }
         if s.at_refinement && !scheduled {
-            return Err(format!(
-                "{}: a step with `atRefinement: true` needs an earlier SCHEDULE_REFINEMENT step",
-                at("atRefinement")
+            return Err(invalid(
+                at("atRefinement"),
+                ScriptProblem::RefinementNotScheduled,
             ));
         }
         if matches!(
@@ -380,10 +429,9 @@ fn check_steps(steps: &[ScriptStep], at: &dyn Fn(&str) -> String) -> Result<(), 
                 | Category::NOTIFICATION_CANCELLED
                 | Category::NOTIFICATION_CANCELLATION_REQUEST
         ) {
-            return Err(format!(
-                "{}: {} is not a recipient step (acceptance, refusal and cancellation follow the API)",
+            return Err(invalid(
                 at(s.category.as_str()),
-                s.category
+                ScriptProblem::NotARecipientStep(s.category),
             ));
         }
     }
@@ -399,11 +447,15 @@ pub struct ScriptLibrary {
 impl ScriptLibrary {
     /// Loads every `*.yaml`/`*.yml` of `dirs` (sorted by file name); the first bad file stops
     /// the load with `file:line: reason`.
-    pub fn load(dirs: &[impl AsRef<Path>]) -> Result<ScriptLibrary, String> {
+    pub fn load(dirs: &[impl AsRef<Path>]) -> Result<ScriptLibrary, ScriptError> {
         let mut lib = ScriptLibrary::default();
         for dir in dirs {
             let dir = dir.as_ref();
-            let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let io = |path: &Path| {
+                let path = path.display().to_string();
+                move |source| ScriptError::Io { path, source }
+            };
+            let entries = std::fs::read_dir(dir).map_err(io(dir))?;
             let mut files: Vec<_> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -411,8 +463,7 @@ impl ScriptLibrary {
                 .collect();
             files.sort();
             for path in files {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
                 let script = parse_script(&path.display().to_string(), &text, &lib.user)?;
                 lib.user.push(script);
             }
@@ -520,7 +571,7 @@ mod tests {
             ),
         ];
         for (text, place, reason) in cases {
-            let err = parse_script("bad.yaml", text, &[]).unwrap_err();
+            let err = parse_script("bad.yaml", text, &[]).unwrap_err().to_string();
             assert!(err.starts_with(place), "`{err}` should start with {place}");
             assert!(err.contains(reason), "`{err}` should contain {reason}");
         }
@@ -534,7 +585,7 @@ mod tests {
         let lib = ScriptLibrary::load(&[dir.path()]).unwrap();
         assert!(lib.names().contains(&"pec-slow".to_string()));
         std::fs::write(dir.path().join("b.yaml"), "name: [").unwrap();
-        let err = ScriptLibrary::load(&[dir.path()]).unwrap_err();
+        let err = ScriptLibrary::load(&[dir.path()]).unwrap_err().to_string();
         assert!(err.contains("b.yaml:1"), "{err}");
     }
 }

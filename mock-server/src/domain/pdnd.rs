@@ -190,33 +190,49 @@ impl Pdnd {
     }
 
     /// Checks a voucher as SEND's authorizer does; returns the client id it was issued to.
-    pub fn verify(&self, token: &str, now: i64) -> Result<String, String> {
-        let header =
-            decode_header(token).map_err(|_| "the bearer token is not a JWT".to_string())?;
+    pub fn verify(&self, token: &str, now: i64) -> Result<String, VoucherError> {
+        let header = decode_header(token).map_err(|_| VoucherError::NotAJwt)?;
         if header.typ.as_deref() != Some("at+jwt") {
-            return Err("the bearer token is not a PDND voucher (typ must be at+jwt): send the access_token, not the client assertion".into());
+            return Err(VoucherError::NotAVoucher);
         }
         let mut v = Validation::new(Algorithm::HS256);
         v.set_audience(&[VOUCHER_AUDIENCE]);
         v.set_issuer(&[VOUCHER_ISSUER]);
         v.validate_exp = false;
-        let key = DecodingKey::from_secret(&self.secret).map_err(|e| e.to_string())?;
+        let key = DecodingKey::from_secret(&self.secret).map_err(VoucherError::Key)?;
         let claims = decode::<Value>(token, &key, &v)
-            .map_err(|e| format!("the voucher was not issued by this PDND ({e})"))?
+            .map_err(VoucherError::NotIssuedHere)?
             .claims;
         let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
         if exp <= now {
-            return Err(format!(
-                "the voucher expired {} s ago: ask the token endpoint for a new one",
-                now - exp
-            ));
+            return Err(VoucherError::Expired(now - exp));
         }
         claims
             .get("client_id")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| "the voucher names no client_id".into())
+            .ok_or(VoucherError::NoClient)
     }
+}
+
+/// Why SEND's authorizer refuses a bearer token.
+#[derive(Debug, thiserror::Error)]
+pub enum VoucherError {
+    #[error("the bearer token is not a JWT")]
+    NotAJwt,
+    #[error(
+        "the bearer token is not a PDND voucher (typ must be at+jwt): send the access_token, not the client assertion"
+    )]
+    NotAVoucher,
+    #[error("the voucher was not issued by this PDND ({0})")]
+    NotIssuedHere(#[source] jsonwebtoken::errors::Error),
+    #[error("the voucher expired {0} s ago: ask the token endpoint for a new one")]
+    Expired(i64),
+    #[error("the voucher names no client_id")]
+    NoClient,
+    /// The mock's own signing secret cannot make a key (never for a generated secret).
+    #[error("{0}")]
+    Key(#[source] jsonwebtoken::errors::Error),
 }
 
 #[cfg(test)]
@@ -273,11 +289,13 @@ mod tests {
         assert!(
             p.verify(&token, 1_800_000_000 + VOUCHER_TTL + 1)
                 .unwrap_err()
+                .to_string()
                 .contains("expired")
         );
         assert!(
             p.verify(&assertion(|_, _| {}), 1_800_000_000)
                 .unwrap_err()
+                .to_string()
                 .contains("at+jwt")
         );
     }

@@ -152,6 +152,21 @@ pub fn categories(version: StreamVersion) -> Vec<Category> {
         .collect()
 }
 
+/// A `filterValues` entry the stream's version does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error("filterValues: `{value}` is not a status of stream version {version}")]
+    NotAStatus {
+        value: String,
+        version: &'static str,
+    },
+    #[error("filterValues: `{value}` is not a timeline category of stream version {version}")]
+    NotACategory {
+        value: String,
+        version: &'static str,
+    },
+}
+
 /// What a stream lets through, resolved from its `filterValues`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
@@ -165,7 +180,7 @@ impl Filter {
         version: StreamVersion,
         kind: EventType,
         values: &[String],
-    ) -> Result<Filter, String> {
+    ) -> Result<Filter, FilterError> {
         match kind {
             EventType::Status => {
                 let all = searchable_statuses(version);
@@ -177,10 +192,10 @@ impl Filter {
                     match Status::parse(v).filter(|s| all.contains(s)) {
                         Some(s) => set.insert(s),
                         None => {
-                            return Err(format!(
-                                "filterValues: `{v}` is not a status of stream version {}",
-                                version.label()
-                            ));
+                            return Err(FilterError::NotAStatus {
+                                value: v.clone(),
+                                version: version.label(),
+                            });
                         }
                     };
                 }
@@ -205,10 +220,10 @@ impl Filter {
                     match Category::parse(v).filter(|c| all.contains(c)) {
                         Some(c) => set.insert(c),
                         None => {
-                            return Err(format!(
-                                "filterValues: `{v}` is not a timeline category of stream version {}",
-                                version.label()
-                            ));
+                            return Err(FilterError::NotACategory {
+                                value: v.clone(),
+                                version: version.label(),
+                            });
                         }
                     };
                 }
@@ -265,7 +280,7 @@ mod tests {
             &["ANALOG_WORKFLOW_RECIPIENT_DECEASED".into()],
         )
         .unwrap_err();
-        assert!(err.contains("v23"));
+        assert!(err.to_string().contains("v23"));
         assert!(
             Filter::resolve(
                 StreamVersion::V26,

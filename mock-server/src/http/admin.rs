@@ -43,7 +43,11 @@ async fn advance(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::invalid_body_one("body must be {\"duration\": \"7d\"}"))?;
     let d = parse_duration(text).map_err(|e| {
-        ApiError::bad_request("PN_GENERIC_INVALIDPARAMETER", Some("duration".into()), e)
+        ApiError::bad_request(
+            "PN_GENERIC_INVALIDPARAMETER",
+            Some("duration".into()),
+            e.to_string(),
+        )
     })?;
     let by = chrono::Duration::from_std(d).map_err(|_| {
         ApiError::bad_request(

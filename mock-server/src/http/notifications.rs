@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
 
 /// Parses the `{iun}` path parameter as the gateway does.
 pub fn parse_iun(text: &str) -> ApiResult<Iun> {
-    Iun::parse(text).map_err(|e| ApiError::invalid_parameter("iun", e))
+    Iun::parse(text).map_err(|e| ApiError::invalid_parameter("iun", e.to_string()))
 }
 
 fn not_found() -> ApiError {

@@ -81,7 +81,7 @@ fn to_api(e: StreamError) -> ApiError {
         StreamError::BadFilter(d) => ApiError::bad_request(
             "PN_GENERIC_INVALIDPARAMETER",
             Some("filterValues".into()),
-            d,
+            d.to_string(),
         ),
         StreamError::TooEarly(ms) => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -159,8 +159,61 @@ impl std::fmt::Debug for Journal {
     }
 }
 
-fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> String + '_ {
-    move |e| format!("{}: {e}", path.display())
+/// Why a data dir cannot be opened or written; each names the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Sql {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{}: not a send-mock data dir ({source})", path.display())]
+    NotADataDir {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "{}: written by another send-mock (format `{found}`); this build reads `{FORMAT}`. Start with an empty --data-dir, or the send-mock that wrote it",
+        path.display()
+    )]
+    OtherFormat { path: PathBuf, found: String },
+    #[error("{}: meta has no seed", path.display())]
+    NoSeed { path: PathBuf },
+    #[error(
+        "{}: written for the Enti [{}] but started with [{}]; start with the same --enti or an empty --data-dir",
+        path.display(), stored.join(", "), started.join(", ")
+    )]
+    OtherEnti {
+        path: PathBuf,
+        stored: Vec<String>,
+        started: Vec<String>,
+    },
+    #[error("{}: op {seq} cannot be read ({source})", path.display())]
+    BadOp {
+        path: PathBuf,
+        seq: i64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("an op cannot be written ({0})")]
+    Unwritable(#[source] serde_json::Error),
+    #[error("{}: this mock already journals", dir.display())]
+    AlreadyOpen { dir: PathBuf },
+}
+
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> JournalError + '_ {
+    move |source| JournalError::Sql {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The data dir's meta: written on first use, then checked (format, Enti) on every start.
@@ -169,8 +222,8 @@ fn read_meta(
     path: &Path,
     enti: &[String],
     new_seed: u64,
-) -> Result<Meta, String> {
-    let get = |k: &str| -> Result<Option<String>, String> {
+) -> Result<Meta, JournalError> {
+    let get = |k: &str| -> Result<Option<String>, JournalError> {
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
             .optional()
             .map_err(sql(path))
@@ -195,15 +248,18 @@ fn read_meta(
             meta
         }
         Some(f) if f != FORMAT => {
-            return Err(format!(
-                "{}: written by another send-mock (format `{f}`); this build reads `{FORMAT}`. Start with an empty --data-dir, or the send-mock that wrote it",
-                path.display()
-            ));
+            return Err(JournalError::OtherFormat {
+                path: path.to_path_buf(),
+                found: f,
+            });
         }
         Some(_) => {
-            let seed = get("seed")?
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| format!("{}: meta has no seed", path.display()))?;
+            let seed =
+                get("seed")?
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| JournalError::NoSeed {
+                        path: path.to_path_buf(),
+                    })?;
             let stored: Vec<String> = get("enti")?
                 .unwrap_or_default()
                 .split(',')
@@ -211,12 +267,11 @@ fn read_meta(
                 .map(str::to_string)
                 .collect();
             if stored != enti {
-                return Err(format!(
-                    "{}: written for the Enti [{}] but started with [{}]; start with the same --enti or an empty --data-dir",
-                    path.display(),
-                    stored.join(", "),
-                    enti.join(", ")
-                ));
+                return Err(JournalError::OtherEnti {
+                    path: path.to_path_buf(),
+                    stored,
+                    started: enti.to_vec(),
+                });
             }
             Meta { seed, enti: stored }
         }
@@ -225,7 +280,7 @@ fn read_meta(
 }
 
 /// Every journaled op, in order, with its sequence number.
-fn read_entries(conn: &Connection, path: &Path) -> Result<Vec<(i64, Entry)>, String> {
+fn read_entries(conn: &Connection, path: &Path) -> Result<Vec<(i64, Entry)>, JournalError> {
     let mut stmt = conn
         .prepare("SELECT seq, entry FROM journal ORDER BY seq")
         .map_err(sql(path))?;
@@ -235,8 +290,11 @@ fn read_entries(conn: &Connection, path: &Path) -> Result<Vec<(i64, Entry)>, Str
     let mut entries = Vec::new();
     for row in rows {
         let (seq, text) = row.map_err(sql(path))?;
-        let entry: Entry = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: op {seq} cannot be read ({e})", path.display()))?;
+        let entry: Entry = serde_json::from_str(&text).map_err(|source| JournalError::BadOp {
+            path: path.to_path_buf(),
+            seq,
+            source,
+        })?;
         entries.push((seq, entry));
     }
     drop(stmt);
@@ -252,8 +310,11 @@ impl Journal {
         enti: &[String],
         new_seed: u64,
         keep_calls: usize,
-    ) -> Result<(Journal, Meta, Vec<Entry>), String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    ) -> Result<(Journal, Meta, Vec<Entry>), JournalError> {
+        std::fs::create_dir_all(dir).map_err(|source| JournalError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = dir.join("send-mock.db");
         let conn = Connection::open(&path).map_err(sql(&path))?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -264,7 +325,10 @@ impl Journal {
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL);",
         )
-        .map_err(|e| format!("{}: not a send-mock data dir ({e})", path.display()))?;
+        .map_err(|source| JournalError::NotADataDir {
+            path: path.clone(),
+            source,
+        })?;
         let meta = read_meta(&conn, &path, enti, new_seed)?;
         let entries = read_entries(&conn, &path)?;
         let mut journal = Journal { conn, path };
@@ -277,7 +341,7 @@ impl Journal {
         &mut self,
         entries: Vec<(i64, Entry)>,
         keep_calls: usize,
-    ) -> Result<Vec<Entry>, String> {
+    ) -> Result<Vec<Entry>, JournalError> {
         let (kept, dropped, renumbered) = compact(entries, keep_calls);
         if dropped.is_empty() && renumbered.is_empty() {
             return Ok(kept.into_iter().map(|(_, e)| e).collect());
@@ -295,7 +359,7 @@ impl Journal {
                 .prepare("UPDATE journal SET entry = ?2 WHERE seq = ?1")
                 .map_err(sql(&path))?;
             for (seq, entry) in kept.iter().filter(|(s, _)| renumbered.contains(s)) {
-                let text = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+                let text = serde_json::to_string(entry).map_err(JournalError::Unwritable)?;
                 update.execute(params![seq, text]).map_err(sql(&path))?;
             }
         }
@@ -308,8 +372,8 @@ impl Journal {
         Ok(kept.into_iter().map(|(_, e)| e).collect())
     }
 
-    pub fn append(&mut self, entry: &Entry) -> Result<(), String> {
-        let text = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+    pub fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        let text = serde_json::to_string(entry).map_err(JournalError::Unwritable)?;
         self.conn
             .execute("INSERT INTO journal (entry) VALUES (?1)", [text])
             .map(|_| ())
@@ -392,7 +456,11 @@ mod tests {
         assert_eq!(ops, vec![e]);
 
         let err = Journal::open(dir.path(), &["01199250158".to_string()], 7, 10).unwrap_err();
-        assert!(err.contains("written for the Enti [80016350821]"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("written for the Enti [80016350821]"),
+            "{err}"
+        );
 
         let conn = Connection::open(dir.path().join("send-mock.db")).unwrap();
         conn.execute(
@@ -402,7 +470,10 @@ mod tests {
         .unwrap();
         drop(conn);
         let err = Journal::open(dir.path(), &enti, 7, 10).unwrap_err();
-        assert!(err.contains("format `send-mock-journal/0`"), "{err}");
+        assert!(
+            err.to_string().contains("format `send-mock-journal/0`"),
+            "{err}"
+        );
     }
 
     fn record(ente: usize, id: u64) -> Op {

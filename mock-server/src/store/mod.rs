@@ -404,9 +404,11 @@ impl Store {
 
     /// Makes the store durable in `dir`: replays what the journal holds, then journals every
     /// change. Returns the number of ops replayed.
-    pub fn open_journal(&self, dir: &Path) -> Result<usize, String> {
+    pub fn open_journal(&self, dir: &Path) -> Result<usize, journal::JournalError> {
         if self.journal.get().is_some() {
-            return Err(format!("{}: this mock already journals", dir.display()));
+            return Err(journal::JournalError::AlreadyOpen {
+                dir: dir.to_path_buf(),
+            });
         }
         let enti: Vec<String> = self.enti.iter().map(|e| e.tax_id.clone()).collect();
         let seed = rand::random::<u64>();

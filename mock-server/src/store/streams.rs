@@ -106,7 +106,7 @@ pub enum StreamError {
     NotFound,
     Forbidden(String),
     TooMany,
-    BadFilter(String),
+    BadFilter(crate::domain::stream::FilterError),
     /// Polled before the last retry-after elapsed: wait this many milliseconds.
     TooEarly(u64),
 }

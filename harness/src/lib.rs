@@ -68,18 +68,39 @@ impl RunOptions {
 }
 
 /// Why a run could not start (or could not write its report): no test case was judged.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum CannotRun {
-    #[error("{0}")]
-    Profile(String),
-    #[error("{0}")]
-    Target(String),
+    #[error(transparent)]
+    Profile(#[from] profile::ProfileError),
+    #[error(transparent)]
+    Pdnd(#[from] client::pdnd::PdndError),
+    #[error(transparent)]
+    Target(#[from] target::TargetError),
     #[error("preflight: {0}")]
     Preflight(#[from] preflight::PreflightError),
-    #[error("{0}")]
-    Tags(String),
+    #[error(transparent)]
+    Tags(#[from] TagsError),
     #[error("report: {0}")]
-    Report(String),
+    Report(#[from] report::error::ReportError),
+}
+
+/// Why `--tags` cannot select the scenarios to run.
+#[derive(Debug, thiserror::Error)]
+pub enum TagsError {
+    #[error("--tags `{tags}`: not a tag expression ({reason})")]
+    NotAnExpression { tags: String, reason: String },
+    #[error("--tags `{tags}`: {reason}")]
+    Rejected { tags: String, reason: String },
+    #[error("{}: {source}", path.display())]
+    Features {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {reason}", path.display())]
+    Feature { path: PathBuf, reason: String },
+    #[error("--tags `{tags}` selects no scenario; the features' tags are {known}")]
+    SelectsNothing { tags: String, known: String },
 }
 
 /// What a run found: the report and where it was written.
@@ -124,15 +145,22 @@ fn tag_expression(opts: &RunOptions) -> Option<String> {
 
 /// Checks that `tags` selects at least one scenario of `features`; the error names the tags
 /// the features have.
-pub fn check_tags(features: &Path, tags: &str) -> Result<(), String> {
-    let expr: gherkin::tagexpr::TagOperation = tags
-        .parse()
-        .map_err(|e| format!("--tags `{tags}`: not a tag expression ({e})"))?;
+pub fn check_tags(features: &Path, tags: &str) -> Result<(), TagsError> {
+    let expr: gherkin::tagexpr::TagOperation =
+        tags.parse().map_err(|e| TagsError::NotAnExpression {
+            tags: tags.to_string(),
+            reason: format!("{e}"),
+        })?;
     let mut all_tags = std::collections::BTreeSet::new();
     let mut selected = 0;
     for f in feature_files(features)? {
-        let feature = gherkin::Feature::parse_path(&f, gherkin::GherkinEnv::default())
-            .map_err(|e| format!("{}: {e}", f.display()))?;
+        let feature =
+            gherkin::Feature::parse_path(&f, gherkin::GherkinEnv::default()).map_err(|e| {
+                TagsError::Feature {
+                    path: f.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
         let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
             feature
                 .rules
@@ -152,17 +180,20 @@ pub fn check_tags(features: &Path, tags: &str) -> Result<(), String> {
     }
     if selected == 0 {
         let known: Vec<String> = all_tags.into_iter().collect();
-        return Err(format!(
-            "--tags `{tags}` selects no scenario; the features' tags are {}",
-            known.join(", ")
-        ));
+        return Err(TagsError::SelectsNothing {
+            tags: tags.to_string(),
+            known: known.join(", "),
+        });
     }
     Ok(())
 }
 
-fn feature_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn feature_files(dir: &Path) -> Result<Vec<PathBuf>, TagsError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .map_err(|source| TagsError::Features {
+            path: dir.to_path_buf(),
+            source,
+        })?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "feature"))
@@ -176,16 +207,12 @@ fn feature_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// the target cannot be used (`Err`).
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, CannotRun> {
     let started = chrono::Utc::now();
-    target::refuse_demo_on_uat(&opts.profile, &opts.target).map_err(CannotRun::Target)?;
+    target::refuse_demo_on_uat(&opts.profile, &opts.target)?;
     if let Some(t) = &opts.tags {
-        check_tags(&opts.features, t).map_err(CannotRun::Tags)?;
+        check_tags(&opts.features, t)?;
     }
     let mock = match &opts.target {
-        Target::Embedded => Some(
-            target::start_embedded(&opts.profile)
-                .await
-                .map_err(CannotRun::Target)?,
-        ),
+        Target::Embedded => Some(target::start_embedded(&opts.profile).await?),
         _ => None,
     };
     let result = run_against(&opts, mock.as_ref(), started).await;
@@ -211,7 +238,7 @@ fn client_for(
     transcript: &Transcript,
 ) -> Result<SendClient, CannotRun> {
     let profile = &opts.profile;
-    let key = profile.api_key().map_err(CannotRun::Profile)?;
+    let key = profile.api_key()?;
     let mut client = SendClient::new(base, key, opts.family, transcript.clone());
     if let Some(p) = &profile.pdnd {
         // The embedded mock is its own PDND: its token endpoint replaces PDND's.
@@ -227,9 +254,8 @@ fn client_for(
             token_url,
             audience: p.audience.clone(),
         };
-        let key = p.private_key().map_err(CannotRun::Profile)?;
-        let minter = client::pdnd::VoucherMinter::new(settings, &key, transcript.clone())
-            .map_err(CannotRun::Profile)?;
+        let key = p.private_key()?;
+        let minter = client::pdnd::VoucherMinter::new(settings, &key, transcript.clone())?;
         client.minter = Some(Arc::new(minter));
     }
     Ok(client)
@@ -270,8 +296,7 @@ async fn run_against(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    write_report(&out, &report, &evidence, &transcript.snapshot(), &base)
-        .map_err(CannotRun::Report)?;
+    write_report(&out, &report, &evidence, &transcript.snapshot(), &base)?;
     let latest = ente_dir.join("latest");
     let _ = std::fs::remove_file(&latest);
     #[cfg(unix)]
@@ -296,8 +321,7 @@ fn report_folder(
         n += 1;
         out = ente_dir.join(format!("{stamp}-{n}"));
     }
-    std::fs::create_dir_all(&out)
-        .map_err(|e| CannotRun::Report(format!("{}: {e}", out.display())))?;
+    std::fs::create_dir_all(&out).map_err(report::error::ReportError::io(&out))?;
     Ok((ente_dir, out))
 }
 
@@ -313,13 +337,13 @@ async fn run_features(
 ) -> Result<report::collect::Collected, CannotRun> {
     let collected = report::collect::Collected::default();
     let cucumber_json = std::fs::File::create(out.join("cucumber.json"))
-        .map_err(|e| CannotRun::Report(format!("{}: {e}", out.display())))?;
+        .map_err(report::error::ReportError::io(out))?;
     let mut cli_opts: cli::Opts<_, _, _, cli::Empty> = cli::Opts::default();
     if let Some(expr) = tag_expression(opts) {
-        cli_opts.tags_filter = Some(
-            expr.parse()
-                .map_err(|e| CannotRun::Tags(format!("--tags `{expr}`: {e}")))?,
-        );
+        cli_opts.tags_filter = Some(expr.parse().map_err(|e| TagsError::Rejected {
+            tags: expr.clone(),
+            reason: format!("{e}"),
+        })?);
     }
     let console = writer::Basic::raw(
         std::io::stdout(),
@@ -430,7 +454,7 @@ fn write_report(
     evidence: &world::Evidence,
     exchanges: &[client::transcript::Exchange],
     base: &str,
-) -> Result<(), String> {
+) -> Result<(), report::error::ReportError> {
     report::evidence::write(out, exchanges, evidence)?;
     let checks = report::checklist::write(out, exchanges, base, report)?;
     report::evidence::write_json(&out.join("report.json"), report)?;
@@ -477,7 +501,7 @@ pub fn run_many(
                     let outcome = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
-                        .map_err(|e| CannotRun::Target(format!("cannot start a runtime: {e}")))
+                        .map_err(|e| CannotRun::Target(target::TargetError::Runtime(e)))
                         .and_then(|rt| rt.block_on(run(opts)));
                     (profile, outcome)
                 })
@@ -488,7 +512,7 @@ pub fn run_many(
                 Ok(r) => results.push(r),
                 Err(_) => results.push((
                     opts.profile.clone(),
-                    Err(CannotRun::Target("the run panicked".into())),
+                    Err(CannotRun::Target(target::TargetError::Panicked)),
                 )),
             }
         }

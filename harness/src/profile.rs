@@ -5,7 +5,7 @@ use crate::client::Secret;
 use send_wire::{NotificationFeePolicy, PhysicalCommunicationType, TaxId};
 use serde::Deserialize;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,17 +53,20 @@ fn audience() -> String {
 
 impl PdndSettings {
     /// The PEM private key, from `key_file` or the file `key_file_env` names.
-    pub fn private_key(&self) -> Result<Vec<u8>, String> {
+    pub fn private_key(&self) -> Result<Vec<u8>, ProfileError> {
         let path = match (&self.key_file, &self.key_file_env) {
             (Some(p), _) => p.clone(),
-            (None, Some(var)) => std::env::var(var).map(Into::into).map_err(|_| {
-                format!("pdnd.key_file_env: the environment variable {var} is not set")
-            })?,
-            (None, None) => {
-                return Err("pdnd: give key_file_env (or key_file for a test key)".into());
+            (None, Some(var)) => {
+                std::env::var(var)
+                    .map(Into::into)
+                    .map_err(|_| ProfileError::EnvUnset {
+                        field: "pdnd.key_file",
+                        var: var.clone(),
+                    })?
             }
+            (None, None) => return Err(ProfileError::NoKeyFile),
         };
-        std::fs::read(&path).map_err(|e| format!("pdnd: private key {}: {e}", path.display()))
+        std::fs::read(&path).map_err(|source| ProfileError::KeyFile { path, source })
     }
 }
 
@@ -79,12 +82,7 @@ impl fmt::Debug for PdndSettings {
 }
 
 /// How the Ente integrates pagoPA: an Ente integrated only ASYNC is exempt from TC-COSTO-01.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum PagoPaIntMode {
-    NONE,
-    SYNC,
-    ASYNC,
-}
+pub use send_wire::notification::PagoPaIntMode;
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,23 +181,30 @@ impl fmt::Debug for EnteProfile {
 
 impl EnteProfile {
     /// Reads and checks a profile; the error is one line naming the file, field and problem.
-    pub fn load(path: &Path) -> Result<EnteProfile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut p = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<EnteProfile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let within = |e: ProfileError| ProfileError::In {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        };
+        let mut p = Self::parse(&text).map_err(within)?;
         // Key files are named relative to the profile.
         let base = path.parent().unwrap_or(Path::new("."));
         if let Some(f) = &mut p.document_file {
             if f.is_relative() {
                 *f = base.join(&*f);
             }
-            let head = std::fs::read(&*f)
-                .map_err(|e| format!("{}: document_file {}: {e}", path.display(), f.display()))?;
+            let head = std::fs::read(&*f).map_err(|source| {
+                within(ProfileError::DocumentFile {
+                    path: f.clone(),
+                    source,
+                })
+            })?;
             if !head.starts_with(b"%PDF-") {
-                return Err(format!(
-                    "{}: document_file {}: not a PDF",
-                    path.display(),
-                    f.display()
-                ));
+                return Err(within(ProfileError::NotAPdf { path: f.clone() }));
             }
         }
         if let Some(pdnd) = &mut p.pdnd {
@@ -215,47 +220,57 @@ impl EnteProfile {
         Ok(p)
     }
 
-    pub fn parse(text: &str) -> Result<EnteProfile, String> {
-        let p: EnteProfile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+    pub fn parse(text: &str) -> Result<EnteProfile, ProfileError> {
+        let p: EnteProfile =
+            toml::from_str(text).map_err(|e| ProfileError::Toml(toml_error(text, &e)))?;
+        let bad = |field: &str, reason: String| {
+            Err(ProfileError::Field {
+                field: field.to_string(),
+                reason,
+            })
+        };
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|c| c.is_ascii_digit());
         if !digits(&p.tax_id, 11) {
-            return Err(format!("tax_id: must be 11 digits, got `{}`", p.tax_id));
+            return bad("tax_id", format!("must be 11 digits, got `{}`", p.tax_id));
         }
-        TaxId::parse_pa(&p.tax_id).map_err(|e| format!("tax_id: `{}`: {e}", p.tax_id))?;
+        if let Err(e) = TaxId::parse_pa(&p.tax_id) {
+            return bad("tax_id", format!("`{}`: {e}", p.tax_id));
+        }
         for (i, r) in p.recipients.iter().enumerate() {
-            TaxId::parse(&r.tax_id)
-                .map_err(|e| format!("recipients[{i}].tax_id: `{}`: {e}", r.tax_id))?;
+            if let Err(e) = TaxId::parse(&r.tax_id) {
+                return bad(
+                    &format!("recipients[{i}].tax_id"),
+                    format!("`{}`: {e}", r.tax_id),
+                );
+            }
         }
         // By shape only: SEND checks creditorTaxId by its pattern, and UAT's own test creditor
         // (77777777777) has no valid check digit.
         if !digits(&p.creditor_tax_id, 11) {
-            return Err(format!(
-                "creditor_tax_id: must be 11 digits, got `{}`",
-                p.creditor_tax_id
-            ));
+            let got = &p.creditor_tax_id;
+            return bad("creditor_tax_id", format!("must be 11 digits, got `{got}`"));
         }
-        if p.notice_code_prefix.len() > 12
-            || !p.notice_code_prefix.bytes().all(|c| c.is_ascii_digit())
-        {
-            return Err(format!(
-                "notice_code_prefix: at most 12 digits, got `{}`",
-                p.notice_code_prefix
-            ));
+        let prefix = &p.notice_code_prefix;
+        if prefix.len() > 12 || !prefix.bytes().all(|c| c.is_ascii_digit()) {
+            return bad(
+                "notice_code_prefix",
+                format!("at most 12 digits, got `{prefix}`"),
+            );
         }
         if !(0..=100).contains(&p.pa_fee) || !(0..=100).contains(&p.vat) {
-            return Err("pa_fee and vat: each must be 0..100".into());
+            return bad("pa_fee and vat", "each must be 0..100".into());
         }
         if p.api_key.is_none() && p.api_key_env.is_none() {
-            return Err("api_key: give api_key or api_key_env".into());
+            return bad("api_key", "give api_key or api_key_env".into());
         }
         if p.recipients.is_empty() {
-            return Err("recipients: at least one [[recipients]] is needed".into());
+            return bad("recipients", "at least one [[recipients]] is needed".into());
         }
         Ok(p)
     }
 
     /// The API key (from the profile or its environment variable).
-    pub fn api_key(&self) -> Result<Secret, String> {
+    pub fn api_key(&self) -> Result<Secret, ProfileError> {
         resolve(&self.api_key, &self.api_key_env, "api_key")
     }
 
@@ -298,14 +313,64 @@ impl EnteProfile {
     }
 }
 
-fn resolve(value: &Option<String>, env: &Option<String>, field: &str) -> Result<Secret, String> {
+fn resolve(
+    value: &Option<String>,
+    env: &Option<String>,
+    field: &'static str,
+) -> Result<Secret, ProfileError> {
     if let Some(v) = value {
         return Ok(Secret::new(v.clone()));
     }
-    let var = env.as_ref().ok_or_else(|| format!("{field}: not given"))?;
+    let var = env.as_ref().ok_or(ProfileError::NotGiven(field))?;
     std::env::var(var)
         .map(Secret::new)
-        .map_err(|_| format!("{field}_env: the environment variable {var} is not set"))
+        .map_err(|_| ProfileError::EnvUnset {
+            field,
+            var: var.clone(),
+        })
+}
+
+/// Why an Ente profile cannot be used: one line naming the file, the field and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A problem inside the profile file `path`.
+    #[error("{}: {source}", path.display())]
+    In {
+        path: PathBuf,
+        #[source]
+        source: Box<ProfileError>,
+    },
+    /// The TOML does not parse or does not fit: the key and the line.
+    #[error("{0}")]
+    Toml(String),
+    #[error("{field}: {reason}")]
+    Field { field: String, reason: String },
+    #[error("{0}: not given")]
+    NotGiven(&'static str),
+    #[error("{field}_env: the environment variable {var} is not set")]
+    EnvUnset { field: &'static str, var: String },
+    #[error("document_file {}: {source}", path.display())]
+    DocumentFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("document_file {}: not a PDF", path.display())]
+    NotAPdf { path: PathBuf },
+    #[error("pdnd: give key_file_env (or key_file for a test key)")]
+    NoKeyFile,
+    #[error("pdnd: private key {}: {source}", path.display())]
+    KeyFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 #[cfg(test)]
@@ -331,22 +396,27 @@ mod tests {
     #[test]
     fn profile_errors_name_the_field() {
         let bad = DEMO.replace("tax_id = \"80016350821\"", "tax_id = \"8001\"");
-        assert!(EnteProfile::parse(&bad).unwrap_err().starts_with("tax_id:"));
+        assert!(
+            EnteProfile::parse(&bad)
+                .unwrap_err()
+                .to_string()
+                .starts_with("tax_id:")
+        );
         let bad = DEMO.replace("tax_id = \"80016350821\"", "tax_id = \"80016350822\"");
         assert_eq!(
-            EnteProfile::parse(&bad).unwrap_err(),
+            EnteProfile::parse(&bad).unwrap_err().to_string(),
             "tax_id: `80016350822`: wrong partita IVA check digit"
         );
         let bad = DEMO.replace("BNRMHL75C06G702B", "BNRMHL75C06G702C");
         assert_eq!(
-            EnteProfile::parse(&bad).unwrap_err(),
+            EnteProfile::parse(&bad).unwrap_err().to_string(),
             "recipients[0].tax_id: `BNRMHL75C06G702C`: wrong codice fiscale check character"
         );
         let bad = DEMO.replace(
             "fee_policy = \"DELIVERY_MODE\"",
             "fee_policy = \"SOMETIMES\"",
         );
-        let err = EnteProfile::parse(&bad).unwrap_err();
+        let err = EnteProfile::parse(&bad).unwrap_err().to_string();
         assert!(
             err.starts_with("fee_policy: unknown variant `SOMETIMES`")
                 && err.contains("`FLAT_RATE` or `DELIVERY_MODE`"),
@@ -356,18 +426,18 @@ mod tests {
             "vat = 22",
             "vat = 22\nphysical_communication_type = \"SIMPLE_LETTER\"",
         );
-        let err = EnteProfile::parse(&bad).unwrap_err();
+        let err = EnteProfile::parse(&bad).unwrap_err().to_string();
         assert!(
             err.starts_with("physical_communication_type: unknown variant `SIMPLE_LETTER`"),
             "{err}"
         );
         let bad = DEMO.replace("tax_id = \"80016350821\"\n", "");
         assert_eq!(
-            EnteProfile::parse(&bad).unwrap_err(),
+            EnteProfile::parse(&bad).unwrap_err().to_string(),
             "missing field `tax_id`"
         );
         let bad = format!("{DEMO}\ncolour = \"red\"\n");
-        let err = EnteProfile::parse(&bad).unwrap_err();
+        let err = EnteProfile::parse(&bad).unwrap_err().to_string();
         assert!(err.contains("colour") && !err.contains('\n'), "{err}");
         let env = DEMO.replace(
             "api_key = \"demo-api-key\"",
@@ -377,6 +447,7 @@ mod tests {
         assert!(
             p.api_key()
                 .unwrap_err()
+                .to_string()
                 .contains("SEND_TEST_UNSET_VARIABLE")
         );
     }

@@ -1,6 +1,6 @@
 //! Where a run sends its calls: the embedded mock (default), a mock URL, or SEND's UAT.
 
-use crate::profile::EnteProfile;
+use crate::profile::{EnteProfile, ProfileError};
 use send_mock::{ApiKey, MockConfig, MockServer};
 use std::time::Duration;
 
@@ -14,16 +14,14 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn parse(s: &str) -> Result<Target, String> {
+    pub fn parse(s: &str) -> Result<Target, TargetError> {
         match s {
             "embedded" => Ok(Target::Embedded),
             "uat" => Ok(Target::Uat),
             u if u.starts_with("http://") || u.starts_with("https://") => {
                 Ok(Target::Url(u.trim_end_matches('/').to_string()))
             }
-            other => Err(format!(
-                "--target: `{other}` is not embedded, uat or an http(s) URL"
-            )),
+            other => Err(TargetError::Unknown(other.to_string())),
         }
     }
 
@@ -145,7 +143,7 @@ pub fn humane(d: Duration) -> String {
 
 /// Why a profile must not be run against UAT: it is the demo's, whose key and tax id belong to
 /// the mock.
-pub fn refuse_demo_on_uat(profile: &EnteProfile, target: &Target) -> Result<(), String> {
+pub fn refuse_demo_on_uat(profile: &EnteProfile, target: &Target) -> Result<(), TargetError> {
     if *target != Target::Uat {
         return Ok(());
     }
@@ -155,16 +153,10 @@ pub fn refuse_demo_on_uat(profile: &EnteProfile, target: &Target) -> Result<(), 
         .api_key()
         .is_ok_and(|k| DEMO_KEYS.contains(&k.expose()))
     {
-        return Err(format!(
-            "{}: the demo API key is the mock's; against UAT give the Ente's own key (api_key_env)",
-            profile.name
-        ));
+        return Err(TargetError::DemoKey(profile.name.clone()));
     }
     if profile.tax_id == DEMO_TAX_ID {
-        return Err(format!(
-            "{}: tax_id {DEMO_TAX_ID} is the demo Ente's; against UAT give the Ente's own",
-            profile.name
-        ));
+        return Err(TargetError::DemoTaxId(profile.name.clone()));
     }
     Ok(())
 }
@@ -176,13 +168,13 @@ pub fn embedded_creditor_key(profile: &EnteProfile) -> String {
 
 /// Starts the embedded mock for `profile`: the Ente itself and the creditor of TC-COSTO-01
 /// scenario 2, on an ephemeral port, with a fast clock (one SEND day per 100 ms).
-pub async fn start_embedded(profile: &EnteProfile) -> Result<MockServer, String> {
+pub async fn start_embedded(profile: &EnteProfile) -> Result<MockServer, TargetError> {
     let key = profile.api_key()?;
     let pdnd = profile.pdnd.as_ref();
     if let Some(p) = pdnd
         && p.public_key_file.is_none()
     {
-        return Err("pdnd.public_key_file: the embedded mock needs the public key of the PDND client to check its assertions".into());
+        return Err(TargetError::NoPublicKey);
     }
     let ente = send_mock::EnteProfile {
         name: profile.name.clone(),
@@ -216,9 +208,32 @@ pub async fn start_embedded(profile: &EnteProfile) -> Result<MockServer, String>
         stream_retry_after: Duration::from_millis(50),
         ..MockConfig::for_tests()
     };
-    MockServer::start(config)
-        .await
-        .map_err(|e| format!("cannot start the embedded mock: {e}"))
+    MockServer::start(config).await.map_err(TargetError::Start)
+}
+
+/// Why a run cannot use its target.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("--target: `{0}` is not embedded, uat or an http(s) URL")]
+    Unknown(String),
+    #[error(
+        "{0}: the demo API key is the mock's; against UAT give the Ente's own key (api_key_env)"
+    )]
+    DemoKey(String),
+    #[error("{0}: tax_id 80016350821 is the demo Ente's; against UAT give the Ente's own")]
+    DemoTaxId(String),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(
+        "pdnd.public_key_file: the embedded mock needs the public key of the PDND client to check its assertions"
+    )]
+    NoPublicKey,
+    #[error("cannot start the embedded mock: {0}")]
+    Start(#[source] std::io::Error),
+    #[error("cannot start a runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("the run panicked")]
+    Panicked,
 }
 
 /// A URL fit for a report: without any `user:password@`.

@@ -4,6 +4,7 @@
 use cucumber::{World, WriterExt as _, given, writer};
 use send_conformance::report::collect::{Collected, Collector};
 use send_conformance::report::{self, Verdict};
+use send_conformance::steps::error::{StepError, StepResult};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static CALLS: AtomicUsize = AtomicUsize::new(0);
@@ -12,17 +13,17 @@ static CALLS: AtomicUsize = AtomicUsize::new(0);
 struct FlakyWorld;
 
 #[given("a step that fails the first time")]
-fn flaky(_: &mut FlakyWorld) -> Result<(), String> {
+fn flaky(_: &mut FlakyWorld) -> StepResult {
     if CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
-        Err("HTTP 502 from the gateway".into())
+        Err(StepError::check("HTTP 502 from the gateway"))
     } else {
         Ok(())
     }
 }
 
 #[given("a step that always fails")]
-fn broken(_: &mut FlakyWorld) -> Result<(), String> {
-    Err("HTTP 403 — PN_FORBIDDEN".into())
+fn broken(_: &mut FlakyWorld) -> StepResult {
+    Err(StepError::check("HTTP 403 — PN_FORBIDDEN"))
 }
 
 #[given("a step that passes")]

@@ -91,7 +91,7 @@ enum Command {
     },
 }
 
-fn fail(msg: &str) -> ! {
+fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("send-conformance: {msg}");
     std::process::exit(2);
 }
@@ -133,7 +133,7 @@ fn checklist(target: &str, api_key: &str) -> ! {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| fail(&e.to_string()));
+        .unwrap_or_else(|e| fail(e));
     let url = format!("{}/mock/checklist", target.trim_end_matches('/'));
     let body: serde_json::Value = rt.block_on(async {
         let r = reqwest::Client::new()
@@ -141,13 +141,13 @@ fn checklist(target: &str, api_key: &str) -> ! {
             .header("x-api-key", api_key)
             .send()
             .await
-            .unwrap_or_else(|e| fail(&format!("{url}: {e}")));
+            .unwrap_or_else(|e| fail(format!("{url}: {e}")));
         if !r.status().is_success() {
-            fail(&format!("{url}: HTTP {}", r.status()));
+            fail(format!("{url}: HTTP {}", r.status()));
         }
         r.json()
             .await
-            .unwrap_or_else(|e| fail(&format!("{url}: not a checklist ({e})")))
+            .unwrap_or_else(|e| fail(format!("{url}: not a checklist ({e})")))
     });
     let mut out = format!(
         "{} ({})\n",
@@ -174,16 +174,16 @@ fn proxy(
 ) -> ! {
     use send_conformance::proxy::{Proxy, ProxyOptions};
     let upstream = Target::parse(upstream)
-        .map_err(|e| e.replace("--target", "--upstream"))
-        .unwrap_or_else(|e| fail(&e));
-    let lang = send_conformance::report::i18n::Lang::parse(lang).unwrap_or_else(|e| fail(&e));
-    let profile = EnteProfile::load(ente).unwrap_or_else(|e| fail(&e));
-    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| fail(&e.to_string()));
+        .map_err(|e| e.to_string().replace("--target", "--upstream"))
+        .unwrap_or_else(|e| fail(e));
+    let lang = send_conformance::report::i18n::Lang::parse(lang).unwrap_or_else(|e| fail(e));
+    let profile = EnteProfile::load(ente).unwrap_or_else(|e| fail(e));
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| fail(e));
     let code = rt.block_on(async move {
         let name = profile.name.clone();
         let p = Proxy::start(ProxyOptions { upstream: upstream.clone(), profile, listen, report_dir, lang })
             .await
-            .unwrap_or_else(|e| fail(&e.to_string()));
+            .unwrap_or_else(|e| fail(e));
         let base = p.base_url();
         let to = match &upstream {
             Target::Url(u) => u.clone(),
@@ -192,7 +192,7 @@ fn proxy(
         println!("send-conformance proxy listening on {base} → {to} for {name}");
         println!("live checklist: {base}/_conformance/checklist.html; finish with POST {base}/_conformance/finish, Ctrl-C or SIGTERM");
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .unwrap_or_else(|e| fail(&format!("cannot listen for SIGTERM: {e}")));
+            .unwrap_or_else(|e| fail(format!("cannot listen for SIGTERM: {e}")));
         let done = tokio::select! {
             done = p.finished() => done.ok_or_else(|| "no report".to_string()),
             _ = tokio::signal::ctrl_c() => p.write_report().map_err(|e| e.to_string()),
@@ -249,37 +249,20 @@ fn main() {
     else {
         unreachable!("checklist and proxy exit above")
     };
-    let target = Target::parse(&target).unwrap_or_else(|e| fail(&e));
-    let lang = send_conformance::report::i18n::Lang::parse(&lang).unwrap_or_else(|e| fail(&e));
+    let target = Target::parse(&target).unwrap_or_else(|e| fail(e));
+    let lang = send_conformance::report::i18n::Lang::parse(&lang).unwrap_or_else(|e| fail(e));
     let family =
-        ApiFamily::parse(&api_family).unwrap_or_else(|e| fail(&format!("--api-family: {e}")));
-    let mut paths = ente;
-    if let Some(dir) = enti_dir {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| fail(&format!("{}: {e}", dir.display())))
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        found.sort();
-        paths.extend(found);
-    }
-    if paths.is_empty() {
-        paths.push(demo_profile());
-    }
-    let profiles: Vec<EnteProfile> = paths
-        .iter()
-        .map(|p| EnteProfile::load(p).unwrap_or_else(|e| fail(&e)))
-        .collect();
+        ApiFamily::parse(&api_family).unwrap_or_else(|e| fail(format!("--api-family: {e}")));
+    let profiles = profiles_of(ente, enti_dir);
     let features = features.unwrap_or_else(default_features);
     if !features.is_dir() {
-        fail(&format!("features folder {} not found", features.display()));
+        fail(format!("features folder {} not found", features.display()));
     }
     if let Some(t) = &tags {
-        send_conformance::check_tags(&features, t).unwrap_or_else(|e| fail(&e));
+        send_conformance::check_tags(&features, t).unwrap_or_else(|e| fail(e));
     }
     for p in &profiles {
-        send_conformance::target::refuse_demo_on_uat(p, &target).unwrap_or_else(|e| fail(&e));
+        send_conformance::target::refuse_demo_on_uat(p, &target).unwrap_or_else(|e| fail(e));
     }
     let runs: Vec<RunOptions> = profiles
         .into_iter()
@@ -298,10 +281,44 @@ fn main() {
         .collect();
     let several = runs.len() > 1;
     let results = run_many(runs, concurrency);
+    std::process::exit(tell(&results, several.then_some(&report_dir), lang));
+}
+
+/// The profiles named with `--ente` and those of `--enti-dir`; the demo's when none is.
+fn profiles_of(mut paths: Vec<PathBuf>, enti_dir: Option<PathBuf>) -> Vec<EnteProfile> {
+    if let Some(dir) = enti_dir {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        found.sort();
+        paths.extend(found);
+    }
+    if paths.is_empty() {
+        paths.push(demo_profile());
+    }
+    paths
+        .iter()
+        .map(|p| EnteProfile::load(p).unwrap_or_else(|e| fail(e)))
+        .collect()
+}
+
+/// Prints each Ente's table (and writes the batch summary under `batch_dir`); returns the exit
+/// code: 0 all ready for go-live, 1 some not, 2 some could not run.
+fn tell(
+    results: &[(
+        EnteProfile,
+        Result<send_conformance::RunOutcome, send_conformance::CannotRun>,
+    )],
+    batch_dir: Option<&PathBuf>,
+    lang: send_conformance::report::i18n::Lang,
+) -> i32 {
     let mut all_go_live = true;
     let mut could_not_run = false;
     let mut tables = String::new();
-    for (profile, outcome) in &results {
+    for (profile, outcome) in results {
         match outcome {
             Ok(o) => {
                 all_go_live &= o.go_live();
@@ -314,8 +331,8 @@ fn main() {
             }
         }
     }
-    if several {
-        match send_conformance::report::batch::write(&report_dir, &results, lang) {
+    if let Some(report_dir) = batch_dir {
+        match send_conformance::report::batch::write(report_dir, results, lang) {
             Ok(s) => tables.push_str(&format!(
                 "\n{} Enti: {} ready for go-live, {} not ready — {}\n",
                 s.enti.len(),
@@ -327,9 +344,9 @@ fn main() {
         }
     }
     println!("{tables}");
-    std::process::exit(match (could_not_run, all_go_live) {
+    match (could_not_run, all_go_live) {
         (true, _) => 2,
         (false, true) => 0,
         (false, false) => 1,
-    });
+    }
 }

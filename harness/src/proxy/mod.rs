@@ -48,8 +48,10 @@ pub struct ProxyOptions {
 pub enum ProxyError {
     #[error("--upstream: the proxy forwards to uat or a URL, not to the embedded mock")]
     EmbeddedUpstream,
-    #[error("{0}")]
-    Profile(String),
+    #[error(transparent)]
+    Target(#[from] crate::target::TargetError),
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -58,7 +60,7 @@ pub enum ProxyError {
     #[error("cannot build the HTTP client: {0}")]
     Client(reqwest::Error),
     #[error("report: {0}")]
-    Report(String),
+    Report(#[from] crate::report::error::ReportError),
 }
 
 /// The upstream SEND: its base URL (no trailing slash) and its origin.
@@ -201,9 +203,8 @@ impl Proxy {
     /// Checks the options, binds the listener and serves until [`Proxy::stop`].
     pub async fn start(opts: ProxyOptions) -> Result<Proxy, ProxyError> {
         let upstream = Upstream::of(&opts.upstream)?;
-        crate::target::refuse_demo_on_uat(&opts.profile, &opts.upstream)
-            .map_err(ProxyError::Profile)?;
-        let key = opts.profile.api_key().map_err(ProxyError::Profile)?;
+        crate::target::refuse_demo_on_uat(&opts.profile, &opts.upstream)?;
+        let key = opts.profile.api_key()?;
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
             .map_err(|source| ProxyError::Listen {
@@ -319,7 +320,7 @@ async fn checklist(State(st): State<Arc<ProxyState>>) -> Json<Value> {
 async fn checklist_page(State(st): State<Arc<ProxyState>>) -> Response {
     match page::render(&st, false) {
         Ok(html) => Html(html).into_response(),
-        Err(e) => forward::proxy_problem(500, "PROXY_PAGE", &e),
+        Err(e) => forward::proxy_problem(500, "PROXY_PAGE", &e.to_string()),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::{Finished, OtherKeyCall, ProxyError, ProxyState};
 use crate::client::transcript::Exchange;
+use crate::report::error::ReportError;
 use crate::report::i18n::Lang;
 use crate::report::{EvidenceValidity, Tool};
 use send_mock::checklist::engine::{self, Check};
@@ -133,10 +134,10 @@ fn upstream_json(st: &ProxyState) -> Value {
     json!({"kind": st.upstream.kind, "label": label, "baseUrl": st.upstream.base})
 }
 
-fn render_view(st: &ProxyState, v: &View, final_: bool) -> Result<String, String> {
+fn render_view(st: &ProxyState, v: &View, final_: bool) -> Result<String, ReportError> {
     let mut env = minijinja::Environment::new();
     env.add_template("proxy.html", TEMPLATE)
-        .map_err(|e| format!("proxy template: {e}"))?;
+        .map_err(ReportError::template("proxy template"))?;
     let ctx = json!({
         "lang": st.lang.code(),
         "t": texts(st.lang),
@@ -155,11 +156,11 @@ fn render_view(st: &ProxyState, v: &View, final_: bool) -> Result<String, String
     });
     env.get_template("proxy.html")
         .and_then(|t| t.render(minijinja::value::Serde(ctx)))
-        .map_err(|e| format!("proxy.html: {e:#}"))
+        .map_err(ReportError::template("proxy.html"))
 }
 
 /// The live page.
-pub fn render(st: &ProxyState, final_: bool) -> Result<String, String> {
+pub fn render(st: &ProxyState, final_: bool) -> Result<String, ReportError> {
     render_view(st, &view(st), final_)
 }
 
@@ -272,11 +273,12 @@ fn failing_leaves(checks: &[Check], out: &mut String) {
 }
 
 fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), ProxyError> {
-    std::fs::write(path, bytes).map_err(|e| ProxyError::Report(format!("{}: {e}", path.display())))
+    Ok(std::fs::write(path, bytes).map_err(ReportError::io(path))?)
 }
 
 fn json_bytes(v: &impl serde::Serialize) -> Result<Vec<u8>, ProxyError> {
-    serde_json::to_vec_pretty(v).map_err(|e| ProxyError::Report(e.to_string()))
+    let what = "checklist".to_string();
+    Ok(serde_json::to_vec_pretty(v).map_err(|source| ReportError::Json { what, source })?)
 }
 
 /// Writes `report_dir/<ente>/<UTC timestamp>-proxy/`.
@@ -291,11 +293,14 @@ pub fn write_report(st: &ProxyState) -> Result<Finished, ProxyError> {
         out = ente_dir.join(format!("{stamp}-proxy-{n}"));
     }
     let evidence = out.join("evidence");
-    std::fs::create_dir_all(&evidence)
-        .map_err(|e| ProxyError::Report(format!("{}: {e}", evidence.display())))?;
+    std::fs::create_dir_all(&evidence).map_err(ReportError::io(&evidence))?;
     let mut lines = String::new();
     for x in &v.exchanges {
-        lines.push_str(&serde_json::to_string(x).map_err(|e| ProxyError::Report(e.to_string()))?);
+        let line = serde_json::to_string(x).map_err(|source| ReportError::Json {
+            what: "transcript.jsonl".into(),
+            source,
+        })?;
+        lines.push_str(&line);
         lines.push('\n');
     }
     write(&evidence.join("transcript.jsonl"), lines)?;
@@ -311,10 +316,7 @@ pub fn write_report(st: &ProxyState) -> Result<Finished, ProxyError> {
         &out.join("checklistresult.json"),
         json_bytes(&result_file(st, &v))?,
     )?;
-    write(
-        &out.join("report.html"),
-        render_view(st, &v, true).map_err(ProxyError::Report)?,
-    )?;
+    write(&out.join("report.html"), render_view(st, &v, true)?)?;
     Ok(Finished {
         report_dir: out,
         files: [

@@ -2,6 +2,7 @@
 //! its verdict per TC and a link to its report.
 
 use super::TEST_CASES;
+use super::error::ReportError;
 use super::i18n::Lang;
 use crate::profile::EnteProfile;
 use crate::{CannotRun, RunOutcome};
@@ -92,10 +93,10 @@ pub fn summary(
 const TEMPLATE: &str = include_str!("../../templates/summary.html");
 
 /// The batch summary as a page, in `lang`.
-pub fn html(s: &BatchSummary, lang: Lang) -> Result<String, String> {
+pub fn html(s: &BatchSummary, lang: Lang) -> Result<String, ReportError> {
     let mut env = super::html::environment(lang);
     env.add_template("summary.html", TEMPLATE)
-        .map_err(|e| format!("summary template: {e}"))?;
+        .map_err(ReportError::template("summary template"))?;
     let tcs: Vec<&str> = TEST_CASES.iter().map(|(id, _)| *id).collect();
     let ctx = minijinja::context! {
         s => minijinja::Value::from(minijinja::value::Serde(s)),
@@ -105,7 +106,7 @@ pub fn html(s: &BatchSummary, lang: Lang) -> Result<String, String> {
     };
     env.get_template("summary.html")
         .and_then(|t| t.render(ctx))
-        .map_err(|e| format!("summary.html: {e:#}"))
+        .map_err(ReportError::template("summary.html"))
 }
 
 /// Writes `summary.json` and `summary.html` under `root`.
@@ -113,11 +114,11 @@ pub fn write(
     root: &Path,
     results: &[(EnteProfile, Result<RunOutcome, CannotRun>)],
     lang: Lang,
-) -> Result<BatchSummary, String> {
+) -> Result<BatchSummary, ReportError> {
     let s = summary(root, results);
-    std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    std::fs::create_dir_all(root).map_err(ReportError::io(root))?;
     super::evidence::write_json(&root.join("summary.json"), &s)?;
     let path = root.join("summary.html");
-    std::fs::write(&path, html(&s, lang)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, html(&s, lang)?).map_err(ReportError::io(&path))?;
     Ok(s)
 }

@@ -108,7 +108,7 @@ pub fn write(
     transcript: &[Exchange],
     base: &str,
     report: &RunReport,
-) -> Result<Vec<Check>, String> {
+) -> Result<Vec<Check>, super::error::ReportError> {
     let checks = engine::evaluate(&calls_from_transcript(transcript, base), &options(report));
     super::evidence::write_json(&dir.join("checklist.json"), &checks)?;
     super::evidence::write_json(

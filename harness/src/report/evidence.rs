@@ -1,6 +1,7 @@
 //! The `evidence/` folder: every HTTP exchange as JSON lines, and the files the run downloaded
 //! (each already verified against the sha256 SEND announced).
 
+use super::error::ReportError;
 use crate::client::transcript::Exchange;
 use crate::world::Evidence;
 use serde::Serialize;
@@ -32,26 +33,34 @@ pub fn relative_path(name: &str) -> String {
     format!("{DIR}/{}", safe_name(name))
 }
 
-pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), String> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), ReportError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|source| ReportError::Json {
+        what: path.display().to_string(),
+        source,
+    })?;
+    std::fs::write(path, bytes).map_err(ReportError::io(path))
 }
 
 /// Writes `evidence/transcript.jsonl` (line n is the exchange the checklist calls n) and the
 /// downloaded files.
-pub fn write(dir: &Path, transcript: &[Exchange], evidence: &Evidence) -> Result<(), String> {
+pub fn write(dir: &Path, transcript: &[Exchange], evidence: &Evidence) -> Result<(), ReportError> {
     let ev = dir.join(DIR);
-    std::fs::create_dir_all(&ev).map_err(|e| format!("{}: {e}", ev.display()))?;
+    std::fs::create_dir_all(&ev).map_err(ReportError::io(&ev))?;
     let mut lines = String::new();
     for x in transcript {
-        lines.push_str(&serde_json::to_string(x).map_err(|e| e.to_string())?);
+        lines.push_str(
+            &serde_json::to_string(x).map_err(|source| ReportError::Json {
+                what: "transcript.jsonl".into(),
+                source,
+            })?,
+        );
         lines.push('\n');
     }
     let path = ev.join("transcript.jsonl");
-    std::fs::write(&path, lines).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, lines).map_err(ReportError::io(&path))?;
     for (_, name, bytes) in &evidence.files {
         let path = dir.join(relative_path(name));
-        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, bytes).map_err(ReportError::io(&path))?;
     }
     Ok(())
 }

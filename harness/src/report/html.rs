@@ -3,6 +3,7 @@
 //! escapes every value (the template's `.html` name turns auto-escaping on).
 
 use super::RunReport;
+use super::error::ReportError;
 use super::i18n::{self, Lang};
 use minijinja::{Environment, Value};
 use send_mock::checklist::engine::Check;
@@ -46,11 +47,15 @@ fn downloaded_fact(evidence: Value, key: String) -> Value {
 }
 
 /// Renders the page. `files` are the evidence files written, relative to the report folder.
-pub fn render(report: &RunReport, checks: &[Check], files: &[String]) -> Result<String, String> {
+pub fn render(
+    report: &RunReport,
+    checks: &[Check],
+    files: &[String],
+) -> Result<String, ReportError> {
     let lang = Lang::parse(report.lang).unwrap_or_default();
     let mut env = environment(lang);
     env.add_template("report.html", TEMPLATE)
-        .map_err(|e| format!("report template: {e}"))?;
+        .map_err(ReportError::template("report template"))?;
     let ctx = minijinja::context! {
         r => Value::from(minijinja::value::Serde(report)),
         checks => Value::from(minijinja::value::Serde(checks)),
@@ -59,7 +64,7 @@ pub fn render(report: &RunReport, checks: &[Check], files: &[String]) -> Result<
     };
     env.get_template("report.html")
         .and_then(|t| t.render(ctx))
-        .map_err(|e| format!("report.html: {e:#}"))
+        .map_err(ReportError::template("report.html"))
 }
 
 pub fn write(
@@ -67,8 +72,7 @@ pub fn write(
     report: &RunReport,
     checks: &[Check],
     files: &[String],
-) -> Result<(), String> {
+) -> Result<(), ReportError> {
     let path = dir.join("report.html");
-    std::fs::write(&path, render(report, checks, files)?)
-        .map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(&path, render(report, checks, files)?).map_err(ReportError::io(&path))
 }

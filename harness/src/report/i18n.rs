@@ -4,6 +4,11 @@
 
 use serde_json::{Value, json};
 
+/// A report language other than Italian and English.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--lang: `{0}` is not it or en")]
+pub struct UnknownLang(String);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
@@ -12,11 +17,11 @@ pub enum Lang {
 }
 
 impl Lang {
-    pub fn parse(s: &str) -> Result<Lang, String> {
+    pub fn parse(s: &str) -> Result<Lang, UnknownLang> {
         match s {
             "it" => Ok(Lang::It),
             "en" => Ok(Lang::En),
-            other => Err(format!("--lang: `{other}` is not it or en")),
+            other => Err(UnknownLang(other.to_string())),
         }
     }
     pub fn code(self) -> &'static str {

@@ -2,6 +2,7 @@
 //! A scenario that failed and then passed on a retry is a success with `<flakyFailure>`, not a
 //! failure; a TC that did not run or does not apply is one skipped testcase saying why.
 
+use super::error::ReportError;
 use super::{RunReport, ScenarioReport, Verdict};
 use quick_junit::{
     NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
@@ -99,8 +100,8 @@ pub fn build(report: &RunReport) -> Report {
     out
 }
 
-pub fn write(dir: &std::path::Path, report: &RunReport) -> Result<(), String> {
-    let xml = build(report).to_string().map_err(|e| e.to_string())?;
+pub fn write(dir: &std::path::Path, report: &RunReport) -> Result<(), ReportError> {
+    let xml = build(report).to_string().map_err(ReportError::Junit)?;
     let path = dir.join("junit.xml");
-    std::fs::write(&path, xml).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(&path, xml).map_err(ReportError::io(&path))
 }

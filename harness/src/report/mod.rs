@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod checklist;
 pub mod collect;
+pub mod error;
 pub mod evidence;
 pub mod html;
 pub mod i18n;

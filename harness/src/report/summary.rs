@@ -526,14 +526,18 @@ pub fn markdown(report: &RunReport, checks: &[Check]) -> String {
     md
 }
 
-pub fn write(dir: &std::path::Path, report: &RunReport, checks: &[Check]) -> Result<(), String> {
+pub fn write(
+    dir: &std::path::Path,
+    report: &RunReport,
+    checks: &[Check],
+) -> Result<(), super::error::ReportError> {
     let ev = dir.join(super::evidence::DIR);
     for (name, text) in [
         ("summary.md", markdown(report, checks)),
         ("summary.csv", csv(report)),
     ] {
         let path = ev.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, text).map_err(super::error::ReportError::io(&path))?;
     }
     Ok(())
 }

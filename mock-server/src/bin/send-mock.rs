@@ -75,25 +75,23 @@ struct Cli {
     log_requests: bool,
 }
 
-#[tokio::main]
-async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
-    let cli = Cli::parse();
+/// Stops with `code` after saying why on stderr.
+fn exit(code: i32, why: impl std::fmt::Display) -> ! {
+    eprintln!("send-mock: {why}");
+    std::process::exit(code);
+}
+
+/// The mock's configuration from the command line and the Enti file it names.
+fn config_of(cli: &Cli) -> MockConfig {
     if cli.time_scale.is_some_and(|t| t.is_zero()) {
-        eprintln!("send-mock: --time-scale must be greater than zero");
-        std::process::exit(2);
+        exit(2, "--time-scale must be greater than zero");
     }
     let mut config = MockConfig {
         listen: cli.listen,
         time_scale: cli.time_scale.unwrap_or(std::time::Duration::from_secs(1)),
         storage_listen: cli.storage_listen.map(StorageListen::At),
-        data_dir: cli.data_dir,
-        public_url: cli.public_url,
+        data_dir: cli.data_dir.clone(),
+        public_url: cli.public_url.clone(),
         retry_after_downloads: cli.retry_after_downloads,
         stream_retry_after: cli.stream_retry_after,
         strict_retry_after: !cli.lenient_retry_after,
@@ -108,7 +106,7 @@ async fn main() {
                 .into_iter()
                 .collect()
         } else {
-            cli.timelines
+            cli.timelines.clone()
         },
         ..MockConfig::default()
     };
@@ -116,17 +114,26 @@ async fn main() {
         config = config.uat_twin(cli.time_scale, cli.storage_listen);
     }
     if let Some(path) = &cli.enti {
-        match load_enti(path) {
-            Ok(file) => {
-                config.enti = file.ente;
-                config.debt_positions = file.gpd;
-            }
-            Err(e) => {
-                eprintln!("send-mock: {e}");
-                std::process::exit(2);
-            }
-        }
+        let file = load_enti(path).unwrap_or_else(|e| exit(2, e));
+        config.enti = file.ente;
+        config.debt_positions = file.gpd;
     }
+    if let Err(e) = send_mock::domain::library::ScriptLibrary::load(&config.timelines) {
+        exit(2, format!("bad timeline script: {e}"));
+    }
+    config
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = config_of(&cli);
     // Register the signal handlers before announcing readiness, so an early Ctrl-C or SIGTERM
     // still shuts down cleanly.
     let (mut sigint, mut sigterm) = match (
@@ -134,28 +141,16 @@ async fn main() {
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()),
     ) {
         (Ok(i), Ok(t)) => (i, t),
-        _ => {
-            eprintln!("send-mock: cannot install signal handlers");
-            std::process::exit(1);
-        }
+        _ => exit(1, "cannot install signal handlers"),
     };
-    let demo = cli.enti.is_none();
     let enti: Vec<String> = config
         .enti
         .iter()
         .map(|e| format!("{} ({})", e.name, e.tax_id))
         .collect();
-    if let Err(e) = send_mock::domain::library::ScriptLibrary::load(&config.timelines) {
-        eprintln!("send-mock: bad timeline script: {e}");
-        std::process::exit(2);
-    }
-    let mock = match MockServer::start(config).await {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("send-mock: cannot start on {}: {e}", cli.listen);
-            std::process::exit(1);
-        }
-    };
+    let mock = MockServer::start(config)
+        .await
+        .unwrap_or_else(|e| exit(1, format!("cannot start on {}: {e}", cli.listen)));
     match mock.storage_url() {
         Some(storage) => tracing::info!(
             base_url = %mock.base_url(),
@@ -166,7 +161,7 @@ async fn main() {
         ),
         None => tracing::info!(base_url = %mock.base_url(), enti = ?enti, "SEND mock listening"),
     }
-    if demo {
+    if cli.enti.is_none() {
         tracing::info!("demo Ente: send `x-api-key: demo-api-key`");
     }
     mock.wait(async {

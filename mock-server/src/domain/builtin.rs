@@ -237,8 +237,9 @@ fn codes(product: &str) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// One paper attempt: the letter prepared, sent and accepted by the postal service, then
+/// the postal events of its `outcome`.
 fn paper_attempt(attempt: u32, outcome: Outcome, product: &str) -> Vec<ScriptStep> {
-    let (ok, ko, scan) = codes(product);
     let mut s = vec![
         step(C::PREPARE_ANALOG_DOMICILE)
             .after(hours(1))
@@ -255,86 +256,86 @@ fn paper_attempt(attempt: u32, outcome: Outcome, product: &str) -> Vec<ScriptSte
             .attempt(attempt)
             .code("CON020"),
     ];
-    match outcome {
-        Outcome::Delivered => s.extend([
-            step(C::SEND_ANALOG_PROGRESS)
-                .after(days(1))
-                .attempt(attempt)
-                .code(&format!("{ok}A")),
-            step(C::SEND_ANALOG_PROGRESS)
-                .after(hours(2))
-                .attempt(attempt)
-                .code(&format!("{ok}B"))
-                .scan(scan),
-            step(C::SEND_ANALOG_FEEDBACK)
-                .after(hours(1))
-                .attempt(attempt)
-                .code(&format!("{ok}C"))
-                .response("OK"),
-        ]),
-        // Refused by the recipient (M05) or deceased (M02): a concluded delivery ("mancata consegna").
-        Outcome::Refused | Outcome::Deceased => {
-            let cause = if outcome == Outcome::Refused {
-                "M05"
-            } else {
-                "M02"
-            };
-            s.extend([
-                step(C::SEND_ANALOG_PROGRESS)
-                    .after(days(1))
-                    .attempt(attempt)
-                    .code(&format!("{ko}A"))
-                    .cause(cause),
-                step(C::SEND_ANALOG_PROGRESS)
-                    .after(hours(2))
-                    .attempt(attempt)
-                    .code(&format!("{ko}B"))
-                    .scan("Plico"),
-                step(C::SEND_ANALOG_FEEDBACK)
-                    .after(hours(1))
-                    .attempt(attempt)
-                    .code(&format!("{ko}C"))
-                    .cause(cause)
-                    .response(if outcome == Outcome::Refused {
-                        "OK"
-                    } else {
-                        "KO"
-                    }),
-            ])
-        }
-        // Absolute unreachability at this address (the only KO outcome); with discovery the
-        // postman finds a new address.
-        Outcome::Unreachable | Outcome::Discovery => {
-            let cause = if outcome == Outcome::Discovery {
-                "M01"
-            } else {
-                "M04"
-            };
-            let mut feedback = step(C::SEND_ANALOG_FEEDBACK)
-                .after(hours(1))
-                .attempt(attempt)
-                .code(&format!("{ko}F"))
-                .cause(cause)
-                .response("KO");
-            if outcome == Outcome::Discovery {
-                feedback = feedback.detail("newAddress", json!({"address": "VIA DEL NUOVO INDIRIZZO 2", "zip": "00100", "municipality": "ROMA", "province": "RM"}));
-            }
-            s.extend([
-                step(C::SEND_ANALOG_PROGRESS)
-                    .after(days(1))
-                    .attempt(attempt)
-                    .code(&format!("{ko}D"))
-                    .cause(cause),
-                step(C::SEND_ANALOG_PROGRESS)
-                    .after(hours(2))
-                    .attempt(attempt)
-                    .code(&format!("{ko}E"))
-                    .scan("Plico"),
-                feedback,
-            ])
-        }
-    }
+    let (ok, ko, scan) = codes(product);
+    s.extend(match outcome {
+        Outcome::Delivered => delivered_letter(attempt, ok, scan),
+        Outcome::Refused | Outcome::Deceased => undelivered_letter(attempt, outcome, ko),
+        Outcome::Unreachable | Outcome::Discovery => unreachable_address(attempt, outcome, ko),
+    });
     s
+}
+
+/// The letter delivered: the postal codes `{ok}A..C` and the scan of the receipt.
+fn delivered_letter(attempt: u32, ok: &str, scan: &str) -> [ScriptStep; 3] {
+    [
+        step(C::SEND_ANALOG_PROGRESS)
+            .after(days(1))
+            .attempt(attempt)
+            .code(&format!("{ok}A")),
+        step(C::SEND_ANALOG_PROGRESS)
+            .after(hours(2))
+            .attempt(attempt)
+            .code(&format!("{ok}B"))
+            .scan(scan),
+        step(C::SEND_ANALOG_FEEDBACK)
+            .after(hours(1))
+            .attempt(attempt)
+            .code(&format!("{ok}C"))
+            .response("OK"),
+    ]
+}
+
+/// Refused by the recipient (M05) or deceased (M02): a concluded delivery ("mancata consegna").
+fn undelivered_letter(attempt: u32, outcome: Outcome, ko: &str) -> [ScriptStep; 3] {
+    let refused = outcome == Outcome::Refused;
+    let cause = if refused { "M05" } else { "M02" };
+    [
+        step(C::SEND_ANALOG_PROGRESS)
+            .after(days(1))
+            .attempt(attempt)
+            .code(&format!("{ko}A"))
+            .cause(cause),
+        step(C::SEND_ANALOG_PROGRESS)
+            .after(hours(2))
+            .attempt(attempt)
+            .code(&format!("{ko}B"))
+            .scan("Plico"),
+        step(C::SEND_ANALOG_FEEDBACK)
+            .after(hours(1))
+            .attempt(attempt)
+            .code(&format!("{ko}C"))
+            .cause(cause)
+            .response(if refused { "OK" } else { "KO" }),
+    ]
+}
+
+/// Absolute unreachability at this address (the only KO outcome); with discovery the postman
+/// finds a new address.
+fn unreachable_address(attempt: u32, outcome: Outcome, ko: &str) -> [ScriptStep; 3] {
+    let discovery = outcome == Outcome::Discovery;
+    let cause = if discovery { "M01" } else { "M04" };
+    let mut feedback = step(C::SEND_ANALOG_FEEDBACK)
+        .after(hours(1))
+        .attempt(attempt)
+        .code(&format!("{ko}F"))
+        .cause(cause)
+        .response("KO");
+    if discovery {
+        feedback = feedback.detail("newAddress", json!({"address": "VIA DEL NUOVO INDIRIZZO 2", "zip": "00100", "municipality": "ROMA", "province": "RM"}));
+    }
+    [
+        step(C::SEND_ANALOG_PROGRESS)
+            .after(days(1))
+            .attempt(attempt)
+            .code(&format!("{ko}D"))
+            .cause(cause),
+        step(C::SEND_ANALOG_PROGRESS)
+            .after(hours(2))
+            .attempt(attempt)
+            .code(&format!("{ko}E"))
+            .scan("Plico"),
+        feedback,
+    ]
 }
 
 /// §4.2-C/D/H and the discovery variant: no digital domicile, a registered letter (AR or 890).

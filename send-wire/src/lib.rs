@@ -193,57 +193,56 @@ mod tests {
     }
 }
 
-/// How SEND delivers on paper when a recipient has no digital domicile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[allow(non_camel_case_types)]
-pub enum PhysicalCommunicationType {
-    /// Raccomandata A/R.
-    AR_REGISTERED_LETTER,
-    /// Raccomandata 890 (atti giudiziari).
-    REGISTERED_LETTER_890,
-}
+/// One of SEND's string enums: its variants as the OpenAPI spells them, every value in the
+/// OpenAPI's order (`ALL`), the name of each (`as_str`) and the value a name spells (`parse`,
+/// exact and case-sensitive, as SEND's enum check is). Serde reads and writes the names.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $v:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[allow(non_camel_case_types)]
+        pub enum $name { $($(#[$vmeta])* $v),+ }
 
-impl PhysicalCommunicationType {
-    /// Every value, in the order of the OpenAPI's enum.
-    pub const ALL: [Self; 2] = [Self::AR_REGISTERED_LETTER, Self::REGISTERED_LETTER_890];
+        impl $name {
+            /// Every value, in the order of the OpenAPI's enum.
+            pub const ALL: [Self; [$(stringify!($v)),+].len()] = [$(Self::$v),+];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PhysicalCommunicationType::AR_REGISTERED_LETTER => "AR_REGISTERED_LETTER",
-            PhysicalCommunicationType::REGISTERED_LETTER_890 => "REGISTERED_LETTER_890",
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => stringify!($v)),+ }
+            }
+
+            /// The value SEND spells `s`, if any.
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.into_iter().find(|v| v.as_str() == s)
+            }
         }
-    }
 
-    /// The value SEND spells `s`, if any (exact, case-sensitive, as SEND's enum check is).
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-/// Who pays SEND's fee (`notificationFeePolicy`): a flat rate paid by the Ente, or the cost of
-/// delivery added to what the recipient pays (with `paFee` and `vat` from v2.3 on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[allow(non_camel_case_types)]
-pub enum NotificationFeePolicy {
-    FLAT_RATE,
-    DELIVERY_MODE,
-}
-
-impl NotificationFeePolicy {
-    /// Every value, in the order of the OpenAPI's enum.
-    pub const ALL: [Self; 2] = [Self::FLAT_RATE, Self::DELIVERY_MODE];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationFeePolicy::FLAT_RATE => "FLAT_RATE",
-            NotificationFeePolicy::DELIVERY_MODE => "DELIVERY_MODE",
+        impl $crate::timeline::WireEnum for $name {
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+            fn parse(s: &str) -> Option<Self> {
+                $name::parse(s)
+            }
         }
-    }
+    };
+}
+pub(crate) use wire_enum;
 
-    /// The value SEND spells `s`, if any (exact, case-sensitive, as SEND's enum check is).
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+wire_enum! {
+    /// How SEND delivers on paper when a recipient has no digital domicile.
+    PhysicalCommunicationType {
+        /// Raccomandata A/R.
+        AR_REGISTERED_LETTER,
+        /// Raccomandata 890 (atti giudiziari).
+        REGISTERED_LETTER_890,
     }
+}
+
+wire_enum! {
+    /// Who pays SEND's fee (`notificationFeePolicy`): a flat rate paid by the Ente, or the cost
+    /// of delivery added to what the recipient pays (with `paFee` and `vat` from v2.3 on).
+    NotificationFeePolicy { FLAT_RATE, DELIVERY_MODE }
 }
 
 #[cfg(test)]

@@ -9,14 +9,14 @@ use crate::{LegalFactsId, NotificationFeePolicy, PhysicalCommunicationType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// How the notification's pagoPA payments are integrated (`pagoPaIntMode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[allow(non_camel_case_types)]
-pub enum PagoPaIntMode {
-    NONE,
-    SYNC,
-    /// SEND checks each payment against pagoPA's GPD (the debt position must exist).
-    ASYNC,
+crate::wire_enum! {
+    /// How the notification's pagoPA payments are integrated (`pagoPaIntMode`).
+    PagoPaIntMode {
+        NONE,
+        SYNC,
+        /// SEND checks each payment against pagoPA's GPD (the debt position must exist).
+        ASYNC,
+    }
 }
 
 /// `NewNotificationRequestV25`, the fields a sender sets.

@@ -10,50 +10,32 @@ pub trait WireEnum: Sized + Copy + 'static {
     fn parse(s: &str) -> Option<Self>;
 }
 
-/// The versions of the notification-detail API (`/delivery/{v}/notifications/sent/{iun}`),
-/// which also fix the timeline element schema a stream version uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DetailVersion {
-    V1,
-    V20,
-    V21,
-    V23,
-    V24,
-    V25,
-    V26,
-    V27,
-    V28,
-    V29,
+/// A family of SEND API versions: the enum (ordered, oldest first), every version (`ALL`) and
+/// the path segment each one is routed under (`path_segment`).
+#[macro_export]
+macro_rules! api_versions {
+    ($(#[$meta:meta])* $name:ident { $($v:ident => $segment:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name { $($v),+ }
+
+        impl $name {
+            pub const ALL: [Self; [$($segment),+].len()] = [$(Self::$v),+];
+
+            /// The version's path segment (`""` for the unversioned first one).
+            pub fn path_segment(self) -> &'static str {
+                match self { $(Self::$v => $segment),+ }
+            }
+        }
+    };
 }
 
-impl DetailVersion {
-    pub const ALL: [DetailVersion; 10] = [
-        Self::V1,
-        Self::V20,
-        Self::V21,
-        Self::V23,
-        Self::V24,
-        Self::V25,
-        Self::V26,
-        Self::V27,
-        Self::V28,
-        Self::V29,
-    ];
-
-    /// The path segment after `/delivery` (`""` for v1).
-    pub fn path_segment(self) -> &'static str {
-        match self {
-            Self::V1 => "",
-            Self::V20 => "/v2.0",
-            Self::V21 => "/v2.1",
-            Self::V23 => "/v2.3",
-            Self::V24 => "/v2.4",
-            Self::V25 => "/v2.5",
-            Self::V26 => "/v2.6",
-            Self::V27 => "/v2.7",
-            Self::V28 => "/v2.8",
-            Self::V29 => "/v2.9",
-        }
+api_versions! {
+    /// The versions of the notification-detail API (`/delivery/{v}/notifications/sent/{iun}`),
+    /// which also fix the timeline element schema a stream version uses.
+    DetailVersion {
+        V1 => "", V20 => "/v2.0", V21 => "/v2.1", V23 => "/v2.3", V24 => "/v2.4",
+        V25 => "/v2.5", V26 => "/v2.6", V27 => "/v2.7", V28 => "/v2.8", V29 => "/v2.9",
     }
 }
 
@@ -108,39 +90,24 @@ impl std::fmt::Display for Category {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(non_camel_case_types)]
-pub enum Status {
-    IN_VALIDATION,
-    ACCEPTED,
-    REFUSED,
-    DELIVERING,
-    DELIVERED,
-    VIEWED,
-    EFFECTIVE_DATE,
-    PAID,
-    UNREACHABLE,
-    CANCELLED,
-    RETURNED_TO_SENDER,
+crate::wire_enum! {
+    /// A notification's status (`NotificationStatusV26`).
+    Status {
+        IN_VALIDATION,
+        ACCEPTED,
+        REFUSED,
+        DELIVERING,
+        DELIVERED,
+        VIEWED,
+        EFFECTIVE_DATE,
+        PAID,
+        UNREACHABLE,
+        CANCELLED,
+        RETURNED_TO_SENDER,
+    }
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::IN_VALIDATION => "IN_VALIDATION",
-            Status::ACCEPTED => "ACCEPTED",
-            Status::REFUSED => "REFUSED",
-            Status::DELIVERING => "DELIVERING",
-            Status::DELIVERED => "DELIVERED",
-            Status::VIEWED => "VIEWED",
-            Status::EFFECTIVE_DATE => "EFFECTIVE_DATE",
-            Status::PAID => "PAID",
-            Status::UNREACHABLE => "UNREACHABLE",
-            Status::CANCELLED => "CANCELLED",
-            Status::RETURNED_TO_SENDER => "RETURNED_TO_SENDER",
-        }
-    }
-
     /// The name a detail version shows: RETURNED_TO_SENDER exists only from v2.6; older
     /// versions show the closed delivery as DELIVERED (inference: their enum has no better value).
     pub fn shown_in(self, version: DetailVersion) -> &'static str {
@@ -150,24 +117,6 @@ impl Status {
             self.as_str()
         }
     }
-
-    pub const ALL: [Status; 11] = [
-        Status::IN_VALIDATION,
-        Status::ACCEPTED,
-        Status::REFUSED,
-        Status::DELIVERING,
-        Status::DELIVERED,
-        Status::VIEWED,
-        Status::EFFECTIVE_DATE,
-        Status::PAID,
-        Status::UNREACHABLE,
-        Status::CANCELLED,
-        Status::RETURNED_TO_SENDER,
-    ];
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|x| x.as_str() == s)
-    }
 }
 
 impl WireEnum for Category {
@@ -176,15 +125,6 @@ impl WireEnum for Category {
     }
     fn parse(s: &str) -> Option<Self> {
         Category::parse(s)
-    }
-}
-
-impl WireEnum for Status {
-    fn as_str(self) -> &'static str {
-        Status::as_str(self)
-    }
-    fn parse(s: &str) -> Option<Self> {
-        Status::parse(s)
     }
 }
 
@@ -269,7 +209,7 @@ macro_rules! serde_by_name {
     )*};
 }
 
-serde_by_name!(Category, Status);
+serde_by_name!(Category);
 
 #[cfg(test)]
 mod tests {

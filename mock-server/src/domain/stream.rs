@@ -4,46 +4,16 @@ use super::status::Status;
 use super::timeline::{Category, DetailVersion};
 use std::collections::HashSet;
 
-/// The stream API families SEND routes (`/delivery-progresses[/v2.x]/streams`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub enum StreamVersion {
-    V1,
-    V23,
-    V24,
-    V25,
-    V26,
-    V27,
-    V28,
-    V29,
+send_wire::api_versions! {
+    /// The stream API families SEND routes (`/delivery-progresses[/v2.x]/streams`).
+    #[derive(serde::Serialize, serde::Deserialize)]
+    StreamVersion {
+        V1 => "", V23 => "/v2.3", V24 => "/v2.4", V25 => "/v2.5", V26 => "/v2.6",
+        V27 => "/v2.7", V28 => "/v2.8", V29 => "/v2.9",
+    }
 }
 
 impl StreamVersion {
-    pub const ALL: [StreamVersion; 8] = [
-        Self::V1,
-        Self::V23,
-        Self::V24,
-        Self::V25,
-        Self::V26,
-        Self::V27,
-        Self::V28,
-        Self::V29,
-    ];
-
-    pub fn path_segment(self) -> &'static str {
-        match self {
-            Self::V1 => "",
-            Self::V23 => "/v2.3",
-            Self::V24 => "/v2.4",
-            Self::V25 => "/v2.5",
-            Self::V26 => "/v2.6",
-            Self::V27 => "/v2.7",
-            Self::V28 => "/v2.8",
-            Self::V29 => "/v2.9",
-        }
-    }
-
     /// SEND's `version` field (`v10` is the first API).
     pub fn label(self) -> &'static str {
         match self {

@@ -672,7 +672,7 @@ fn journaled_ops(dir: &std::path::Path) -> usize {
 /// is answered meanwhile, and how long until the header timeout has closed them all.
 fn slowloris_phase(n: usize) {
     use std::io::BufRead as _;
-    let limit = send_mock::serve::raise_descriptor_limit();
+    let limit = send_mock::raise_descriptor_limit();
     let (server_rt, client_rt) = (runtime("mock"), runtime("load"));
     let mock = server_rt
         .block_on(MockServer::start(MockConfig {
@@ -715,7 +715,7 @@ fn slowloris_phase(n: usize) {
 /// has closed them all, says when.
 fn slowloris_client(n: usize) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    send_mock::serve::raise_descriptor_limit();
+    send_mock::raise_descriptor_limit();
     let addr: std::net::SocketAddr = std::env::var("BENCH_ADDR").unwrap().parse().unwrap();
     runtime("load").block_on(async move {
         let started = Instant::now();

@@ -14,15 +14,22 @@
 
 pub mod checklist;
 pub mod config;
+// Not part of the API: the SEND model's logic and the mock's state, public only because the
+// crate's integration tests and the harness's bench reach into them.
+#[doc(hidden)]
 pub mod domain;
-pub mod http;
-pub mod serve;
+mod http;
+mod serve;
+#[doc(hidden)]
 pub mod store;
 
 pub use config::{ApiKey, EnteProfile, MockConfig, StorageListen};
 /// `50ms`, `1s`, `60s`, `15m`, `2h`, `7d` (also combined, `1d12h`): how the mock's and the
 /// harness's command lines write durations.
-pub use domain::clock::parse_duration;
+pub use domain::clock::{DurationError, parse_duration};
+/// Why a timeline script directory cannot be loaded ([`MockConfig::check_timelines`]).
+pub use domain::library::ScriptError;
+pub use serve::raise_descriptor_limit;
 
 use domain::clock::VirtualClock;
 use http::AppState;
@@ -157,7 +164,8 @@ impl MockServer {
         self.in_process.clone()
     }
 
-    /// The mock's state (for tests and the harness's evidence).
+    /// The mock's state: not part of the API (the crate's tests and the bench use it).
+    #[doc(hidden)]
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }

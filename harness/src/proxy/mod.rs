@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use send_mock::checklist::engine::{self, Check, Options};
+use send_mock::checklist::{Check, Options, evaluate};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -170,7 +170,7 @@ impl ProxyState {
                 .into_iter()
                 .filter(|c| !skip.contains(&c.id))
                 .collect();
-        engine::evaluate(&calls, &self.options())
+        evaluate(&calls, &self.options())
     }
 
     /// The live checklist, in the JSON of the mock's `GET /mock/checklist`.

@@ -5,7 +5,7 @@ use crate::client::transcript::Exchange;
 use crate::report::error::ReportError;
 use crate::report::i18n::Lang;
 use crate::report::{EvidenceValidity, Tool};
-use send_mock::checklist::engine::{self, Check};
+use send_mock::checklist::{Check, validator_shape};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -166,7 +166,7 @@ pub fn render(st: &ProxyState, final_: bool) -> Result<String, ReportError> {
 
 /// `checklistresult.json`: the validator's tree, and whose calls, where and when.
 fn result_file(st: &ProxyState, v: &View) -> Value {
-    let mut shape = engine::validator_shape(&v.checks);
+    let mut shape = validator_shape(&v.checks);
     shape["ente"] = json!({"name": st.profile.name, "taxId": st.profile.tax_id});
     shape["target"] = json!({"kind": st.upstream.kind, "baseUrl": st.upstream.base});
     shape["generatedAt"] = json!(v.generated);

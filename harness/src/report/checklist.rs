@@ -3,7 +3,7 @@
 
 use super::RunReport;
 use crate::client::transcript::Exchange;
-use send_mock::checklist::engine::{self, Check, Options};
+use send_mock::checklist::{Check, Options, evaluate, validator_shape};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -13,11 +13,9 @@ use std::path::Path;
 pub fn calls_from_transcript(
     transcript: &[Exchange],
     base: &str,
-) -> Vec<send_mock::checklist::call::Call> {
+) -> Vec<send_mock::checklist::Call> {
     use crate::client::transcript::BodyRecord;
-    use send_mock::checklist::call::{
-        Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS, storage_path,
-    };
+    use send_mock::checklist::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS, storage_path};
     let host = |u: &str| {
         u.split("://")
             .nth(1)
@@ -89,7 +87,7 @@ pub fn options(report: &RunReport) -> Options {
 /// and beside them whose run this is, where, when and by what, so the file stands alone once
 /// attached to PagoPA's onboarding form.
 pub fn result_file(checks: &[Check], report: &RunReport) -> Value {
-    let mut shape = engine::validator_shape(checks);
+    let mut shape = validator_shape(checks);
     shape["ente"] = json!({"name": report.ente.name, "taxId": report.ente.tax_id});
     shape["target"] = json!({"kind": report.target.kind, "baseUrl": report.target.base_url});
     shape["generatedAt"] = json!(report.finished_at);
@@ -109,7 +107,7 @@ pub fn write(
     base: &str,
     report: &RunReport,
 ) -> Result<Vec<Check>, super::error::ReportError> {
-    let checks = engine::evaluate(&calls_from_transcript(transcript, base), &options(report));
+    let checks = evaluate(&calls_from_transcript(transcript, base), &options(report));
     super::evidence::write_json(&dir.join("checklist.json"), &checks)?;
     super::evidence::write_json(
         &dir.join("checklistresult.json"),
@@ -206,7 +204,7 @@ mod tests {
             "/storage/pn-safestorage-eu-south-1-089813480515/PN_NOTIFICATION_ATTACHMENTS-1.pdf"
         );
         let opts = Options::for_sender("80016350821");
-        let checks = engine::evaluate(&calls, &opts);
+        let checks = evaluate(&calls, &opts);
         let tc4 = checks.iter().find(|c| c.id == "TC-INVIO-04").unwrap();
         for group in tc4.children.iter().flat_map(|g| &g.children) {
             assert!(
@@ -221,7 +219,7 @@ mod tests {
             .into_iter()
             .filter(|x| !x.url.contains("amazonaws"))
             .collect();
-        let checks = engine::evaluate(&calls_from_transcript(&without, base), &opts);
+        let checks = evaluate(&calls_from_transcript(&without, base), &opts);
         let tc4 = checks.iter().find(|c| c.id == "TC-INVIO-04").unwrap();
         fn all(checks: &[Check]) -> Vec<&Check> {
             checks

@@ -2,8 +2,7 @@
 
 use clap::Parser;
 use send_mock::config::load_enti;
-use send_mock::domain::clock::parse_duration;
-use send_mock::{MockConfig, MockServer, StorageListen};
+use send_mock::{MockConfig, MockServer, StorageListen, parse_duration};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -118,7 +117,7 @@ fn config_of(cli: &Cli) -> MockConfig {
         config.enti = file.ente;
         config.debt_positions = file.gpd;
     }
-    if let Err(e) = send_mock::domain::library::ScriptLibrary::load(&config.timelines) {
+    if let Err(e) = config.check_timelines() {
         exit(2, format!("bad timeline script: {e}"));
     }
     config

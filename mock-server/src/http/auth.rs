@@ -25,7 +25,7 @@ impl FromRequestParts<AppState> for Caller {
     ) -> Result<Self, Self::Rejection> {
         authorize(parts, state).map_err(|e| {
             if state.config.gateway_denials {
-                e.as_gateway_denial()
+                e.into_gateway_denial()
             } else {
                 e
             }

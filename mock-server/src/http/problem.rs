@@ -182,7 +182,7 @@ impl ApiError {
 
     /// The denial as SEND's gateway answers it (`--uat-twin`): AWS's fixed body, no reason; the
     /// mock's reason goes in `x-send-mock-reason`.
-    pub fn as_gateway_denial(mut self) -> Self {
+    pub fn into_gateway_denial(mut self) -> Self {
         self.gateway = true;
         self
     }

@@ -389,7 +389,12 @@ async fn fill(mock: &MockServer, c: &mut Conn, n: usize) -> Vec<String> {
             let req = request::parse(RequestVersion::V26, &body).unwrap();
             iuns.push(
                 store
-                    .submit(0, RequestVersion::V26, req, &body)
+                    .submit(
+                        send_mock::domain::ente::EnteId::new(0),
+                        RequestVersion::V26,
+                        req,
+                        &body,
+                    )
                     .unwrap()
                     .to_string(),
             );

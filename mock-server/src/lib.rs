@@ -233,7 +233,7 @@ fn pdnd_clients(enti: &[EnteProfile]) -> std::io::Result<domain::pdnd::Pdnd> {
             ))
         })?;
         clients.push(domain::pdnd::PdndClient {
-            ente: i,
+            ente: domain::ente::EnteId::new(i),
             client_id: e.pdnd_client_id.clone().ok_or_else(missing)?,
             kid: e.pdnd_kid.clone().ok_or_else(missing)?,
             key,

@@ -457,7 +457,11 @@ async fn the_in_process_service_answers_as_the_server_does() {
     let iun = app.accepted_iun().await;
     let path = format!("/delivery/v2.9/notifications/sent/{iun}");
     let over_http = app.get(&path).await.bytes().await.unwrap();
-    let recorded = app.mock.store().calls_for_checklist(0).len();
+    let recorded = app
+        .mock
+        .store()
+        .calls_for_checklist(send_mock::domain::ente::EnteId::new(0))
+        .len();
 
     let req = Request::get(&path)
         .header("x-api-key", DEMO_KEY)
@@ -473,7 +477,10 @@ async fn the_in_process_service_answers_as_the_server_does() {
     let in_process = to_bytes(res.into_body(), usize::MAX).await.unwrap();
     assert_eq!(in_process, over_http);
     assert_eq!(
-        app.mock.store().calls_for_checklist(0).len(),
+        app.mock
+            .store()
+            .calls_for_checklist(send_mock::domain::ente::EnteId::new(0))
+            .len(),
         recorded + 1,
         "the in-process call is recorded like any other"
     );

@@ -157,7 +157,7 @@ async fn twenty_consumers_get_every_matching_event_exactly_once_in_order() {
     let log = store.events_since(0);
     let mut timelines: HashMap<(usize, String), Vec<(String, &'static str)>> = HashMap::new();
     for ev in &log {
-        let key = (ev.ente(), ev.iun.to_string());
+        let key = (ev.ente().index(), ev.iun.to_string());
         if !timelines.contains_key(&key) {
             let n = store.notification(ev.ente(), &ev.iun).unwrap();
             timelines.insert(
@@ -171,9 +171,10 @@ async fn twenty_consumers_get_every_matching_event_exactly_once_in_order() {
     }
     let expected = |ente: usize, status_stream: bool| -> Vec<Event> {
         log.iter()
-            .filter(|ev| ev.ente() == ente)
+            .filter(|ev| ev.ente().index() == ente)
             .filter_map(|ev| {
-                let (id, cat) = &timelines[&(ev.ente(), ev.iun.to_string())][ev.element_index()];
+                let (id, cat) =
+                    &timelines[&(ev.ente().index(), ev.iun.to_string())][ev.element_index()];
                 let admitted = if status_stream {
                     ev.new_status.is_some()
                 } else {

@@ -3,6 +3,7 @@
 pub mod builtin;
 pub mod clock;
 pub mod downtime;
+pub mod ente;
 pub mod gpd;
 pub mod iun;
 pub mod library;

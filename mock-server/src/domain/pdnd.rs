@@ -2,6 +2,7 @@
 //! client assertion (RS256, signed with the Ente's key) for a voucher, and the voucher check
 //! SEND's authorizer makes. Each mistake PTs make gets PDND's code and a precise reason.
 
+use crate::domain::ente::EnteId;
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
@@ -18,7 +19,7 @@ pub const VOUCHER_TTL: i64 = 600;
 
 /// A PDND client the mock knows: which Ente it belongs to and how to check its assertions.
 pub struct PdndClient {
-    pub ente: usize,
+    pub ente: EnteId,
     pub client_id: String,
     pub kid: String,
     pub key: DecodingKey,
@@ -124,7 +125,7 @@ impl Pdnd {
         &self,
         form: &HashMap<String, String>,
         now: i64,
-    ) -> Result<(usize, String), TokenError> {
+    ) -> Result<(EnteId, String), TokenError> {
         let (client, assertion) = self.client_of(form)?;
         let claims = verified_claims(client, assertion)?;
         let purpose = check_claims(&claims, &client.client_id, now)?;
@@ -244,7 +245,7 @@ mod tests {
 
     fn pdnd() -> Pdnd {
         Pdnd::new(vec![PdndClient {
-            ente: 0,
+            ente: EnteId::new(0),
             client_id: "client-1".into(),
             kid: "kid-1".into(),
             key: DecodingKey::from_rsa_pem(PUBLIC.as_bytes()).unwrap(),
@@ -284,7 +285,7 @@ mod tests {
         let (ente, token) = p
             .token(&form(&assertion(|_, _| {})), 1_800_000_000)
             .unwrap();
-        assert_eq!(ente, 0);
+        assert_eq!(ente, EnteId::new(0));
         assert_eq!(p.verify(&token, 1_800_000_100).unwrap(), "client-1");
         assert!(
             p.verify(&token, 1_800_000_000 + VOUCHER_TTL + 1)

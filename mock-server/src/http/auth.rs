@@ -4,6 +4,7 @@
 
 use super::AppState;
 use super::problem::ApiError;
+use crate::domain::ente::EnteId;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, header};
@@ -14,7 +15,7 @@ pub const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// The authenticated Ente (index in the configuration).
 #[derive(Debug, Clone, Copy)]
-pub struct Caller(pub usize);
+pub struct Caller(pub EnteId);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -47,7 +48,7 @@ fn authorize(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
             "User is not authorized to access this resource with an explicit deny (unknown x-api-key)",
         ));
     };
-    let ente = &state.store.enti[idx];
+    let ente = state.store.ente(idx);
     let bearer = parts.headers.get(header::AUTHORIZATION);
     match (ente.pdnd, bearer) {
         (true, None) => Err(ApiError::forbidden(

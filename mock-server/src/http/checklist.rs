@@ -6,6 +6,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::problem::ApiError;
 use crate::checklist::engine::{Options, evaluate, validator_shape};
+use crate::domain::ente::EnteId;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Html;
@@ -21,7 +22,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn checklist(State(state): State<AppState>, Caller(ente): Caller) -> Json<Value> {
-    let e = &state.store.enti[ente];
+    let e = state.store.ente(ente);
     let calls = state.store.calls_for_checklist(ente);
     let checks = evaluate(&calls, &Options::for_sender(&e.tax_id));
     let ok = checks.iter().all(|c| c.ok);
@@ -32,7 +33,11 @@ async fn checklist(State(state): State<AppState>, Caller(ente): Caller) -> Json<
 
 /// Calls made with this Ente's key on another Ente's notification or stream: the multi-tenant
 /// bug of PT platforms that mix up keys. (Price calls are allowed across Enti.)
-fn cross_ente(state: &AppState, ente: usize, calls: &[crate::checklist::call::Call]) -> Vec<Value> {
+fn cross_ente(
+    state: &AppState,
+    ente: EnteId,
+    calls: &[crate::checklist::call::Call],
+) -> Vec<Value> {
     use crate::checklist::call::Op;
     calls
         .iter()
@@ -40,7 +45,7 @@ fn cross_ente(state: &AppState, ente: usize, calls: &[crate::checklist::call::Ca
         .filter_map(|c| {
             let id = c.path.split('/').find(|seg| state.store.owner_of(seg).is_some())?;
             let owner = state.store.owner_of(id)?;
-            (owner != ente).then(|| json!({"callId": c.id, "method": c.method, "path": c.path, "status": c.status, "owner": state.store.enti[owner].name}))
+            (owner != ente).then(|| json!({"callId": c.id, "method": c.method, "path": c.path, "status": c.status, "owner": state.store.ente(owner).name}))
         })
         .collect()
 }
@@ -63,14 +68,14 @@ async fn result(
             .store
             .ente_with_key(k)
             .ok_or_else(|| ApiError::forbidden("PN_FORBIDDEN", "unknown x-api-key"))?,
-        None if state.store.enti.len() == 1 => 0,
+        None if state.store.enti.len() == 1 => EnteId::new(0),
         None => {
             return Err(ApiError::unauthorized(
                 "several Enti: send the x-api-key of the Ente whose checklist you want",
             ));
         }
     };
-    let e = &state.store.enti[ente];
+    let e = state.store.ente(ente);
     let checks = evaluate(
         &state.store.calls_for_checklist(ente),
         &Options::for_sender(&e.tax_id),
@@ -92,7 +97,7 @@ async fn page(
     State(state): State<AppState>,
     Caller(ente): Caller,
 ) -> Result<Html<String>, ApiError> {
-    let e = &state.store.enti[ente];
+    let e = state.store.ente(ente);
     let checks = evaluate(
         &state.store.calls_for_checklist(ente),
         &Options::for_sender(&e.tax_id),

@@ -39,7 +39,7 @@ async fn groups(
             ));
         }
     };
-    let profile = &state.store.enti[ente];
+    let profile = state.store.ente(ente);
     let key = profile.api_key_groups();
     Ok(Json(
         profile

@@ -6,6 +6,7 @@ use super::extract::{ApiPath, ApiQuery, StorageBase};
 use super::problem::{ApiError, ApiResult};
 use super::{AppState, storage};
 use crate::domain::clock::rfc3339;
+use crate::domain::ente::EnteId;
 use crate::domain::iun::Iun;
 use crate::domain::request::{Attachment, RequestVersion};
 use crate::domain::timeline::DetailVersion;
@@ -43,7 +44,7 @@ fn not_found() -> ApiError {
 }
 
 /// The caller's accepted notification (404 while in validation, refused, or another Ente's).
-pub fn accepted(state: &AppState, ente: usize, iun: &str) -> ApiResult<Notification> {
+pub fn accepted(state: &AppState, ente: EnteId, iun: &str) -> ApiResult<Notification> {
     let iun = parse_iun(iun)?;
     state
         .store

@@ -3,6 +3,7 @@
 
 use super::AppState;
 use crate::checklist::call::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS};
+use crate::domain::ente::EnteId;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
@@ -32,10 +33,10 @@ fn is_json(h: &HeaderMap) -> bool {
 
 /// The Ente of a request, once found: the outer middleware finds it, the inner ones read it.
 #[derive(Debug, Clone, Copy)]
-pub struct EnteOf(pub Option<usize>);
+pub struct EnteOf(pub Option<EnteId>);
 
 /// The Ente a call belongs to: its API key, or for storage the owner of the slot or grant.
-pub fn ente_of(state: &AppState, req: &Request) -> Option<usize> {
+pub fn ente_of(state: &AppState, req: &Request) -> Option<EnteId> {
     if let Some(EnteOf(ente)) = req.extensions().get::<EnteOf>() {
         return *ente;
     }

@@ -9,6 +9,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::extract::ApiQuery;
 use super::problem::{ApiError, ApiResult};
+use crate::domain::ente::EnteId;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
@@ -38,7 +39,7 @@ const REDACTED: &str = "[redacted]";
 struct Entry {
     id: u64,
     at: std::time::SystemTime,
-    ente: Option<usize>,
+    ente: Option<EnteId>,
     method: axum::http::Method,
     path: String,
     query: Option<String>,
@@ -94,7 +95,7 @@ impl Kept {
 pub struct RequestLog {
     next_id: AtomicU64,
     /// Per Ente: its requests, and the body bytes they hold.
-    per_ente: Mutex<HashMap<usize, (VecDeque<Entry>, usize)>>,
+    per_ente: Mutex<HashMap<EnteId, (VecDeque<Entry>, usize)>>,
     /// `--log-requests`: print each request as a line.
     pub print: bool,
 }
@@ -120,7 +121,7 @@ impl RequestLog {
         }
     }
 
-    fn of(&self, ente: usize, after: u64, limit: usize) -> Vec<Entry> {
+    fn of(&self, ente: EnteId, after: u64, limit: usize) -> Vec<Entry> {
         let map = self.per_ente.lock().unwrap_or_else(|p| p.into_inner());
         let list = map.get(&ente).map(|(l, _)| l.iter()).into_iter().flatten();
         let newer: Vec<&Entry> = list.filter(|e| e.id > after).collect();
@@ -326,7 +327,7 @@ where
 }
 
 fn print_line(state: &AppState, e: &Entry) {
-    let name = e.ente.map(|i| state.store.enti[i].name.as_str());
+    let name = e.ente.map(|i| state.store.ente(i).name.as_str());
     let v = render(e, name);
     let mut bodies = json!({"request": v["request"], "response": v["response"]});
     if let Some(r) = v.get("mockReason") {
@@ -377,7 +378,7 @@ async fn requests(
         .map(|e| render(e, None))
         .collect();
     Ok(Json(json!({
-        "ente": state.store.enti[ente].name,
+        "ente": state.store.ente(ente).name,
         "kept": KEPT,
         "requests": list,
     })))
@@ -425,7 +426,7 @@ mod tests {
             log.keep(Entry {
                 id,
                 at: std::time::SystemTime::now(),
-                ente: Some((id % 2) as usize),
+                ente: Some(EnteId::new((id % 2) as usize)),
                 method: axum::http::Method::GET,
                 path: "/status".into(),
                 query: None,
@@ -436,12 +437,15 @@ mod tests {
                 mock_reason: None,
             });
         }
-        let odd = log.of(1, 0, KEPT);
+        let odd = log.of(EnteId::new(1), 0, KEPT);
         assert_eq!(odd.len(), (KEPT + 5).div_ceil(2));
         assert!(odd.windows(2).all(|w| w[0].id < w[1].id), "newest last");
-        let after = log.of(1, odd[odd.len() - 3].id, KEPT);
+        let after = log.of(EnteId::new(1), odd[odd.len() - 3].id, KEPT);
         assert_eq!(after.len(), 2);
-        assert_eq!(log.of(1, 0, 3).len(), 3);
-        assert_eq!(log.of(1, 0, 3).last().unwrap().id, odd.last().unwrap().id);
+        assert_eq!(log.of(EnteId::new(1), 0, 3).len(), 3);
+        assert_eq!(
+            log.of(EnteId::new(1), 0, 3).last().unwrap().id,
+            odd.last().unwrap().id
+        );
     }
 }

@@ -38,7 +38,7 @@ async fn send(
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<NewNotificationResponse>)> {
     let req = request::parse(version, &body).map_err(ApiError::from_violations)?;
-    let profile = &state.store.enti[ente];
+    let profile = state.store.ente(ente);
     let key_groups = profile.api_key_groups();
     let active_groups = profile.active_group_ids();
     let sender = SenderProfile {

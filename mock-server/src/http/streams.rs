@@ -4,6 +4,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::extract::{ApiPath, ApiQuery, JsonBody};
 use super::problem::{ApiError, ApiResult};
+use crate::domain::ente::EnteId;
 use crate::domain::schema::{Pattern, Reader, Str};
 use crate::domain::stream::{EventType, StreamVersion, parse_event_id};
 use crate::store::streams::{Pacing, StreamError, StreamSpec};
@@ -106,7 +107,7 @@ fn stream_id(id: &str) -> ApiResult<String> {
 /// Parses a create/update body of `version`; returns the spec and `replacedStreamId`.
 fn parse_spec(
     state: &AppState,
-    ente: usize,
+    ente: EnteId,
     version: StreamVersion,
     body: &Value,
     create: bool,
@@ -162,7 +163,7 @@ fn parse_spec(
     if !r.violations.is_empty() {
         return Err(invalid(r));
     }
-    check_groups(&state.store.enti[ente], version, &groups)?;
+    check_groups(state.store.ente(ente), version, &groups)?;
     let event_type = if event_type.as_deref() == Some("STATUS") {
         EventType::Status
     } else {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::domain::builtin;
+use crate::domain::ente::EnteId;
 use crate::domain::request::{self, RequestVersion};
 use base64::Engine as _;
 use send_wire::PhysicalCommunicationType;
@@ -38,7 +39,10 @@ fn engine() -> Engine {
     let bytes = b"%PDF-1.4 atto".to_vec();
     let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
     let slot = store
-        .preload(0, &[("0".into(), "application/pdf".into(), sha.clone())])
+        .preload(
+            EnteId::new(0),
+            &[("0".into(), "application/pdf".into(), sha.clone())],
+        )
         .remove(0);
     let path = dir.path().join("doc.pdf");
     std::fs::write(&path, &bytes).unwrap();
@@ -66,7 +70,7 @@ impl Engine {
     fn run(&self, pec: Option<&str>, address: &str, pct: &str) -> Notification {
         let iun = self.send(pec, address, pct);
         self.store.advance(Duration::days(60));
-        self.store.notification(0, &iun).unwrap()
+        self.store.notification(EnteId::new(0), &iun).unwrap()
     }
 
     fn send(&self, pec: Option<&str>, address: &str, pct: &str) -> Iun {
@@ -80,7 +84,7 @@ impl Engine {
             "documents": [{"contentType": "application/pdf", "digests": {"sha256": self.doc.2}, "ref": {"key": self.doc.0, "versionToken": self.doc.1}}]});
         let req = request::parse(RequestVersion::V26, &body).unwrap();
         self.store
-            .submit(0, RequestVersion::V26, req, &body)
+            .submit(EnteId::new(0), RequestVersion::V26, req, &body)
             .unwrap()
     }
 }
@@ -586,7 +590,9 @@ fn analog_deceased_returns_to_sender() {
 #[test]
 fn a_view_before_the_refinement_perfects_the_notification() {
     let e = engine();
-    e.store.pin_next_script(0, "digital-viewed").unwrap();
+    e.store
+        .pin_next_script(EnteId::new(0), "digital-viewed")
+        .unwrap();
     let n = e.run(Some("prova@pec.it"), "Via Roma 1", "REGISTERED_LETTER_890");
     assert_eq!(
         cats(&n)[cats(&n).len() - 2..],
@@ -615,10 +621,16 @@ fn a_view_before_the_refinement_perfects_the_notification() {
     // Viewed through the admin action before the letter is sent: no paper at all.
     let iun = e.send(None, "Via @OK_AR", "AR_REGISTERED_LETTER");
     e.store.advance(Duration::minutes(10));
-    assert_eq!(e.store.view(0, &iun, 0), Some(ViewOutcome::Viewed));
-    assert_eq!(e.store.view(0, &iun, 0), Some(ViewOutcome::AlreadyViewed));
+    assert_eq!(
+        e.store.view(EnteId::new(0), &iun, 0),
+        Some(ViewOutcome::Viewed)
+    );
+    assert_eq!(
+        e.store.view(EnteId::new(0), &iun, 0),
+        Some(ViewOutcome::AlreadyViewed)
+    );
     e.store.advance(Duration::days(60));
-    let n = e.store.notification(0, &iun).unwrap();
+    let n = e.store.notification(EnteId::new(0), &iun).unwrap();
     assert!(
         !cats(&n).contains(&"SEND_ANALOG_DOMICILE"),
         "{:?}",
@@ -629,8 +641,8 @@ fn a_view_before_the_refinement_perfects_the_notification() {
     // Viewed after the refinement: no cost in the element, status VIEWED from EFFECTIVE_DATE.
     let iun = e.send(Some("prova@pec.it"), "Via Roma 1", "REGISTERED_LETTER_890");
     e.store.advance(Duration::days(30));
-    e.store.view(0, &iun, 0);
-    let n = e.store.notification(0, &iun).unwrap();
+    e.store.view(EnteId::new(0), &iun, 0);
+    let n = e.store.notification(EnteId::new(0), &iun).unwrap();
     assert!(
         n.timeline
             .last()
@@ -652,19 +664,22 @@ fn advancing_fires_in_order_and_nothing_early_and_notifications_interleave() {
     e.store.advance(Duration::minutes(3));
     let b = e.send(None, "Via @OK_890", "REGISTERED_LETTER_890");
     // Validation starts a minute after the send; acceptance comes at five.
-    let na = e.store.notification(0, &a).unwrap();
+    let na = e.store.notification(EnteId::new(0), &a).unwrap();
     assert_eq!(cats(&na), ["VALIDATE_NORMALIZE_ADDRESSES_REQUEST"]);
     assert_eq!(na.status(), Status::IN_VALIDATION);
     e.store.advance(Duration::minutes(2));
-    assert_eq!(cats(&e.store.notification(0, &a).unwrap()).len(), 4);
     assert_eq!(
-        cats(&e.store.notification(0, &b).unwrap()),
+        cats(&e.store.notification(EnteId::new(0), &a).unwrap()).len(),
+        4
+    );
+    assert_eq!(
+        cats(&e.store.notification(EnteId::new(0), &b).unwrap()),
         ["VALIDATE_NORMALIZE_ADDRESSES_REQUEST"]
     );
     e.store.advance(Duration::days(7));
     let (na, nb) = (
-        e.store.notification(0, &a).unwrap(),
-        e.store.notification(0, &b).unwrap(),
+        e.store.notification(EnteId::new(0), &a).unwrap(),
+        e.store.notification(EnteId::new(0), &b).unwrap(),
     );
     assert!(
         !cats(&na).contains(&"REFINEMENT"),
@@ -682,7 +697,13 @@ fn advancing_fires_in_order_and_nothing_early_and_notifications_interleave() {
     let log = e.store.events_since(0);
     let times: Vec<_> = log
         .iter()
-        .map(|ev| e.store.notification(0, &ev.iun).unwrap().timeline[ev.element_index()].timestamp)
+        .map(|ev| {
+            e.store
+                .notification(EnteId::new(0), &ev.iun)
+                .unwrap()
+                .timeline[ev.element_index()]
+            .timestamp
+        })
         .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
     assert!(log.iter().any(|ev| ev.iun == a) && log.iter().any(|ev| ev.iun == b));

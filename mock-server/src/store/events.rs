@@ -1,5 +1,6 @@
 //! Every timeline element in emission order, with the status after it: what the streams read.
 
+use crate::domain::ente::EnteId;
 use crate::domain::iun::Iun;
 use crate::domain::status::Status;
 
@@ -17,8 +18,8 @@ pub struct EmittedEvent {
 }
 
 impl EmittedEvent {
-    pub fn ente(&self) -> usize {
-        self.ente as usize
+    pub fn ente(&self) -> EnteId {
+        EnteId::new(self.ente as usize)
     }
     /// Index of the element in the notification's timeline.
     pub fn element_index(&self) -> usize {
@@ -35,7 +36,7 @@ impl EventLog {
     /// Appends an event; returns its sequence number (1-based position in the log).
     pub fn push(
         &mut self,
-        ente: usize,
+        ente: EnteId,
         iun: &Iun,
         element_index: usize,
         status_after: Status,
@@ -44,7 +45,7 @@ impl EventLog {
         // Enti come from a configuration file and a timeline ends at a few dozen elements.
         self.events.push(EmittedEvent {
             iun: iun.clone(),
-            ente: u32::try_from(ente).expect("fewer than 2^32 Enti"),
+            ente: u32::try_from(ente.index()).expect("fewer than 2^32 Enti"),
             element_index: u32::try_from(element_index).expect("a timeline of < 2^32 elements"),
             status_after,
             new_status,
@@ -67,13 +68,22 @@ mod tests {
         assert!(std::mem::size_of::<EmittedEvent>() <= 32);
         let iun = Iun::parse("AAAA-AAAA-AAAA-202611-A-1").unwrap();
         let mut log = EventLog::default();
-        assert_eq!(log.push(3, &iun, 0, Status::IN_VALIDATION, None), 1);
         assert_eq!(
-            log.push(3, &iun, 1, Status::ACCEPTED, Some(Status::ACCEPTED)),
+            log.push(EnteId::new(3), &iun, 0, Status::IN_VALIDATION, None),
+            1
+        );
+        assert_eq!(
+            log.push(
+                EnteId::new(3),
+                &iun,
+                1,
+                Status::ACCEPTED,
+                Some(Status::ACCEPTED)
+            ),
             2
         );
         let e = log.get(2).unwrap();
-        assert_eq!((e.ente(), e.element_index()), (3, 1));
+        assert_eq!((e.ente(), e.element_index()), (EnteId::new(3), 1));
         assert!(log.get(0).is_none() && log.get(3).is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! Upload slots handed out by preload, and the files uploaded into them (kept on disk).
 
+use crate::domain::ente::EnteId;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ pub const URL_VALIDITY: chrono::Duration = chrono::Duration::hours(1);
 #[derive(Debug, Clone)]
 pub struct UploadSlot {
     pub key: String,
-    pub ente: usize,
+    pub ente: EnteId,
     pub preload_idx: String,
     pub secret: String,
     pub content_type: String,

@@ -15,6 +15,7 @@ use super::DownloadTarget;
 use super::files::StoredVersion;
 use super::streams::StreamSpec;
 use crate::checklist::call::Call;
+use crate::domain::ente::EnteId;
 use crate::domain::request::RequestVersion;
 use crate::domain::stream::StreamVersion;
 use chrono::{DateTime, Utc};
@@ -31,7 +32,7 @@ pub const FORMAT: &str = "send-mock-journal/1";
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum Op {
     Preload {
-        ente: usize,
+        ente: EnteId,
         items: Vec<(String, String, String)>,
     },
     Upload {
@@ -39,22 +40,22 @@ pub enum Op {
         version: StoredVersion,
     },
     Grant {
-        ente: usize,
+        ente: EnteId,
         target: DownloadTarget,
         retry_after_first: bool,
         id: String,
     },
     Submit {
-        ente: usize,
+        ente: EnteId,
         version: RequestVersion,
         body: Value,
     },
     Cancel {
-        ente: usize,
+        ente: EnteId,
         iun: String,
     },
     Payments {
-        ente: usize,
+        ente: EnteId,
         events: Vec<(String, String, i64, DateTime<Utc>)>,
     },
     AddPosition {
@@ -68,15 +69,15 @@ pub enum Op {
         timestamp: DateTime<Utc>,
     },
     F24Payments {
-        ente: usize,
+        ente: EnteId,
         events: Vec<super::F24Payment>,
     },
     PinScript {
-        ente: usize,
+        ente: EnteId,
         script: String,
     },
     View {
-        ente: usize,
+        ente: EnteId,
         iun: String,
         rec: usize,
     },
@@ -87,30 +88,30 @@ pub enum Op {
     /// Scheduled work ran up to the op's instant.
     Fire,
     CreateStream {
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         spec: StreamSpec,
         replaced: Option<String>,
     },
     UpdateStream {
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: String,
         spec: StreamSpec,
     },
     DeleteStream {
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: String,
     },
     DisableStream {
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: String,
     },
     /// A stream read that acknowledged or expired events.
     Consume {
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: String,
         last_event_id: Option<u64>,
@@ -120,11 +121,11 @@ pub enum Op {
         expired_through: Option<u64>,
     },
     Record {
-        ente: usize,
+        ente: EnteId,
         call: Box<Call>,
     },
     ClearCalls {
-        ente: usize,
+        ente: EnteId,
     },
 }
 
@@ -405,7 +406,7 @@ pub fn compact(
             last_id = last_id.max(call.id);
         }
     }
-    let mut shown: std::collections::HashMap<usize, usize> = Default::default();
+    let mut shown: std::collections::HashMap<EnteId, usize> = Default::default();
     let mut cleared = std::collections::HashSet::new();
     let mut dropped = Vec::new();
     for (seq, e) in entries.iter().rev() {
@@ -445,7 +446,7 @@ mod tests {
             at: Utc::now(),
             io_ms: Some(1_796_400_000_000),
             op: Op::Cancel {
-                ente: 0,
+                ente: EnteId::new(0),
                 iun: "ABCD-EFGH-IJKL-202612-A-1".into(),
             },
         };
@@ -476,7 +477,7 @@ mod tests {
         );
     }
 
-    fn record(ente: usize, id: u64) -> Op {
+    fn record(ente: EnteId, id: u64) -> Op {
         Op::Record {
             ente,
             call: Box::new(Call {
@@ -486,7 +487,7 @@ mod tests {
         }
     }
 
-    fn ids(entries: &[(i64, Entry)]) -> Vec<(i64, Option<(usize, u64)>)> {
+    fn ids(entries: &[(i64, Entry)]) -> Vec<(i64, Option<(EnteId, u64)>)> {
         entries
             .iter()
             .map(|(seq, e)| match &e.op {
@@ -501,14 +502,16 @@ mod tests {
         let at = Utc::now();
         // Journaled before ids were: every call has id 0 and takes the next number.
         let ops = vec![
-            record(0, 0),
+            record(EnteId::new(0), 0),
             Op::Advance { micros: 5 },
-            record(1, 0),
-            record(0, 0),
-            record(0, 0),
-            Op::ClearCalls { ente: 1 },
-            record(0, 0),
-            record(1, 0),
+            record(EnteId::new(1), 0),
+            record(EnteId::new(0), 0),
+            record(EnteId::new(0), 0),
+            Op::ClearCalls {
+                ente: EnteId::new(1),
+            },
+            record(EnteId::new(0), 0),
+            record(EnteId::new(1), 0),
             Op::Fire,
         ];
         let entries: Vec<(i64, Entry)> = ops
@@ -530,10 +533,10 @@ mod tests {
             ids(&kept),
             vec![
                 (2, None),
-                (5, Some((0, 4))),
+                (5, Some((EnteId::new(0), 4))),
                 (6, None),
-                (7, Some((0, 5))),
-                (8, Some((1, 6))),
+                (7, Some((EnteId::new(0), 5))),
+                (8, Some((EnteId::new(1), 6))),
                 (9, None)
             ]
         );
@@ -553,7 +556,7 @@ mod tests {
             j.append(&Entry {
                 at: Utc::now(),
                 io_ms: None,
-                op: record(0, 0),
+                op: record(EnteId::new(0), 0),
             })
             .unwrap();
         }

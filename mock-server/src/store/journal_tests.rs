@@ -3,6 +3,7 @@
 
 use super::streams::{Pacing, StreamSpec};
 use super::*;
+use crate::domain::ente::EnteId;
 use crate::domain::request::{self, RequestVersion};
 use crate::domain::stream::{EventType, StreamVersion};
 use serde_json::json;
@@ -30,7 +31,8 @@ fn send(s: &Store, doc: &UploadSlot, protocol: &str, address: &str, pec: Option<
         "taxonomyCode": "010202N", "notificationFeePolicy": "FLAT_RATE", "physicalCommunicationType": "AR_REGISTERED_LETTER", "recipients": [rec],
         "documents": [{"contentType": "application/pdf", "digests": {"sha256": doc.sha256}, "ref": {"key": doc.key, "versionToken": "v1"}}]});
     let req = request::parse(RequestVersion::V26, &body).unwrap();
-    s.submit(0, RequestVersion::V26, req, &body).unwrap()
+    s.submit(EnteId::new(0), RequestVersion::V26, req, &body)
+        .unwrap()
 }
 
 /// Everything observable about a store, for comparison.
@@ -42,7 +44,7 @@ fn observe(s: &Store, iuns: &[Iun], stream: &str) -> Value {
     let notifications: Vec<Value> = iuns
         .iter()
         .map(|i| {
-            let n = s.notification(0, i).unwrap();
+            let n = s.notification(EnteId::new(0), i).unwrap();
             let facts: Vec<String> = s.legal_facts_of(&n).iter().map(|f| f.key.clone()).collect();
             json!({
                 "status": format!("{:?}", n.status()),
@@ -52,14 +54,14 @@ fn observe(s: &Store, iuns: &[Iun], stream: &str) -> Value {
         })
         .collect();
     let page = s
-        .consume(0, StreamVersion::V29, stream, None, pacing)
+        .consume(EnteId::new(0), StreamVersion::V29, stream, None, pacing)
         .map(|p| p.events)
         .unwrap_or_default();
     json!({
         "now": crate::domain::clock::rfc3339(s.clock.now()),
         "notifications": notifications,
         "stream": page,
-        "calls": s.calls_for_checklist(0).iter().map(|c| c.id).collect::<Vec<_>>(),
+        "calls": s.calls_for_checklist(EnteId::new(0)).iter().map(|c| c.id).collect::<Vec<_>>(),
         "next_due": s.next_due().map(crate::domain::clock::rfc3339),
     })
 }
@@ -70,7 +72,10 @@ fn a_replayed_journal_rebuilds_the_same_store_and_pending_work_continues() {
     let a = store(dir.path());
     assert_eq!(a.open_journal(dir.path()).unwrap(), 0);
     let slot = a
-        .preload(0, &[("0".into(), "application/pdf".into(), "x".into())])
+        .preload(
+            EnteId::new(0),
+            &[("0".into(), "application/pdf".into(), "x".into())],
+        )
         .remove(0);
     std::fs::create_dir_all(dir.path().join("files")).unwrap();
     let bytes = b"%PDF-1.4 atto".to_vec();
@@ -102,38 +107,46 @@ fn a_replayed_journal_rebuilds_the_same_store_and_pending_work_continues() {
         groups: vec![],
         wait_for_accepted: None,
     };
-    let meta = a.create_stream(0, StreamVersion::V29, spec, None).unwrap();
+    let meta = a
+        .create_stream(EnteId::new(0), StreamVersion::V29, spec, None)
+        .unwrap();
     let stream = meta["streamId"].as_str().unwrap().to_string();
     let digital = send(&a, &slot, "P-1", "Via Roma 1", Some("prova@pec.it"));
     let paper = send(&a, &slot, "P-2", "Via @OK_AR", None);
     let cancelled = send(&a, &slot, "P-3", "Via Roma 3", Some("prova@pec.it"));
     a.advance(Duration::minutes(10));
-    a.cancel(0, &cancelled).unwrap();
+    a.cancel(EnteId::new(0), &cancelled).unwrap();
     a.advance(Duration::hours(2));
-    a.view(0, &digital, 0).unwrap();
+    a.view(EnteId::new(0), &digital, 0).unwrap();
     // Acknowledge part of the stream.
     let pacing = Pacing {
         interval_ms: 0,
         strict: false,
     };
     let first = a
-        .consume(0, StreamVersion::V29, &stream, None, pacing)
+        .consume(EnteId::new(0), StreamVersion::V29, &stream, None, pacing)
         .unwrap();
     let last = first.events[9]["eventId"]
         .as_str()
         .unwrap()
         .parse()
         .unwrap();
-    a.consume(0, StreamVersion::V29, &stream, Some(last), pacing)
-        .unwrap();
+    a.consume(
+        EnteId::new(0),
+        StreamVersion::V29,
+        &stream,
+        Some(last),
+        pacing,
+    )
+    .unwrap();
     let call = crate::checklist::call::Call::get;
     // Cleared calls are compacted away at the next start; the later ones keep their ids.
     for p in ["/a", "/b", "/c"] {
-        a.record(0, call(p));
+        a.record(EnteId::new(0), call(p));
     }
-    a.clear_calls(0);
-    a.record(0, call("/d"));
-    a.record(0, call("/e"));
+    a.clear_calls(EnteId::new(0));
+    a.record(EnteId::new(0), call("/d"));
+    a.record(EnteId::new(0), call("/e"));
     let iuns = [digital, paper, cancelled];
     let before = observe(&a, &iuns, &stream);
     assert_eq!(before["calls"], json!([4, 5]));
@@ -191,7 +204,10 @@ fn io_instants_are_replayed_so_real_time_lifetimes_survive_a_restart() {
     let a = store(dir.path());
     a.open_journal(dir.path()).unwrap();
     let slot = a
-        .preload(0, &[("0".into(), "application/pdf".into(), "x".into())])
+        .preload(
+            EnteId::new(0),
+            &[("0".into(), "application/pdf".into(), "x".into())],
+        )
         .remove(0);
     drop(a);
     std::thread::sleep(std::time::Duration::from_millis(20));

@@ -1,6 +1,7 @@
 //! Legal facts and AARs: what each document says, rendered to bytes when downloaded.
 
 use crate::domain::clock::rfc3339;
+use crate::domain::ente::EnteId;
 use crate::domain::pdf;
 use crate::domain::script::LegalFactKind;
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use chrono_tz::Europe::Rome;
 pub struct LegalFactRecord {
     pub key: String,
     pub iun: String,
-    pub ente: usize,
+    pub ente: EnteId,
     pub kind: LegalFactKind,
     pub rec_index: Option<usize>,
     pub recipient_tax_id: Option<String>,

@@ -19,6 +19,7 @@ pub mod streams;
 use crate::config::EnteProfile;
 use crate::domain::clock::VirtualClock;
 use crate::domain::downtime::{Downtime, DowntimeError, Downtimes, Functionality};
+use crate::domain::ente::EnteId;
 use crate::domain::iun::Iun;
 use crate::domain::library::ScriptLibrary;
 use crate::domain::presign::Presigner;
@@ -69,7 +70,7 @@ pub struct RefusalReason {
 #[derive(Debug, Clone)]
 pub struct Notification {
     pub iun: Iun,
-    pub ente: usize,
+    pub ente: EnteId,
     pub version: RequestVersion,
     pub request: NotificationRequest,
     pub sent_at: DateTime<Utc>,
@@ -192,7 +193,7 @@ struct FactRef {
 
 #[derive(Debug, Clone)]
 struct Grant {
-    ente: usize,
+    ente: EnteId,
     target: DownloadTarget,
     expires_io: Duration,
 }
@@ -221,12 +222,12 @@ struct State {
     files: Files,
     /// Boxed: the table keeps room for more entries than it holds, and a notification is big.
     notifications: HashMap<Iun, Box<Notification>>,
-    by_protocol: HashMap<(usize, String, String), Iun>,
+    by_protocol: HashMap<(EnteId, String, String), Iun>,
     by_iuv: HashMap<(String, String), Iun>,
     legal_facts: HashMap<Box<str>, FactRef>,
     grants: HashMap<String, Grant>,
     asked_once: HashSet<String>,
-    pinned: HashMap<usize, String>,
+    pinned: HashMap<EnteId, String>,
     streams: HashMap<String, streams::Stream>,
     schedule: BinaryHeap<Reverse<Due>>,
     events: EventLog,
@@ -250,7 +251,7 @@ pub struct Store {
     wake: Notify,
     calls: Mutex<(
         u64,
-        HashMap<usize, std::collections::VecDeque<crate::checklist::call::Call>>,
+        HashMap<EnteId, std::collections::VecDeque<crate::checklist::call::Call>>,
     )>,
     /// Where changes go with `--data-dir`; unset in memory (and while replaying). Set once,
     /// so whether there is one is read without a lock on every change.
@@ -324,7 +325,7 @@ impl Store {
     /// whether the caller may see it. `None` when there is no such notification.
     pub fn rendered<E>(
         &self,
-        ente: usize,
+        ente: EnteId,
         iun: &Iun,
         variant: u8,
         check: impl FnOnce(&Notification) -> Result<(), E>,
@@ -573,7 +574,7 @@ impl Store {
     // ---------------------------------------------------------------- files
 
     /// Creates upload slots; returns (preloadIdx, secret, key) per item.
-    pub fn preload(&self, ente: usize, items: &[(String, String, String)]) -> Vec<UploadSlot> {
+    pub fn preload(&self, ente: EnteId, items: &[(String, String, String)]) -> Vec<UploadSlot> {
         let now = self.clock.now();
         let io = self.io_instant();
         let mut out = Vec::new();
@@ -625,7 +626,7 @@ impl Store {
     /// A time-limited URL token for a file; `None` when `retry_after_first` holds it back once.
     pub fn grant(
         &self,
-        ente: usize,
+        ente: EnteId,
         target: DownloadTarget,
         retry_after_first: bool,
         id: &str,
@@ -654,7 +655,7 @@ impl Store {
     }
 
     /// The Ente that owns a notification or a stream (for spotting cross-Ente calls).
-    pub fn owner_of(&self, iun_or_stream: &str) -> Option<usize> {
+    pub fn owner_of(&self, iun_or_stream: &str) -> Option<EnteId> {
         let st = self.lock();
         if let Ok(iun) = Iun::parse(iun_or_stream) {
             return st.notifications.get(&iun).map(|n| n.ente);
@@ -663,18 +664,26 @@ impl Store {
     }
 
     /// The Ente whose API key is `key`.
-    pub fn ente_with_key(&self, key: &str) -> Option<usize> {
-        self.enti.iter().position(|e| e.api_key.expose() == key)
+    pub fn ente_with_key(&self, key: &str) -> Option<EnteId> {
+        self.enti
+            .iter()
+            .position(|e| e.api_key.expose() == key)
+            .map(EnteId::new)
+    }
+
+    /// The profile of Ente `id`.
+    pub fn ente(&self, id: EnteId) -> &EnteProfile {
+        &self.enti[id.index()]
     }
 
     /// The Ente a download token was granted to.
-    pub fn grant_owner(&self, token: &str) -> Option<usize> {
+    pub fn grant_owner(&self, token: &str) -> Option<EnteId> {
         self.lock().grants.get(token).map(|g| g.ente)
     }
 
     /// Records a call an Ente made (for the client checklist). The log keeps the most recent
     /// `MAX_CALLS` calls per Ente.
-    pub fn record(&self, ente: usize, mut call: crate::checklist::call::Call) {
+    pub fn record(&self, ente: EnteId, mut call: crate::checklist::call::Call) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         // Ids are journaled: a compacted journal replays fewer calls, under the same ids.
         call.id = if call.id == 0 { calls.0 + 1 } else { call.id };
@@ -691,7 +700,7 @@ impl Store {
     }
 
     /// The calls `ente` made, and every Ente's price calls (the creditor may ask a sender's price).
-    pub fn calls_for_checklist(&self, ente: usize) -> Vec<crate::checklist::call::Call> {
+    pub fn calls_for_checklist(&self, ente: EnteId) -> Vec<crate::checklist::call::Call> {
         let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         let mut out: Vec<_> = calls
             .1
@@ -710,7 +719,7 @@ impl Store {
         out
     }
 
-    pub fn clear_calls(&self, ente: usize) {
+    pub fn clear_calls(&self, ente: EnteId) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         self.log_now(|| journal::Op::ClearCalls { ente });
         calls.1.remove(&ente);
@@ -729,13 +738,13 @@ impl Store {
     /// `body` is the request as received, journaled so a restart parses it again.
     pub fn submit(
         &self,
-        ente: usize,
+        ente: EnteId,
         version: RequestVersion,
         request: NotificationRequest,
         body: &Value,
     ) -> Result<Iun, Conflicts> {
         let now = self.clock.now();
-        let sender = &self.enti[ente].tax_id;
+        let sender = &self.ente(ente).tax_id;
         let mut st = self.lock();
         self.log(now, || journal::Op::Submit {
             ente,
@@ -811,7 +820,7 @@ impl Store {
     }
 
     /// The notification `iun` if it belongs to `ente`.
-    pub fn notification(&self, ente: usize, iun: &Iun) -> Option<Notification> {
+    pub fn notification(&self, ente: EnteId, iun: &Iun) -> Option<Notification> {
         self.fire_due(self.clock.now());
         self.lock()
             .notifications
@@ -820,7 +829,7 @@ impl Store {
             .map(|n| Notification::clone(n))
     }
 
-    pub fn request_status(&self, ente: usize, lookup: &RequestLookup) -> Option<Notification> {
+    pub fn request_status(&self, ente: EnteId, lookup: &RequestLookup) -> Option<Notification> {
         self.fire_due(self.clock.now());
         let st = self.lock();
         let iun = match lookup {
@@ -861,7 +870,7 @@ impl Store {
     fn fact_record(&self, st: &State, key: &str, fact: &FactRef) -> Option<LegalFactRecord> {
         let n = st.notifications.get(&fact.iun)?;
         let element = n.timeline.get(fact.element)?;
-        let sender = &self.enti[n.ente];
+        let sender = self.ente(n.ente);
         let rec = fact.rec_index.and_then(|i| n.request.recipients.get(i));
         let mut lines = vec![
             format!("IUN: {}", n.iun),
@@ -888,7 +897,7 @@ impl Store {
         })
     }
 
-    pub fn cancel(&self, ente: usize, iun: &Iun) -> Option<CancelOutcome> {
+    pub fn cancel(&self, ente: EnteId, iun: &Iun) -> Option<CancelOutcome> {
         let now = self.clock.now();
         self.fire_due(now);
         let mut st = self.lock();
@@ -959,7 +968,7 @@ impl Store {
     /// this Ente carries.
     pub fn payment_events(
         &self,
-        ente: usize,
+        ente: EnteId,
         events: &[(String, String, i64, DateTime<Utc>)],
     ) -> Result<(), Vec<String>> {
         let now = self.clock.now();
@@ -1037,7 +1046,7 @@ impl Store {
     /// that name no accepted notification of this Ente with such a recipient.
     pub fn f24_payment_events(
         &self,
-        ente: usize,
+        ente: EnteId,
         events: &[F24Payment],
     ) -> Result<(), Vec<String>> {
         let now = self.clock.now();
@@ -1166,7 +1175,7 @@ impl Store {
     }
 
     /// Pins `script` for every recipient of the next notification `ente` sends.
-    pub fn pin_next_script(&self, ente: usize, script: &str) -> Result<(), Vec<String>> {
+    pub fn pin_next_script(&self, ente: EnteId, script: &str) -> Result<(), Vec<String>> {
         if self.scripts.by_name(script).is_none() {
             return Err(self.scripts.names());
         }
@@ -1180,7 +1189,7 @@ impl Store {
     }
 
     /// The recipient `rec` reads the notification now (SEND's NOTIFICATION_VIEWED).
-    pub fn view(&self, ente: usize, iun: &Iun, rec: usize) -> Option<ViewOutcome> {
+    pub fn view(&self, ente: EnteId, iun: &Iun, rec: usize) -> Option<ViewOutcome> {
         let now = self.clock.now();
         self.fire_due(now);
         let mut st = self.lock();

@@ -3,6 +3,7 @@
 
 use super::{Notification, State, Store};
 use crate::domain::clock::rfc3339;
+use crate::domain::ente::EnteId;
 use crate::domain::iun::Iun;
 use crate::domain::status::Status;
 use crate::domain::stream::{EventType, Filter, StreamVersion, event_id};
@@ -59,7 +60,7 @@ struct Queued {
 #[derive(Debug, Clone)]
 pub struct Stream {
     pub id: String,
-    pub ente: usize,
+    pub ente: EnteId,
     pub version: StreamVersion,
     pub spec: StreamSpec,
     pub activation: DateTime<Utc>,
@@ -148,7 +149,7 @@ impl State {
     pub(super) fn dispatch(
         &mut self,
         seq: u64,
-        ente: usize,
+        ente: EnteId,
         iun: &Iun,
         category: crate::domain::timeline::Category,
         status_after: Status,
@@ -204,7 +205,7 @@ impl State {
 
     fn stream_mut(
         &mut self,
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: &str,
     ) -> Result<&mut Stream, StreamError> {
@@ -267,7 +268,7 @@ impl State {
 impl Store {
     pub fn create_stream(
         &self,
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         spec: StreamSpec,
         replaced: Option<String>,
@@ -334,7 +335,7 @@ impl Store {
 
     /// The Ente's streams, whatever version created them (pn-stream lists them by PA: the way
     /// a PT finds an old stream to replace).
-    pub fn list_streams(&self, ente: usize) -> Vec<Value> {
+    pub fn list_streams(&self, ente: EnteId) -> Vec<Value> {
         let io_now = self.clock.io_time().num_milliseconds();
         let mut st = self.lock();
         st.purge_disabled(io_now);
@@ -347,7 +348,7 @@ impl Store {
 
     pub fn stream(
         &self,
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: &str,
     ) -> Result<Value, StreamError> {
@@ -359,7 +360,7 @@ impl Store {
 
     pub fn update_stream(
         &self,
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: &str,
         spec: StreamSpec,
@@ -391,7 +392,7 @@ impl Store {
 
     pub fn delete_stream(
         &self,
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: &str,
     ) -> Result<(), StreamError> {
@@ -409,7 +410,7 @@ impl Store {
 
     pub fn disable_stream(
         &self,
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: &str,
     ) -> Result<Value, StreamError> {
@@ -435,7 +436,7 @@ impl Store {
     /// One read: acknowledges up to `last_event_id`, drops expired events, returns the next page.
     pub fn consume(
         &self,
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: &str,
         last_event_id: Option<u64>,
@@ -456,7 +457,7 @@ impl Store {
     /// journal's account when replaying (the io clock restarts with the process).
     pub(super) fn consume_expiring(
         &self,
-        ente: usize,
+        ente: EnteId,
         version: StreamVersion,
         id: &str,
         last_event_id: Option<u64>,

@@ -11,6 +11,7 @@ pub mod pdf;
 pub mod pdnd;
 pub mod presign;
 pub mod price;
+pub mod refusal;
 pub mod request;
 pub mod rules;
 pub mod schema;

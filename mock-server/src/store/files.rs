@@ -30,7 +30,7 @@ pub struct UploadSlot {
 
 /// How long SEND keeps an uploaded file that no notification references (the upload FAQ):
 /// on the clock's io time, like presigned URLs, so compressed SEND days do not delete uploads.
-pub const RETENTION_UNREFERENCED: chrono::Duration = chrono::Duration::days(7);
+pub use crate::domain::refusal::RETENTION_UNREFERENCED;
 
 /// One uploaded version of a slot's file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

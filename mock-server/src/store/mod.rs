@@ -24,10 +24,10 @@ use crate::domain::iun::Iun;
 use crate::domain::library::ScriptLibrary;
 use crate::domain::presign::Presigner;
 use crate::domain::price::{self, Price};
+use crate::domain::refusal;
 use crate::domain::request::{NotificationRequest, RequestVersion};
 use crate::domain::script::{self, ElementContext, LegalFactKind, NewLegalFact, RecipientRun};
 use crate::domain::status::{Status, StatusTracker};
-use crate::domain::tax_id::TaxId;
 use crate::domain::timeline::{Category, ElementId, TimelineElement};
 use chrono::{DateTime, Duration, Utc};
 use events::EventLog;
@@ -55,16 +55,7 @@ pub const CANCELLATION_DELAY: Duration = Duration::minutes(1);
 /// SEND's answer while a request is being validated.
 pub const WAITING_RETRY_AFTER: i64 = 10;
 
-/// Tax ids that pass the checksum but that the tax registry does not know (UAT test data).
-const UNKNOWN_TAX_IDS: &[&str] = &["LNALNI80A01H501T"];
-
-/// One refusal reason of REQUEST_REFUSED.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RefusalReason {
-    pub error_code: &'static str,
-    pub detail: String,
-    pub rec_index: Option<usize>,
-}
+pub use crate::domain::refusal::RefusalReason;
 
 /// A notification (or a request still being validated, or a refused one).
 #[derive(Debug, Clone)]
@@ -1578,130 +1569,11 @@ impl State {
     }
 
     fn refusal_reasons(&self, n: &Notification) -> Vec<RefusalReason> {
-        let mut out = Vec::new();
-        let mut check = |att: &crate::domain::request::Attachment,
-                         rec: Option<usize>,
-                         json_meta: bool| {
-            let key = att.file_ref.bare_key();
-            let slot = self.files.slots.get(key).filter(|s| s.ente == n.ente);
-            let Some(slot) = slot else {
-                out.push(RefusalReason { error_code: "FILE_NOTFOUND", detail: format!("Allegato non trovato. fileKey={key} (no preload of this Ente returned that key)"), rec_index: rec });
-                return;
-            };
-            let Some(v) = slot.version(&att.file_ref.version_token) else {
-                let detail = match slot.versions.last() {
-                    None => {
-                        format!("Allegato non trovato. fileKey={key}: preloaded but never uploaded")
-                    }
-                    Some(last) => format!(
-                        "Allegato non trovato. fileKey={key} versionToken={}: the versionToken must be the x-amz-version-id header returned by the upload ({})",
-                        att.file_ref.version_token, last.version_id
-                    ),
-                };
-                out.push(RefusalReason {
-                    error_code: "FILE_NOTFOUND",
-                    detail,
-                    rec_index: rec,
-                });
-                return;
-            };
-            let age = chrono::Duration::milliseconds(n.submitted_io_ms - v.uploaded_io_ms);
-            if !slot.referenced && v.uploaded_io_ms > 0 && age > files::RETENTION_UNREFERENCED {
-                out.push(RefusalReason {
-                    error_code: "FILE_GONE",
-                    detail: format!(
-                        "Il file non è più disponibile. fileKey={key}: uploaded {} days before the send, and SEND deletes a file no notification references within 7 days",
-                        age.num_days()
-                    ),
-                    rec_index: rec,
-                });
-                return;
-            }
-            if v.sha256 != att.digests.sha256 {
-                out.push(RefusalReason {
-                    error_code: "FILE_SHA_ERROR",
-                    detail: format!(
-                        "sha256 of fileKey={key} is {} but the request declares {}",
-                        v.sha256, att.digests.sha256
-                    ),
-                    rec_index: rec,
-                });
-            } else if json_meta {
-                let ok = std::fs::read(&v.path)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                    .is_some_and(|j| j.is_object());
-                if !ok {
-                    out.push(RefusalReason {
-                        error_code: "F24_METADATA_NOT_VALID",
-                        detail: format!("F24 metadata fileKey={key} is not a JSON object"),
-                        rec_index: rec,
-                    });
-                }
-            } else if !v.is_pdf {
-                out.push(RefusalReason {
-                    error_code: "FILE_PDF_INVALID_ERROR",
-                    detail: format!("fileKey={key} is not a PDF (it does not start with %PDF-)"),
-                    rec_index: rec,
-                });
-            }
+        let uploads = EnteUploads {
+            files: &self.files,
+            ente: n.ente,
         };
-        for d in &n.request.documents {
-            check(&d.file, None, false);
-        }
-        for (i, r) in n.request.recipients.iter().enumerate() {
-            for p in r.payments.iter().flatten() {
-                if let Some(a) = p.pago_pa.as_ref().and_then(|pp| pp.attachment.as_ref()) {
-                    check(a, Some(i), false);
-                }
-                if let Some(f) = &p.f24 {
-                    check(&f.metadata_attachment, Some(i), true);
-                }
-            }
-        }
-        for (i, r) in n.request.recipients.iter().enumerate() {
-            if UNKNOWN_TAX_IDS.contains(&r.tax_id.as_str()) || TaxId::parse(&r.tax_id).is_err() {
-                out.push(RefusalReason {
-                    error_code: "TAXID_NOT_VALID",
-                    detail: format!(
-                        "Tax id {} of recipient {i} does not exist in the tax registry",
-                        r.tax_id
-                    ),
-                    rec_index: Some(i),
-                });
-            }
-            if let Some(a) = &r.physical_address {
-                let zip_ok = a.zip.as_deref().is_some_and(|z| {
-                    z.len() == 5 && z.bytes().all(|c| c.is_ascii_digit()) && z != "00000"
-                });
-                if a.is_italian() && !zip_ok {
-                    out.push(RefusalReason {
-                        error_code: "NOT_VALID_ADDRESS",
-                        detail: format!(
-                            "Address of recipient {i} is not valid: zip `{}` is not an Italian CAP",
-                            a.zip.as_deref().unwrap_or("")
-                        ),
-                        rec_index: Some(i),
-                    });
-                }
-            }
-        }
-        // ASYNC: SEND checks each pagoPA payment against pagoPA's GPD (SYNC ones are not).
-        if n.request.pago_pa_int_mode.as_deref() == Some("ASYNC") {
-            for (i, p) in n.request.pago_pa_payments() {
-                if !self.gpd.has(&p.creditor_tax_id, &p.notice_code) {
-                    out.push(RefusalReason {
-                        error_code: "PAYMENT_NOT_VALID",
-                        detail: format!(
-                            "Payment information is not valid - creditorTaxId={} noticeCode={}",
-                            p.creditor_tax_id, p.notice_code
-                        ),
-                        rec_index: Some(i),
-                    });
-                }
-            }
-        }
-        out
+        refusal::refusal_reasons(&n.request, n.submitted_io_ms, &uploads, &self.gpd)
     }
 
     fn run_step(&mut self, iun: &Iun, rec: usize, at: DateTime<Utc>) {
@@ -1815,5 +1687,44 @@ impl State {
             key,
             LegalFactKind::NotificationCancelled,
         );
+    }
+}
+
+/// One Ente's uploads, as validation asks for them.
+struct EnteUploads<'a> {
+    files: &'a files::Files,
+    ente: EnteId,
+}
+
+impl EnteUploads<'_> {
+    fn version(&self, key: &str, token: &str) -> Option<(&UploadSlot, &StoredVersion)> {
+        let slot = self.files.slots.get(key).filter(|s| s.ente == self.ente)?;
+        Some((slot, slot.version(token)?))
+    }
+}
+
+impl refusal::Uploads for EnteUploads<'_> {
+    fn lookup(&self, key: &str, token: &str) -> refusal::Upload {
+        let Some(slot) = self.files.slots.get(key).filter(|s| s.ente == self.ente) else {
+            return refusal::Upload::NoSlot;
+        };
+        match slot.version(token) {
+            Some(v) => refusal::Upload::Found(refusal::UploadedVersion {
+                sha256: v.sha256.clone(),
+                is_pdf: v.is_pdf,
+                uploaded_io_ms: v.uploaded_io_ms,
+                referenced: slot.referenced,
+            }),
+            None => refusal::Upload::NoVersion {
+                last: slot.versions.last().map(|l| l.version_id.clone()),
+            },
+        }
+    }
+
+    fn holds_json_object(&self, key: &str, token: &str) -> bool {
+        self.version(key, token)
+            .and_then(|(_, v)| std::fs::read(&v.path).ok())
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|j| j.is_object())
     }
 }

@@ -20,3 +20,6 @@ pub mod status;
 pub mod stream;
 pub mod tax_id;
 pub mod timeline;
+
+#[cfg(test)]
+mod properties_tests;

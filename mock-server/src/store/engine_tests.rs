@@ -858,3 +858,21 @@ fn a_legal_fact_document_is_written_from_its_notification_and_element() {
     );
     assert!(e.store.legal_fact("PN_LEGAL_FACTS-unknown.pdf").is_none());
 }
+
+#[test]
+fn every_built_in_script_pinned_runs_to_its_last_step() {
+    let e = engine();
+    for name in builtin::NAMES {
+        e.store.pin_next_script(EnteId::new(0), name).unwrap();
+        let n = e.run(Some("prova@pec.it"), "Via Roma 1", "REGISTERED_LETTER_890");
+        let last = n.timeline.last().unwrap().category.as_str();
+        // digital-viewed's view perfects the notification, so its REFINEMENT step never fires.
+        let expected = if *name == "digital-viewed" {
+            "NOTIFICATION_VIEWED"
+        } else {
+            let script = builtin::by_name(name).unwrap();
+            script.steps.last().unwrap().category.as_str()
+        };
+        assert_eq!(last, expected, "{name}");
+    }
+}

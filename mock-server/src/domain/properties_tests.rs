@@ -3,12 +3,12 @@
 //! answer Ok or a list of reasons — never a panic — and what they accept is consistent.
 //!
 //! `cargo test` runs a brief pass (256 cases each); `PROPTEST_CASES=100000 cargo test --release
-//! --test properties` runs a long one.
+//! -p mock-server --lib properties_tests` runs a long one.
 
+use crate::domain::library::parse_script;
+use crate::domain::request::{RequestVersion, parse};
+use crate::domain::rules::{SenderProfile, check};
 use proptest::prelude::*;
-use send_mock::domain::library::parse_script;
-use send_mock::domain::request::{RequestVersion, parse};
-use send_mock::domain::rules::{SenderProfile, check};
 use serde_json::{Value, json};
 
 fn good_request() -> Value {
@@ -158,7 +158,7 @@ proptest! {
         pick in any::<prop::sample::Index>(),
         line in ".{0,60}",
     ) {
-        let good = include_str!("../../fixtures/timelines/pec-slow.yaml");
+        let good = include_str!("../../../fixtures/timelines/pec-slow.yaml");
         assert!(parse_script("pec-slow.yaml", good, &[]).is_ok());
         let mut lines: Vec<&str> = good.lines().collect();
         let i = pick.index(lines.len());

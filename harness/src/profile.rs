@@ -2,6 +2,7 @@
 //! and fee settings, and the recipients its test notifications go to.
 
 use crate::client::Secret;
+use send_wire::values::NoticeCode;
 use send_wire::{NotificationFeePolicy, PhysicalCommunicationType, TaxId};
 use serde::Deserialize;
 use std::fmt;
@@ -299,7 +300,7 @@ impl EnteProfile {
     }
 
     /// A fresh notice code: the prefix, then digits from time and a counter, 18 in all.
-    pub fn next_notice_code(&self) -> String {
+    pub fn next_notice_code(&self) -> NoticeCode {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let t = chrono::Utc::now().timestamp_micros() as u64;
@@ -309,7 +310,8 @@ impl EnteProfile {
             t.wrapping_mul(31).wrapping_add(n.wrapping_mul(7919)) ^ rand::random::<u32>() as u64
         );
         let need = 18 - self.notice_code_prefix.len();
-        format!("{}{}", self.notice_code_prefix, &tail[tail.len() - need..])
+        let code = format!("{}{}", self.notice_code_prefix, &tail[tail.len() - need..]);
+        NoticeCode::parse(&code).expect("the prefix (checked) and the tail make 18 digits")
     }
 }
 
@@ -386,10 +388,8 @@ mod tests {
         assert_eq!(p.api_key().unwrap().expose(), "demo-api-key");
         assert!(!format!("{p:?}").contains("demo-api-key"));
         assert_eq!(p.slug(), "comune-di-esempio-demo");
-        let a = p.next_notice_code();
-        let b = p.next_notice_code();
-        assert_eq!(a.len(), 18);
-        assert!(a.starts_with(&p.notice_code_prefix) && a.bytes().all(|c| c.is_ascii_digit()));
+        let (a, b) = (p.next_notice_code(), p.next_notice_code());
+        assert!(a.as_str().starts_with(&p.notice_code_prefix));
         assert_ne!(a, b);
     }
 

@@ -4,7 +4,9 @@ use crate::client::SendClient;
 use crate::profile::EnteProfile;
 use crate::steps::error::{StepError, StepResult};
 use crate::target::{Target, Timing};
+use send_wire::iun::Iun;
 use send_wire::notification::{NewNotificationRequest, StreamEvent};
+use send_wire::values::{NoticeCode, Sha256};
 use serde::Serialize;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -97,7 +99,7 @@ fn context() -> std::io::Result<Arc<RunContext>> {
 pub struct Uploaded {
     pub key: String,
     pub version: String,
-    pub sha256: String,
+    pub sha256: Sha256,
     pub bytes: Vec<u8>,
 }
 
@@ -121,9 +123,9 @@ pub struct SendWorld {
     pub uploads: BTreeMap<String, Uploaded>,
     pub request: Option<NewNotificationRequest>,
     pub request_id: Option<String>,
-    pub iun: Option<String>,
+    pub iun: Option<Iun>,
     /// (creditorTaxId, noticeCode) of the notification's payment.
-    pub notice: Option<(String, String)>,
+    pub notice: Option<(String, NoticeCode)>,
     pub streams: Vec<StreamHandle>,
 }
 
@@ -194,7 +196,7 @@ impl SendWorld {
             .ok_or_else(|| StepError::NotUploaded(name.to_string()))
     }
 
-    pub fn iun(&self) -> StepResult<String> {
+    pub fn iun(&self) -> StepResult<Iun> {
         self.iun.clone().ok_or(StepError::Earlier(
             "no IUN yet: the notification was not accepted in an earlier step",
         ))

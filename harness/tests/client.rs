@@ -67,7 +67,10 @@ async fn retries_are_bounded_and_the_error_names_the_problem() {
         .mount(&server)
         .await;
     let (c, _) = client(&server);
-    let err = c.detail("AAAA-AAAA-AAAA-202611-A-1").await.unwrap_err();
+    let err = c
+        .detail(&send_wire::iun::Iun::parse("AAAA-AAAA-AAAA-202611-A-1").unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert!(err.to_string().contains("PN_GENERIC_ERROR: boom"), "{err}");
 }

@@ -5,9 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod iun;
 pub mod notification;
 pub mod tax_id;
 pub mod timeline;
+pub mod values;
 pub use tax_id::{TaxId, TaxIdError};
 
 /// SEND's error body (`application/problem+json`).
@@ -105,7 +107,7 @@ pub struct DownloadMetadata {
     pub content_length: u64,
     /// Only documents and attachments announce it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub sha256: Option<values::Sha256>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

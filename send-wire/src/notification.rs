@@ -4,7 +4,9 @@
 //! What a reader does not interpret is kept as SEND sent it (`rest`), so that an answer written
 //! back (evidence for PagoPA's desk) is the answer SEND gave, field for field.
 
+use crate::iun::Iun;
 use crate::timeline::{Category, Known, Status};
+use crate::values::{NoticeCode, Sha256};
 use crate::{LegalFactsId, NotificationFeePolicy, PhysicalCommunicationType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -95,7 +97,7 @@ pub struct NotificationPaymentItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PagoPaPayment {
-    pub notice_code: String,
+    pub notice_code: NoticeCode,
     pub creditor_tax_id: String,
     pub apply_cost: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,7 +129,7 @@ pub struct NotificationDocument {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Digests {
     /// Base64 of the file's SHA-256.
-    pub sha256: String,
+    pub sha256: Sha256,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,7 +149,7 @@ pub struct RequestStatusResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iun: Option<String>,
+    pub iun: Option<Iun>,
     /// Why a request was refused, as SEND words it (what SEND adds, such as `recIndex`, kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<RequestError>>,
@@ -171,7 +173,7 @@ pub struct RequestError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SentNotification {
-    pub iun: String,
+    pub iun: Iun,
     pub pa_protocol_number: String,
     pub sender_tax_id: String,
     pub subject: String,
@@ -254,7 +256,7 @@ pub struct StreamEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_request_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iun: Option<String>,
+    pub iun: Option<Iun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_status: Option<Known<Status>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -338,7 +340,9 @@ mod tests {
     #[test]
     fn a_request_serialises_with_send_field_names() {
         let file = Attachment {
-            digests: Digests { sha256: "s".into() },
+            digests: Digests {
+                sha256: Sha256::of(b"s"),
+            },
             content_type: "application/pdf".into(),
             reference: FileRef {
                 key: "k".into(),
@@ -368,7 +372,10 @@ mod tests {
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["physicalCommunicationType"], "REGISTERED_LETTER_890");
         assert_eq!(v["documents"][0]["ref"]["versionToken"], "v");
-        assert_eq!(v["documents"][0]["digests"]["sha256"], "s");
+        assert_eq!(
+            v["documents"][0]["digests"]["sha256"],
+            Sha256::of(b"s").as_str()
+        );
         assert_eq!(v["pagoPaIntMode"], "NONE");
         assert!(v.get("paFee").is_none());
         let back: NewNotificationRequest = serde_json::from_value(v).unwrap();

@@ -7,7 +7,9 @@ pub mod transcript;
 
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
+use send_wire::iun::Iun;
 use send_wire::notification::{NewNotificationRequest, RequestStatusResponse, SentNotification};
+use send_wire::values::NoticeCode;
 use send_wire::{NewNotificationResponse, NotificationPriceResponseV23, PreLoadResponse, Problem};
 use serde_json::{Value, json};
 use std::fmt;
@@ -605,7 +607,7 @@ impl SendClient {
         self.get(&path, "request status").await
     }
 
-    pub async fn detail(&self, iun: &str) -> Result<SentNotification, ClientError> {
+    pub async fn detail(&self, iun: &Iun) -> Result<SentNotification, ClientError> {
         let path = format!("{}/{iun}", self.family.detail());
         self.get(&path, "notification detail").await
     }
@@ -647,7 +649,7 @@ impl SendClient {
     pub async fn price(
         &self,
         creditor: &str,
-        notice: &str,
+        notice: &NoticeCode,
     ) -> Result<NotificationPriceResponseV23, ClientError> {
         self.get(
             &format!("/delivery/v2.3/price/{creditor}/{notice}"),

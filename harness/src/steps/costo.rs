@@ -89,7 +89,7 @@ async fn read_price(
     };
     let p = client.price(&creditor, &notice).await?;
     if let Some(iun) = &w.iun
-        && p.iun.as_ref() != Some(iun)
+        && p.iun.as_deref() != Some(iun.as_str())
     {
         return Err(StepError::check(format!(
             "the price names IUN {}, the notification is {iun}",

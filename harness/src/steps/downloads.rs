@@ -5,6 +5,7 @@
 use super::*;
 use crate::world::SendWorld;
 use cucumber::{then, when};
+use send_wire::iun::Iun;
 use send_wire::notification::TimelineElement;
 use send_wire::{DownloadMetadata, LegalFactListElement, LegalFactsId};
 
@@ -41,7 +42,7 @@ async fn fetch(w: &SendWorld, path: &str, what: &str) -> StepResult<(DownloadMet
 fn verify(what: &str, meta: &DownloadMetadata, bytes: &[u8]) -> StepResult<Vec<&'static str>> {
     let mut passed = vec![];
     if let Some(sha) = &meta.sha256 {
-        let digest = sha256_b64(bytes);
+        let digest = Sha256::of(bytes);
         if digest != *sha {
             return Err(StepError::check(format!(
                 "{what}: downloaded sha256 {digest}, the metadata announces {sha}"
@@ -70,7 +71,7 @@ fn verify(what: &str, meta: &DownloadMetadata, bytes: &[u8]) -> StepResult<Vec<&
 async fn attachment_matches(w: &mut SendWorld, path: String, name: &str) -> StepResult {
     let (meta, bytes) = fetch(w, &path, &format!("{name} metadata")).await?;
     let verified = verify(name, &meta, &bytes)?;
-    let digest = sha256_b64(&bytes);
+    let digest = Sha256::of(&bytes);
     let uploaded = w.uploaded(name)?;
     if digest != uploaded.sha256 {
         return Err(StepError::check(format!(
@@ -151,7 +152,7 @@ async fn aar(w: &mut SendWorld) -> StepResult {
         );
         let (meta, bytes) = fetch(w, &path, &what).await?;
         let verified = verify(&what, &meta, &bytes)?;
-        let (digest, size) = (sha256_b64(&bytes), bytes.len());
+        let (digest, size) = (Sha256::of(&bytes), bytes.len());
         let file = meta.filename;
         let kept = w.keep_file(&file, bytes);
         w.evidence(|e| {
@@ -221,7 +222,7 @@ fn required_categories(timeline: &[TimelineElement]) -> StepResult {
 /// Waits until the legal-facts list names every fact the timeline references (it may lag).
 async fn listed_facts(
     w: &SendWorld,
-    iun: &str,
+    iun: &Iun,
     wanted: Vec<String>,
 ) -> StepResult<Vec<LegalFactListElement>> {
     let client = w.client().clone();
@@ -266,7 +267,7 @@ async fn legal_facts(w: &mut SendWorld) -> StepResult {
         let path = format!("/delivery-push/{iun}/download/legal-facts/{key}");
         let (meta, bytes) = fetch(w, &path, &what).await?;
         let verified = verify(&what, &meta, &bytes)?;
-        let (digest, size) = (sha256_b64(&bytes), bytes.len());
+        let (digest, size) = (Sha256::of(&bytes), bytes.len());
         let kept = w.keep_file(&meta.filename, bytes);
         w.evidence(|e| e.legal_facts.push(json!({"category": category, "key": key, "filename": meta.filename, "sha256": digest, "size": size, "file": kept, "verified": verified})));
     }

@@ -8,7 +8,6 @@ pub mod invio;
 pub mod streams;
 
 use crate::world::{Poll, SendWorld, Uploaded};
-use base64::Engine as _;
 use error::{StepError, StepResult};
 use reqwest::Method;
 use send_wire::notification::{
@@ -17,14 +16,10 @@ use send_wire::notification::{
     RequestStatusResponse, SentNotification,
 };
 use send_wire::timeline::{Category, Status};
+use send_wire::values::Sha256;
 use send_wire::{NotificationFeePolicy, NotificationPriceResponseV23};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::time::Duration;
-
-pub fn sha256_b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
-}
 
 /// A small, real PDF naming what it is.
 pub fn pdf(title: &str) -> Vec<u8> {
@@ -61,11 +56,11 @@ pub fn pdf(title: &str) -> Vec<u8> {
 pub async fn preload_pdf(
     w: &SendWorld,
     bytes: &[u8],
-) -> StepResult<(send_wire::PreLoadResponse, String)> {
-    let sha = sha256_b64(bytes);
+) -> StepResult<(send_wire::PreLoadResponse, Sha256)> {
+    let sha = Sha256::of(bytes);
     let mut slots = w
         .client()
-        .preload(&[("0".into(), "application/pdf".into(), sha.clone())])
+        .preload(&[("0".into(), "application/pdf".into(), sha.to_string())])
         .await?;
     let slot = slots
         .pop()
@@ -87,7 +82,7 @@ pub async fn upload_pdf(w: &mut SendWorld, name: &str) -> StepResult {
     let (slot, sha) = preload_pdf(w, &bytes).await?;
     let version = w
         .client()
-        .upload(&slot, "application/pdf", &bytes, &sha)
+        .upload(&slot, "application/pdf", &bytes, sha.as_str())
         .await?;
     w.uploads.insert(
         name.to_string(),
@@ -299,7 +294,7 @@ pub async fn accepted(w: &mut SendWorld) -> StepResult {
     let iun = st
         .iun
         .ok_or_else(|| StepError::check("ACCEPTED without an iun"))?;
-    w.evidence(|e| e.iuns.push(iun.clone()));
+    w.evidence(|e| e.iuns.push(iun.to_string()));
     w.iun = Some(iun);
     Ok(())
 }

@@ -770,7 +770,7 @@ impl Store {
             return Err(conflicts);
         }
         let iun = loop {
-            let iun = Iun::generate(&mut st.rng.0, now);
+            let iun = crate::domain::iun::generate(&mut st.rng.0, now);
             if !st.notifications.contains_key(&iun) {
                 break iun;
             }

@@ -306,3 +306,25 @@ async fn the_preflight_tells_a_401_from_a_403_and_keeps_the_gateways_words() {
     assert!(detail.contains("explicit deny"), "{detail}");
     assert!(!err.to_string().contains("very-secret-key"));
 }
+
+#[tokio::test]
+async fn a_call_that_gets_no_answer_keeps_the_http_error_as_its_source() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut c = SendClient::new(
+        &format!("http://127.0.0.1:{port}"),
+        Secret::new("k"),
+        ApiFamily::Current,
+        Transcript::default(),
+    );
+    c.retry.attempts = 1;
+    let err = c.get_json("/status", "status").await.unwrap_err();
+    let transport = std::error::Error::source(&err).expect("the transport failure");
+    let http = transport.source().expect("the HTTP client's own error");
+    assert!(http.downcast_ref::<reqwest::Error>().is_some(), "{http:?}");
+    assert!(err.to_string().contains("no answer"), "{err}");
+}

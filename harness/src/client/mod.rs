@@ -13,6 +13,7 @@ use send_wire::values::NoticeCode;
 use send_wire::{NewNotificationResponse, NotificationPriceResponseV23, PreLoadResponse, Problem};
 use serde_json::{Value, json};
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use transcript::{BodyRecord, Exchange, Transcript, redact_headers, redact_url};
 
@@ -96,13 +97,36 @@ impl std::error::Error for ClientError {
 }
 
 /// Why a request got no answer, with every cause in the chain (reqwest's own message stops
-/// at "error sending request", which tells a PT nothing).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+/// at "error sending request", which tells a PT nothing) and the error itself as its source.
+#[derive(Debug, Clone)]
 pub struct TransportError {
     pub kind: TransportKind,
     pub message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Two failures are the same failure when they are of one kind and say the same.
+impl PartialEq for TransportError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for TransportError {}
 
 /// The kinds of "no answer" a PT fixes differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,11 +148,27 @@ impl TransportError {
         TransportError {
             kind: TransportKind::Other,
             message: message.into(),
+            source: None,
         }
     }
 
-    /// The error and its causes, classified.
-    pub fn of(e: &(dyn std::error::Error + 'static)) -> TransportError {
+    /// The error and its causes, classified; the error kept as the source.
+    pub fn of(e: impl std::error::Error + Send + Sync + 'static) -> TransportError {
+        let mut t = TransportError::describe(&e);
+        t.source = Some(Arc::new(e));
+        t
+    }
+
+    /// A failure of `kind` caused by `e`.
+    pub fn caused(kind: TransportKind, e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        TransportError {
+            kind,
+            message: e.to_string(),
+            source: Some(Arc::new(e)),
+        }
+    }
+
+    fn describe(e: &(dyn std::error::Error + 'static)) -> TransportError {
         let mut chain = vec![e.to_string()];
         let mut source = e.source();
         while let Some(s) = source {
@@ -168,7 +208,11 @@ impl TransportError {
         } else {
             TransportKind::Other
         };
-        TransportError { kind, message }
+        TransportError {
+            kind,
+            message,
+            source: None,
+        }
     }
 }
 
@@ -367,10 +411,11 @@ impl SendClient {
         if authenticated {
             req = req.header("x-api-key", self.api_key.expose());
             let voucher = match &self.minter {
-                Some(m) => Some(m.voucher().await.map_err(|e| TransportError {
-                    kind: TransportKind::Voucher,
-                    message: e.to_string(),
-                })?),
+                Some(m) => Some(
+                    m.voucher()
+                        .await
+                        .map_err(|e| TransportError::caused(TransportKind::Voucher, e))?,
+                ),
                 None => self.voucher.clone(),
             };
             if let Some(v) = voucher {
@@ -380,7 +425,7 @@ impl SendClient {
         if let Some(b) = &body {
             req = req.body(b.clone());
         }
-        let req = req.build().map_err(|e| TransportError::of(&e))?;
+        let req = req.build().map_err(TransportError::of)?;
         let req_headers = redact_headers(req.headers());
         let req_ct = req
             .headers()
@@ -397,10 +442,10 @@ impl SendClient {
                 let h = res.headers().clone();
                 match res.bytes().await {
                     Ok(b) => (status, h, b.to_vec(), None),
-                    Err(e) => (status, h, vec![], Some(TransportError::of(&e))),
+                    Err(e) => (status, h, vec![], Some(TransportError::of(e))),
                 }
             }
-            Err(e) => (0, HeaderMap::new(), vec![], Some(TransportError::of(&e))),
+            Err(e) => (0, HeaderMap::new(), vec![], Some(TransportError::of(e))),
         };
         let res_ct = res_headers
             .get("content-type")
@@ -659,10 +704,10 @@ impl SendClient {
     }
 }
 
-fn transport(what: &str, e: impl fmt::Display) -> ClientError {
+fn transport(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> ClientError {
     ClientError::Transport {
         what: what.to_string(),
-        error: TransportError::other(e.to_string()),
+        error: TransportError::caused(TransportKind::Other, e),
     }
 }
 

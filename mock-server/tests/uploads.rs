@@ -562,12 +562,16 @@ async fn large_files_stream_and_oversized_ones_are_refused() {
     let mut big = pdf("big");
     big.resize(30 * 1024 * 1024, b'x');
     let up = app.upload_as(DEMO_KEY, "application/pdf", &big).await;
-    let slot = app.mock.store().slot(&up.key).unwrap();
-    assert_eq!(slot.versions[0].size, big.len() as u64);
-    assert_eq!(
-        std::fs::metadata(&slot.versions[0].path).unwrap().len(),
-        big.len() as u64
-    );
+    // Stored whole: a notification of it announces its full length and digest.
+    let (_, iun) = app.send_accepted(&notification(&up)).await;
+    let (s, meta) = app
+        .get_json(&format!(
+            "/delivery/notifications/sent/{iun}/attachments/documents/0"
+        ))
+        .await;
+    assert_eq!(s, 200, "{meta}");
+    assert_eq!(meta["contentLength"], big.len() as u64);
+    assert_eq!(meta["sha256"], sha256_b64(&big));
 
     let mut huge = pdf("huge");
     huge.resize(101 * 1024 * 1024, b'x');

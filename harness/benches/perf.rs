@@ -22,7 +22,7 @@ use hyper_util::rt::TokioIo;
 use send_conformance::profile::EnteProfile;
 use send_conformance::target::Target;
 use send_conformance::{RunOptions, run_many};
-use send_mock::domain::request::{self, RequestVersion};
+use send_mock::internals::{EnteId, RequestVersion, parse_request};
 use send_mock::{MockConfig, MockServer};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -386,15 +386,10 @@ async fn fill(mock: &MockServer, c: &mut Conn, n: usize) -> Vec<String> {
         let mut iuns = Vec::with_capacity(n);
         for i in 0..n {
             let body = request(&format!("BENCH-{i}"), &doc);
-            let req = request::parse(RequestVersion::V26, &body).unwrap();
+            let req = parse_request(RequestVersion::V26, &body).unwrap();
             iuns.push(
                 store
-                    .submit(
-                        send_mock::domain::ente::EnteId::new(0),
-                        RequestVersion::V26,
-                        req,
-                        &body,
-                    )
+                    .submit(EnteId::new(0), RequestVersion::V26, req, &body)
                     .unwrap()
                     .to_string(),
             );
@@ -662,11 +657,11 @@ fn replay_phase(n: usize) {
 }
 
 fn journaled_ops(dir: &std::path::Path) -> usize {
-    send_mock::store::journal::Journal::open(
+    send_mock::internals::Journal::open(
         dir,
         &["80016350821".to_string()],
         0,
-        send_mock::store::MAX_CALLS,
+        send_mock::internals::MAX_CALLS,
     )
     .map(|(_, _, ops)| ops.len())
     .unwrap_or(0)

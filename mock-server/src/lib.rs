@@ -14,14 +14,20 @@
 
 pub mod checklist;
 pub mod config;
-// Not part of the API: the SEND model's logic and the mock's state, public only because the
-// crate's integration tests and the harness's bench reach into them.
-#[doc(hidden)]
-pub mod domain;
+pub(crate) mod domain;
 mod http;
 mod serve;
+pub(crate) mod store;
+
+/// Not part of the API: exactly what the harness's bench uses to fill a mock with 100,000
+/// notifications without HTTP and to count a data dir's journal, and nothing else.
 #[doc(hidden)]
-pub mod store;
+pub mod internals {
+    pub use crate::domain::ente::EnteId;
+    pub use crate::domain::request::{RequestVersion, parse as parse_request};
+    pub use crate::store::journal::Journal;
+    pub use crate::store::{MAX_CALLS, Store};
+}
 
 pub use config::{ApiKey, EnteProfile, MockConfig, StorageListen};
 /// `50ms`, `1s`, `60s`, `15m`, `2h`, `7d` (also combined, `1d12h`): how the mock's and the

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use rand::Rng;
+pub use send_wire::iun::Iun;
 use send_wire::iun::{ALPHABET, FORBIDDEN_PAIRS, control_letter};
-pub use send_wire::iun::{Iun, IunError};
 
 /// A fresh IUN for a notification created at `at`, with SEND's control letter.
 pub fn generate(rng: &mut impl Rng, at: DateTime<Utc>) -> Iun {

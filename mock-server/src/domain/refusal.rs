@@ -11,7 +11,8 @@ use super::tax_id::TaxId;
 /// Tax ids that pass the checksum but that the tax registry does not know (UAT test data).
 pub const UNKNOWN_TAX_IDS: &[&str] = &["LNALNI80A01H501T"];
 
-/// How long SEND keeps an uploaded file that no notification references (the upload FAQ).
+/// How long SEND keeps an uploaded file that no notification references (the upload FAQ): on
+/// the clock's io time, like presigned URLs, so compressed SEND days do not delete uploads.
 pub const RETENTION_UNREFERENCED: chrono::Duration = chrono::Duration::days(7);
 
 /// One refusal reason of REQUEST_REFUSED.

@@ -1,3 +1,3 @@
 //! Italian tax ids: the checks live in the wire model, shared with the harness.
 
-pub use send_wire::tax_id::{TaxId, TaxIdError};
+pub use send_wire::tax_id::TaxId;

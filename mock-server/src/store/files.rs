@@ -24,13 +24,10 @@ pub struct UploadSlot {
     /// Every successful upload, oldest first (S3 keeps versions).
     pub versions: Vec<StoredVersion>,
     /// An accepted notification refers to this file: SEND keeps it (120 days after the
-    /// refinement) instead of deleting it after [`RETENTION_UNREFERENCED`].
+    /// refinement) instead of deleting it after
+    /// [`crate::domain::refusal::RETENTION_UNREFERENCED`] (on the clock's io time).
     pub referenced: bool,
 }
-
-/// How long SEND keeps an uploaded file that no notification references (the upload FAQ):
-/// on the clock's io time, like presigned URLs, so compressed SEND days do not delete uploads.
-pub use crate::domain::refusal::RETENTION_UNREFERENCED;
 
 /// One uploaded version of a slot's file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

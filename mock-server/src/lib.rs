@@ -12,7 +12,6 @@
 //! # Ok(()) }
 //! ```
 
-pub mod checklist;
 pub mod config;
 pub(crate) mod domain;
 mod http;

@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use send_mock::checklist::{Check, Options, evaluate};
+use send_checklist::{Check, Options, evaluate};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};

@@ -5,7 +5,7 @@ use crate::client::transcript::Exchange;
 use crate::report::error::ReportError;
 use crate::report::i18n::Lang;
 use crate::report::{EvidenceValidity, Tool};
-use send_mock::checklist::{Check, validator_shape};
+use send_checklist::{Check, validator_shape};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;

@@ -3,19 +3,16 @@
 
 use super::RunReport;
 use crate::client::transcript::Exchange;
-use send_mock::checklist::{Check, Options, evaluate, validator_shape};
+use send_checklist::{Check, Options, evaluate, validator_shape};
 use serde_json::{Value, json};
 use std::path::Path;
 
 /// The run's transcript as the call log the checklist engine judges. Calls to another host
 /// than SEND's (the storage's presigned URLs: S3 in UAT, the twin's storage listener) are
 /// filed under `/storage/{bucket}/{key}`, as the mock records them, whatever the URL's shape.
-pub fn calls_from_transcript(
-    transcript: &[Exchange],
-    base: &str,
-) -> Vec<send_mock::checklist::Call> {
+pub fn calls_from_transcript(transcript: &[Exchange], base: &str) -> Vec<send_checklist::Call> {
     use crate::client::transcript::BodyRecord;
-    use send_mock::checklist::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS, storage_path};
+    use send_checklist::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS, storage_path};
     let host = |u: &str| {
         u.split("://")
             .nth(1)

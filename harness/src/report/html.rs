@@ -6,7 +6,7 @@ use super::RunReport;
 use super::error::ReportError;
 use super::i18n::{self, Lang};
 use minijinja::{Environment, Value};
-use send_mock::checklist::Check;
+use send_checklist::Check;
 
 const TEMPLATE: &str = include_str!("../../templates/report.html");
 

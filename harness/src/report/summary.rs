@@ -5,7 +5,7 @@
 
 use super::{RunReport, ScenarioReport};
 use crate::world::ScenarioEvidence;
-use send_mock::checklist::Check;
+use send_checklist::Check;
 use serde_json::Value;
 use std::fmt::Write as _;
 

@@ -5,13 +5,13 @@
 use super::AppState;
 use super::auth::Caller;
 use super::problem::ApiError;
-use crate::checklist::engine::{Options, evaluate, validator_shape};
 use crate::domain::ente::EnteId;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
+use send_checklist::{Options, evaluate, validator_shape};
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
@@ -33,12 +33,8 @@ async fn checklist(State(state): State<AppState>, Caller(ente): Caller) -> Json<
 
 /// Calls made with this Ente's key on another Ente's notification or stream: the multi-tenant
 /// bug of PT platforms that mix up keys. (Price calls are allowed across Enti.)
-fn cross_ente(
-    state: &AppState,
-    ente: EnteId,
-    calls: &[crate::checklist::call::Call],
-) -> Vec<Value> {
-    use crate::checklist::call::Op;
+fn cross_ente(state: &AppState, ente: EnteId, calls: &[send_checklist::Call]) -> Vec<Value> {
+    use send_checklist::Op;
     calls
         .iter()
         .filter(|c| !matches!(c.op(), Op::Price { .. }))

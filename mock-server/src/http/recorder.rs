@@ -2,12 +2,12 @@
 //! JSON bodies and the headers the checks read. Secrets are never kept; file bodies neither.
 
 use super::AppState;
-use crate::checklist::call::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS};
 use crate::domain::ente::EnteId;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use send_checklist::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS};
 use std::collections::BTreeMap;
 use std::future::Future;
 
@@ -63,7 +63,7 @@ pub fn ente_of(state: &AppState, req: &Request) -> Option<EnteId> {
 /// What the checklist keeps of an answer (the JSON its checks read, an XML receipt's text),
 /// and the answer to send on, rebuilt from the bytes read.
 async fn kept_answer(
-    op: &crate::checklist::call::Op,
+    op: &send_checklist::Op,
     res: Response,
 ) -> (Option<serde_json::Value>, Option<String>, Response) {
     let ct = res
@@ -130,7 +130,7 @@ where
     let status = res.status().as_u16();
     let response_headers = kept(res.headers(), &KEPT_RESPONSE_HEADERS);
     // The body does not tell a stream's type apart here; the path is all these two need.
-    let op = crate::checklist::call::Op::of(&method, &path, None);
+    let op = send_checklist::Op::of(&method, &path, None);
     let (response, response_text, res) = kept_answer(&op, res).await;
     state.store.record(
         ente,

@@ -14,12 +14,12 @@
 use super::DownloadTarget;
 use super::files::StoredVersion;
 use super::streams::StreamSpec;
-use crate::checklist::call::Call;
 use crate::domain::ente::EnteId;
 use crate::domain::request::RequestVersion;
 use crate::domain::stream::StreamVersion;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
+use send_checklist::Call;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -139,7 +139,7 @@ fn a_replayed_journal_rebuilds_the_same_store_and_pending_work_continues() {
         pacing,
     )
     .unwrap();
-    let call = crate::checklist::call::Call::get;
+    let call = send_checklist::Call::get;
     // Cleared calls are compacted away at the next start; the later ones keep their ids.
     for p in ["/a", "/b", "/c"] {
         a.record(EnteId::new(0), call(p));

@@ -242,7 +242,7 @@ pub struct Store {
     wake: Notify,
     calls: Mutex<(
         u64,
-        HashMap<EnteId, std::collections::VecDeque<crate::checklist::call::Call>>,
+        HashMap<EnteId, std::collections::VecDeque<send_checklist::Call>>,
     )>,
     /// Where changes go with `--data-dir`; unset in memory (and while replaying). Set once,
     /// so whether there is one is read without a lock on every change.
@@ -674,7 +674,7 @@ impl Store {
 
     /// Records a call an Ente made (for the client checklist). The log keeps the most recent
     /// `MAX_CALLS` calls per Ente.
-    pub fn record(&self, ente: EnteId, mut call: crate::checklist::call::Call) {
+    pub fn record(&self, ente: EnteId, mut call: send_checklist::Call) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         // Ids are journaled: a compacted journal replays fewer calls, under the same ids.
         call.id = if call.id == 0 { calls.0 + 1 } else { call.id };
@@ -691,7 +691,7 @@ impl Store {
     }
 
     /// The calls `ente` made, and every Ente's price calls (the creditor may ask a sender's price).
-    pub fn calls_for_checklist(&self, ente: EnteId) -> Vec<crate::checklist::call::Call> {
+    pub fn calls_for_checklist(&self, ente: EnteId) -> Vec<send_checklist::Call> {
         let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         let mut out: Vec<_> = calls
             .1
@@ -702,7 +702,7 @@ impl Store {
             let _ = other;
             out.extend(
                 log.iter()
-                    .filter(|c| matches!(c.op(), crate::checklist::call::Op::Price { .. }))
+                    .filter(|c| matches!(c.op(), send_checklist::Op::Price { .. }))
                     .cloned(),
             );
         }

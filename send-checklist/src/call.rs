@@ -25,9 +25,10 @@ pub struct Call {
     pub response_text: Option<String>,
 }
 
-#[cfg(test)]
 impl Call {
-    /// A `GET path` answered 200, with nothing else recorded (id 0: the store numbers it).
+    /// A `GET path` answered 200, with nothing else recorded (id 0: the store numbers it); for
+    /// tests of what keeps calls.
+    #[doc(hidden)]
     pub fn get(path: &str) -> Call {
         Call {
             id: 0,

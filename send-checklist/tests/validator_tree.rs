@@ -3,7 +3,7 @@
 //! (`shared/docs/pnvalidator-checklistresult.json`). Ours has one addition, named as such:
 //! TC-COSTO-01's scenario 2.
 
-use send_mock::checklist::{Options, evaluate, validator_shape};
+use send_checklist::{Options, evaluate, validator_shape};
 use serde_json::Value;
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 use super::{Finished, OtherKeyCall, ProxyError, ProxyState};
 use crate::client::transcript::Exchange;
 use crate::report::error::ReportError;
-use crate::report::i18n::Lang;
+use crate::report::i18n::{Lang, Texts, texts_of};
 use crate::report::{EvidenceValidity, Tool};
 use send_checklist::{Check, validator_shape};
 use serde_json::{Value, json};
@@ -12,8 +12,8 @@ use std::path::Path;
 
 const TEMPLATE: &str = include_str!("../../templates/proxy.html");
 
-/// The page's fixed texts: `(key, italiano, english)`.
-const TEXTS: &[(&str, &str, &str)] = &[
+/// The page's fixed texts.
+const TEXTS: &Texts = &[
     (
         "title",
         "Collaudo SEND del software del PT",
@@ -63,17 +63,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("time", "Ora (UTC)", "Time (UTC)"),
 ];
-
-fn texts(lang: Lang) -> Value {
-    let map: serde_json::Map<String, Value> = TEXTS
-        .iter()
-        .map(|(k, it, en)| {
-            let t = if lang == Lang::It { it } else { en };
-            (k.to_string(), json!(t))
-        })
-        .collect();
-    Value::Object(map)
-}
 
 /// Why a proxy run is, or is not, go-live evidence, in the page's language.
 fn validity_text(lang: Lang, v: &EvidenceValidity) -> String {
@@ -140,7 +129,7 @@ fn render_view(st: &ProxyState, v: &View, final_: bool) -> Result<String, Report
         .map_err(ReportError::template("proxy template"))?;
     let ctx = json!({
         "lang": st.lang.code(),
-        "t": texts(st.lang),
+        "t": texts_of(TEXTS, st.lang),
         "ente": {"name": st.profile.name, "taxId": st.profile.tax_id},
         "upstream": upstream_json(st),
         "started": st.started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -331,4 +320,12 @@ pub fn write_report(st: &ProxyState) -> Result<Finished, ProxyError> {
         ok: v.ok,
         valid_for_go_live: v.validity.valid_for_go_live,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_page_text_has_both_languages_and_keys_are_unique() {
+        crate::report::i18n::assert_complete(super::TEXTS);
+    }
 }

@@ -32,8 +32,11 @@ impl Lang {
     }
 }
 
-/// Every fixed text of the report, by key: `(key, italiano, english)`.
-const TEXTS: &[(&str, &str, &str)] = &[
+/// A table of fixed texts, by key: `(key, italiano, english)`.
+pub type Texts = [(&'static str, &'static str, &'static str)];
+
+/// Every fixed text of the report.
+const TEXTS: &Texts = &[
     ("title", "Collaudo SEND", "SEND onboarding validation"),
     ("ente", "Ente", "Ente"),
     ("tax_id", "codice fiscale", "tax id"),
@@ -190,9 +193,14 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The texts for `lang`, as the template reads them (`t.key`).
+/// The report's texts for `lang`, as the template reads them (`t.key`).
 pub fn texts(lang: Lang) -> Value {
-    let map: serde_json::Map<String, Value> = TEXTS
+    texts_of(TEXTS, lang)
+}
+
+/// The texts of `table` for `lang`, as a template reads them (`t.key`).
+pub fn texts_of(table: &Texts, lang: Lang) -> Value {
+    let map: serde_json::Map<String, Value> = table
         .iter()
         .map(|(k, it, en)| {
             let text = if lang == Lang::It { it } else { en };
@@ -200,6 +208,16 @@ pub fn texts(lang: Lang) -> Value {
         })
         .collect();
     Value::Object(map)
+}
+
+/// Every key of `table` once, each with both languages.
+#[cfg(test)]
+pub(crate) fn assert_complete(table: &Texts) {
+    let mut keys = std::collections::HashSet::new();
+    for (k, it, en) in table {
+        assert!(keys.insert(k), "{k} twice");
+        assert!(!it.is_empty() && !en.is_empty(), "{k}");
+    }
 }
 
 /// One text.
@@ -310,11 +328,7 @@ mod tests {
 
     #[test]
     fn every_text_has_both_languages_and_keys_are_unique() {
-        let mut keys = std::collections::HashSet::new();
-        for (k, it, en) in TEXTS {
-            assert!(keys.insert(k), "{k} twice");
-            assert!(!it.is_empty() && !en.is_empty(), "{k}");
-        }
+        assert_complete(TEXTS);
         assert_eq!(text(Lang::It, "status"), "Stato");
         assert_eq!(text(Lang::En, "status"), "Status");
     }

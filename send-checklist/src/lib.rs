@@ -17,5 +17,12 @@ mod price;
 mod send;
 mod streams;
 
+/// The checklist tree as HTML list items, for a minijinja page that includes it by this name
+/// inside its `<ul>`; the page's context gives `checks` and its words `t.exempt` and `t.calls`.
+pub const TREE_TEMPLATE: (&str, &str) = (
+    "checklist-tree.html",
+    include_str!("../templates/tree.html"),
+);
+
 pub use call::{Call, KEPT_REQUEST_HEADERS, KEPT_RESPONSE_HEADERS, Op, storage_path};
 pub use engine::{Check, Options, evaluate, validator_shape};

@@ -125,6 +125,9 @@ fn upstream_json(st: &ProxyState) -> Value {
 
 fn render_view(st: &ProxyState, v: &View, final_: bool) -> Result<String, ReportError> {
     let mut env = minijinja::Environment::new();
+    let (tree, tree_text) = send_checklist::TREE_TEMPLATE;
+    env.add_template(tree, tree_text)
+        .map_err(ReportError::template("checklist tree template"))?;
     env.add_template("proxy.html", TEMPLATE)
         .map_err(ReportError::template("proxy template"))?;
     let ctx = json!({

@@ -99,12 +99,15 @@ async fn page(
         &Options::for_sender(&e.tax_id),
     );
     let mut env = minijinja::Environment::new();
-    env.add_template("checklist.html", PAGE)
+    let (tree, tree_text) = send_checklist::TREE_TEMPLATE;
+    env.add_template(tree, tree_text)
+        .and_then(|_| env.add_template("checklist.html", PAGE))
         .and_then(|_| env.get_template("checklist.html"))
         .and_then(|t| {
             t.render(minijinja::value::Serde(json!({
                 "ente": {"name": e.name, "taxId": e.tax_id},
                 "checks": checks,
+                "t": {"exempt": "exempt", "calls": "calls"},
             })))
         })
         .map(Html)

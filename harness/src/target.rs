@@ -141,14 +141,16 @@ pub fn humane(d: Duration) -> String {
     }
 }
 
+/// The demo Enti's API keys and tax id: the mock's, never UAT's.
+const DEMO_KEYS: [&str; 2] = ["demo-api-key", "demo-pdnd-api-key"];
+const DEMO_TAX_ID: &str = "80016350821";
+
 /// Why a profile must not be run against UAT: it is the demo's, whose key and tax id belong to
 /// the mock.
 pub fn refuse_demo_on_uat(profile: &EnteProfile, target: &Target) -> Result<(), TargetError> {
     if *target != Target::Uat {
         return Ok(());
     }
-    const DEMO_KEYS: [&str; 2] = ["demo-api-key", "demo-pdnd-api-key"];
-    const DEMO_TAX_ID: &str = "80016350821";
     if profile
         .api_key()
         .is_ok_and(|k| DEMO_KEYS.contains(&k.expose()))
@@ -220,7 +222,7 @@ pub enum TargetError {
         "{0}: the demo API key is the mock's; against UAT give the Ente's own key (api_key_env)"
     )]
     DemoKey(String),
-    #[error("{0}: tax_id 80016350821 is the demo Ente's; against UAT give the Ente's own")]
+    #[error("{0}: tax_id {DEMO_TAX_ID} is the demo Ente's; against UAT give the Ente's own")]
     DemoTaxId(String),
     #[error(transparent)]
     Profile(#[from] ProfileError),

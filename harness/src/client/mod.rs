@@ -144,14 +144,6 @@ pub enum TransportKind {
 }
 
 impl TransportError {
-    pub fn other(message: impl Into<String>) -> TransportError {
-        TransportError {
-            kind: TransportKind::Other,
-            message: message.into(),
-            source: None,
-        }
-    }
-
     /// The error and its causes, classified; the error kept as the source.
     pub fn of(e: impl std::error::Error + Send + Sync + 'static) -> TransportError {
         let mut t = TransportError::describe(&e);

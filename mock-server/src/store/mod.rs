@@ -1697,15 +1697,15 @@ struct EnteUploads<'a> {
 }
 
 impl EnteUploads<'_> {
-    fn version(&self, key: &str, token: &str) -> Option<(&UploadSlot, &StoredVersion)> {
-        let slot = self.files.slots.get(key).filter(|s| s.ente == self.ente)?;
-        Some((slot, slot.version(token)?))
+    /// The slot of `key`, if this Ente preloaded it.
+    fn slot(&self, key: &str) -> Option<&UploadSlot> {
+        self.files.slots.get(key).filter(|s| s.ente == self.ente)
     }
 }
 
 impl refusal::Uploads for EnteUploads<'_> {
     fn lookup(&self, key: &str, token: &str) -> refusal::Upload {
-        let Some(slot) = self.files.slots.get(key).filter(|s| s.ente == self.ente) else {
+        let Some(slot) = self.slot(key) else {
             return refusal::Upload::NoSlot;
         };
         match slot.version(token) {
@@ -1722,8 +1722,9 @@ impl refusal::Uploads for EnteUploads<'_> {
     }
 
     fn holds_json_object(&self, key: &str, token: &str) -> bool {
-        self.version(key, token)
-            .and_then(|(_, v)| std::fs::read(&v.path).ok())
+        self.slot(key)
+            .and_then(|s| s.version(token))
+            .and_then(|v| std::fs::read(&v.path).ok())
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
             .is_some_and(|j| j.is_object())
     }

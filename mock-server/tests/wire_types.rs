@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use send_wire::notification::{RequestStatusResponse, SentNotification, StreamEvent};
+use send_wire::notification::{RequestState, RequestStatusResponse, SentNotification, StreamEvent};
 use send_wire::timeline::{Category, Status};
 use send_wire::{DownloadMetadata, LegalFactListElement};
 use serde_json::{Value, json};
@@ -57,7 +57,7 @@ async fn a_delivered_notification_reads_typed_in_every_version() {
         ))
         .await;
     let st: RequestStatusResponse = serde_json::from_value(raw).unwrap();
-    assert_eq!(st.notification_request_status, "ACCEPTED");
+    assert!(st.notification_request_status.is(RequestState::ACCEPTED));
     assert_eq!(st.iun.map(|i| i.to_string()), Some(sent.iun.clone()));
     app.advance("30d").await;
     let d = detail_reads_back(&app, &sent.iun).await;

@@ -139,13 +139,17 @@ pub struct FileRef {
     pub version_token: String,
 }
 
+crate::wire_enum! {
+    /// Where a sent request is in SEND's validation (`notificationRequestStatus`).
+    RequestState { WAITING, ACCEPTED, REFUSED }
+}
+
 /// `NewNotificationRequestStatusResponseV25`: where a sent request is in its validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestStatusResponse {
     pub notification_request_id: String,
-    /// `WAITING`, `ACCEPTED` or `REFUSED`.
-    pub notification_request_status: String,
+    pub notification_request_status: Known<RequestState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,7 +182,7 @@ pub struct SentNotification {
     pub sender_tax_id: String,
     pub subject: String,
     #[serde(default)]
-    pub physical_communication_type: Option<String>,
+    pub physical_communication_type: Option<Known<PhysicalCommunicationType>>,
     pub recipients: Vec<NotificationRecipient>,
     pub notification_status_history: Vec<StatusHistoryElement>,
     pub timeline: Vec<TimelineElement>,

@@ -5,6 +5,7 @@ use super::*;
 use crate::world::SendWorld;
 use cucumber::{given, then, when};
 use reqwest::Method;
+use send_wire::notification::RequestState;
 use send_wire::{PhysicalCommunicationType, RequestStatus};
 
 #[given(expr = "a notification whose document was never uploaded")]
@@ -28,7 +29,7 @@ async fn never_uploaded(w: &mut SendWorld) -> StepResult {
 #[then(expr = "SEND refuses the request with {word}")]
 async fn refused(w: &mut SendWorld, code: String) -> StepResult {
     let st = settle(w).await?;
-    if st.notification_request_status != "REFUSED" {
+    if !st.notification_request_status.is(RequestState::REFUSED) {
         return Err(StepError::check(format!(
             "expected REFUSED, got {}",
             st.notification_request_status

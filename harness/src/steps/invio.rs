@@ -64,7 +64,9 @@ async fn retrievable(w: &mut SendWorld) -> StepResult {
         ("senderTaxId", &d.sender_tax_id, &sent.sender_tax_id),
         (
             "physicalCommunicationType",
-            d.physical_communication_type.as_deref().unwrap_or("none"),
+            d.physical_communication_type
+                .as_ref()
+                .map_or("none", |t| t.as_str()),
             pct,
         ),
         ("subject", &d.subject, &sent.subject),

@@ -13,7 +13,7 @@ use reqwest::Method;
 use send_wire::notification::{
     Attachment, Digests, DigitalDomicile, FileRef, NewNotificationRequest, NotificationDocument,
     NotificationPaymentItem, NotificationRecipient, PagoPaIntMode, PagoPaPayment, PhysicalAddress,
-    RequestStatusResponse, SentNotification,
+    RequestState, RequestStatusResponse, SentNotification,
 };
 use send_wire::timeline::{Category, Status};
 use send_wire::values::Sha256;
@@ -268,7 +268,7 @@ pub async fn settle(w: &mut SendWorld) -> StepResult<RequestStatusResponse> {
         let (client, id) = (client.clone(), id.clone());
         async move {
             let st = client.request_status(&id).await?;
-            if st.notification_request_status == "WAITING" {
+            if st.notification_request_status.is(RequestState::WAITING) {
                 Ok(Poll::Wait {
                     suggested: st.retry_after.map(Duration::from_secs),
                     seen: "WAITING".into(),
@@ -284,7 +284,7 @@ pub async fn settle(w: &mut SendWorld) -> StepResult<RequestStatusResponse> {
 /// Waits for acceptance; keeps the IUN.
 pub async fn accepted(w: &mut SendWorld) -> StepResult {
     let st = settle(w).await?;
-    if st.notification_request_status != "ACCEPTED" {
+    if !st.notification_request_status.is(RequestState::ACCEPTED) {
         return Err(StepError::check(format!(
             "the request was {}, not ACCEPTED: {}",
             st.notification_request_status,

@@ -333,14 +333,6 @@ impl Default for MockConfig {
 }
 
 impl MockConfig {
-    /// Loads the timeline scripts of [`MockConfig::timelines`] as [`MockServer::start`]
-    /// would, to refuse a bad one before starting.
-    ///
-    /// [`MockServer::start`]: crate::MockServer::start
-    pub fn check_timelines(&self) -> Result<(), crate::ScriptError> {
-        crate::domain::library::ScriptLibrary::load(&self.timelines).map(|_| ())
-    }
-
     /// A configuration for tests: ephemeral port, fast clock.
     pub fn for_tests() -> Self {
         MockConfig {

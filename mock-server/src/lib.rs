@@ -32,7 +32,8 @@ pub use config::{ApiKey, EnteProfile, MockConfig, StorageListen};
 /// `50ms`, `1s`, `60s`, `15m`, `2h`, `7d` (also combined, `1d12h`): how the mock's and the
 /// harness's command lines write durations.
 pub use domain::clock::{DurationError, parse_duration};
-/// Why a timeline script directory cannot be loaded ([`MockConfig::check_timelines`]).
+/// Why a timeline script directory cannot be loaded: the source of the `io::Error`
+/// [`MockServer::start`] answers then.
 pub use domain::library::ScriptError;
 pub use serve::raise_descriptor_limit;
 

@@ -36,6 +36,24 @@ fn a_bad_enti_file_is_one_line_naming_file_and_problem() {
 }
 
 #[test]
+fn a_bad_timeline_script_is_one_line_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), "name: [").unwrap();
+    let out = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--timelines"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("bad timeline script") && err.contains("bad.yaml:1"),
+        "{err}"
+    );
+}
+
+#[test]
 fn starts_logs_the_url_and_stops_cleanly_on_ctrl_c() {
     let mock = start_binary(["--listen", "127.0.0.1:0"]);
     let (mut child, url) = (mock.child, mock.base);

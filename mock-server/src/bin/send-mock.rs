@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use send_mock::config::load_enti;
-use send_mock::{MockConfig, MockServer, StorageListen, parse_duration};
+use send_mock::{MockConfig, MockServer, ScriptError, StorageListen, parse_duration};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -117,9 +117,6 @@ fn config_of(cli: &Cli) -> MockConfig {
         config.enti = file.ente;
         config.debt_positions = file.gpd;
     }
-    if let Err(e) = config.check_timelines() {
-        exit(2, format!("bad timeline script: {e}"));
-    }
     config
 }
 
@@ -147,9 +144,13 @@ async fn main() {
         .iter()
         .map(|e| format!("{} ({})", e.name, e.tax_id))
         .collect();
-    let mock = MockServer::start(config)
-        .await
-        .unwrap_or_else(|e| exit(1, format!("cannot start on {}: {e}", cli.listen)));
+    let mock = MockServer::start(config).await.unwrap_or_else(|e| {
+        match e.get_ref().and_then(|i| i.downcast_ref::<ScriptError>()) {
+            // The scripts are loaded once, by start: a bad one is the user's file, not the port.
+            Some(bad) => exit(2, format!("bad timeline script: {bad}")),
+            None => exit(1, format!("cannot start on {}: {e}", cli.listen)),
+        }
+    });
     match mock.storage_url() {
         Some(storage) => tracing::info!(
             base_url = %mock.base_url(),

@@ -221,9 +221,12 @@ mod tests {
     const DAY_MS: i64 = 86_400_000;
     const SENT_AT: i64 = 100 * DAY_MS;
 
-    /// Uploads by (key, token); keys preloaded but never uploaded map to `None`.
+    /// Uploads by key: (token, version) of each upload, and the keys holding a JSON object.
     #[derive(Default)]
-    struct Fake(HashMap<String, Vec<(String, UploadedVersion)>>);
+    struct Fake(
+        HashMap<String, Vec<(String, UploadedVersion)>>,
+        std::collections::HashSet<String>,
+    );
 
     impl Fake {
         fn with(mut self, key: &str, token: &str, v: UploadedVersion) -> Fake {
@@ -235,6 +238,10 @@ mod tests {
         }
         fn preloaded(mut self, key: &str) -> Fake {
             self.0.entry(key.into()).or_default();
+            self
+        }
+        fn json_object(mut self, key: &str) -> Fake {
+            self.1.insert(key.into());
             self
         }
     }
@@ -251,8 +258,8 @@ mod tests {
                 },
             }
         }
-        fn holds_json_object(&self, _: &str, _: &str) -> bool {
-            false
+        fn holds_json_object(&self, key: &str, _: &str) -> bool {
+            self.1.contains(key)
         }
     }
 
@@ -409,6 +416,36 @@ mod tests {
         });
         assert_eq!(
             refusal_reasons(&with_payment("ASYNC"), SENT_AT, &uploads, &gpd),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn f24_metadata_must_hold_a_json_object() {
+        const META: &str = "PN_F24_META-1.json";
+        let r = request(|b| {
+            b["recipients"][0]["payments"] = json!([{"f24": {"title": "F24", "applyCost": false,
+                "metadataAttachment": {"contentType": "application/json",
+                    "digests": {"sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
+                    "ref": {"key": META, "versionToken": "m1"}}}}]);
+        });
+        let meta = UploadedVersion {
+            is_pdf: false,
+            ..pdf("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+        };
+        let uploads = Fake::default()
+            .with(
+                DOC,
+                "v1",
+                pdf("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+            )
+            .with(META, "m1", meta);
+        let not_json = refusal_reasons(&r, SENT_AT, &uploads, &Gpd::default());
+        assert_eq!(codes(&not_json), ["F24_METADATA_NOT_VALID"]);
+        assert_eq!(not_json[0].rec_index, Some(0));
+        let uploads = uploads.json_object(META);
+        assert_eq!(
+            refusal_reasons(&r, SENT_AT, &uploads, &Gpd::default()),
             vec![]
         );
     }

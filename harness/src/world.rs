@@ -189,6 +189,12 @@ impl SendWorld {
         e.files.retain(|(s, _, _)| *s != scenario);
     }
 
+    /// Keeps the IUN SEND assigned: for the later steps, and in the evidence.
+    pub fn keep_iun(&mut self, iun: Iun) {
+        self.evidence(|e| e.iuns.push(iun.to_string()));
+        self.iun = Some(iun);
+    }
+
     /// The file an earlier step uploaded under `name`.
     pub fn uploaded(&self, name: &str) -> StepResult<&Uploaded> {
         self.uploads

@@ -7,6 +7,19 @@ mod common;
 
 use common::binary::{BIN, start_binary};
 
+/// Starts send-mock with `args`: it must refuse with exit code 2 and one line; returns it.
+fn refused_in_one_line(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    err
+}
+
 #[test]
 fn a_bad_enti_file_is_one_line_naming_file_and_problem() {
     let dir = tempfile::tempdir().unwrap();
@@ -16,14 +29,7 @@ fn a_bad_enti_file_is_one_line_naming_file_and_problem() {
         "[[ente]]\nname = \"A\"\ntax_id = \"123\"\napi_key = \"k\"\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--enti"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let err = refused_in_one_line(&["--enti".as_ref(), path.as_os_str()]);
     assert!(
         err.contains("enti.toml") && err.contains("11 digits"),
         "{err}"
@@ -39,14 +45,7 @@ fn a_bad_enti_file_is_one_line_naming_file_and_problem() {
 fn a_bad_timeline_script_is_one_line_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.yaml"), "name: [").unwrap();
-    let out = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--timelines"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let err = refused_in_one_line(&["--timelines".as_ref(), dir.path().as_os_str()]);
     assert!(
         err.contains("bad timeline script") && err.contains("bad.yaml:1"),
         "{err}"

@@ -294,8 +294,7 @@ pub async fn accepted(w: &mut SendWorld) -> StepResult {
     let iun = st
         .iun
         .ok_or_else(|| StepError::check("ACCEPTED without an iun"))?;
-    w.evidence(|e| e.iuns.push(iun.to_string()));
-    w.iun = Some(iun);
+    w.keep_iun(iun);
     Ok(())
 }
 

@@ -154,8 +154,7 @@ async fn acceptance(w: &mut SendWorld) -> StepResult {
     let iun = e
         .iun
         .ok_or_else(|| StepError::check("the acceptance event carries no iun"))?;
-    w.evidence(|ev| ev.iuns.push(iun.to_string()));
-    w.iun = Some(iun);
+    w.keep_iun(iun);
     Ok(())
 }
 

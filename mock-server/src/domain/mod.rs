@@ -3,6 +3,7 @@
 pub mod builtin;
 pub mod clock;
 pub mod downtime;
+pub mod engine;
 pub mod ente;
 pub mod gpd;
 pub mod iun;
@@ -21,5 +22,7 @@ pub mod stream;
 pub mod tax_id;
 pub mod timeline;
 
+#[cfg(test)]
+mod engine_tests;
 #[cfg(test)]
 mod properties_tests;

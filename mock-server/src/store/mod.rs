@@ -19,6 +19,7 @@ pub mod streams;
 use crate::config::EnteProfile;
 use crate::domain::clock::VirtualClock;
 use crate::domain::downtime::{Downtime, DowntimeError, Downtimes, Functionality};
+use crate::domain::engine::{self, Changes, Job};
 use crate::domain::ente::EnteId;
 use crate::domain::iun::Iun;
 use crate::domain::library::ScriptLibrary;
@@ -26,9 +27,9 @@ use crate::domain::presign::Presigner;
 use crate::domain::price::{self, Price};
 use crate::domain::refusal;
 use crate::domain::request::{NotificationRequest, RequestVersion};
-use crate::domain::script::{self, ElementContext, LegalFactKind, NewLegalFact, RecipientRun};
+use crate::domain::script::{self, LegalFactKind};
 use crate::domain::status::{Status, StatusTracker};
-use crate::domain::timeline::{Category, ElementId, TimelineElement};
+use crate::domain::timeline::Category;
 use chrono::{DateTime, Duration, Utc};
 use events::EventLog;
 use files::{Files, StoredVersion, UploadSlot};
@@ -36,8 +37,7 @@ use legal_facts::{LegalFactRecord, rome_time};
 use rand::Rng;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use send_wire::LegalFactsId;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -45,56 +45,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
-/// Virtual time between a send and the start of its asynchronous validation (when a refusal
-/// is known, or VALIDATE_NORMALIZE_ADDRESSES_REQUEST is recorded).
-pub const VALIDATION_START: Duration = Duration::minutes(1);
-/// Virtual time between a send and its acceptance.
-pub const ACCEPTANCE_DELAY: Duration = Duration::minutes(5);
-/// Virtual time between a cancellation request and NOTIFICATION_CANCELLED.
-pub const CANCELLATION_DELAY: Duration = Duration::minutes(1);
 /// SEND's answer while a request is being validated.
 pub const WAITING_RETRY_AFTER: i64 = 10;
 
+pub use crate::domain::engine::{CancelOutcome, Notification, ViewOutcome};
 pub use crate::domain::refusal::RefusalReason;
-
-/// A notification (or a request still being validated, or a refused one).
-#[derive(Debug, Clone)]
-pub struct Notification {
-    pub iun: Iun,
-    pub ente: EnteId,
-    pub version: RequestVersion,
-    pub request: NotificationRequest,
-    pub sent_at: DateTime<Utc>,
-    pub timeline: Vec<TimelineElement>,
-    pub tracker: StatusTracker,
-    pub runs: Vec<RecipientRun>,
-    pub refusal: Option<Vec<RefusalReason>>,
-    pub cancel_requested: bool,
-    /// A script pinned with `PUT /mock/scripts/next` before this notification was sent.
-    pub pinned_script: Option<String>,
-    /// The io instant of the send, ms since the epoch: how old its files were then.
-    pub submitted_io_ms: i64,
-}
-
-impl Notification {
-    pub fn status(&self) -> Status {
-        self.tracker.current()
-    }
-    pub fn request_id(&self) -> String {
-        self.iun.request_id()
-    }
-    pub fn accepted(&self) -> bool {
-        !matches!(self.status(), Status::IN_VALIDATION | Status::REFUSED)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Job {
-    Validate,
-    Accept,
-    Recipient(usize),
-    CompleteCancellation,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Due {
@@ -117,14 +72,6 @@ impl PartialOrd for Due {
 
 /// A conflict with an existing notification (HTTP 409): `(element, detail)` pairs.
 pub type Conflicts = Vec<(String, String)>;
-
-/// Outcome of a cancellation request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelOutcome {
-    Accepted,
-    AlreadyCancelled,
-    Refused,
-}
 
 /// Why a price cannot be given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +152,12 @@ impl SeededRng {
     }
 }
 
+impl engine::Draw for SeededRng {
+    fn hex16(&mut self) -> String {
+        self.hex(16)
+    }
+}
+
 #[derive(Default)]
 struct State {
     rng: SeededRng,
@@ -265,13 +218,6 @@ const RENDER_CACHE: usize = 4096;
 
 /// Calls kept per Ente for the checklist.
 pub const MAX_CALLS: usize = 50_000;
-
-/// Outcome of a recipient viewing a notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ViewOutcome {
-    Viewed,
-    AlreadyViewed,
-}
 
 fn random_hex(rng: &mut impl Rng, bytes: usize) -> String {
     (0..bytes)
@@ -804,7 +750,8 @@ impl Store {
                 submitted_io_ms: self.clock.io_time().num_milliseconds(),
             }),
         );
-        st.schedule_job(now + VALIDATION_START, &iun, Job::Validate);
+        let first = st.notifications[&iun].first_job();
+        st.schedule_job(first.0, &iun, first.1);
         drop(st);
         self.wake();
         Ok(iun)
@@ -896,20 +843,15 @@ impl Store {
             ente,
             iun: iun.to_string(),
         });
-        let n = st.notifications.get_mut(iun).filter(|n| n.ente == ente)?;
-        if n.status() == Status::REFUSED {
-            return Some(CancelOutcome::Refused);
-        }
-        if n.cancel_requested || n.status() == Status::CANCELLED {
-            return Some(CancelOutcome::AlreadyCancelled);
-        }
-        n.cancel_requested = true;
-        if n.accepted() {
-            st.start_cancellation(iun, now);
-        }
+        let State {
+            notifications, rng, ..
+        } = &mut *st;
+        let n = notifications.get_mut(iun).filter(|n| n.ente == ente)?;
+        let (outcome, changes) = engine::request_cancellation(n, now, rng);
+        st.apply(iun, changes);
         drop(st);
         self.wake();
-        Some(CancelOutcome::Accepted)
+        Some(outcome)
     }
 
     /// The price of the notice `creditor`/`notice`, for any Ente (SEND's documented exception).
@@ -1001,34 +943,13 @@ impl Store {
             else {
                 continue;
             };
-            let rt = n.request.recipients[rec].recipient_type.clone();
-            let mut d = Map::new();
-            d.insert("recIndex".into(), json!(rec));
-            d.insert("recipientType".into(), json!(rt));
-            d.insert("amount".into(), json!(amount));
-            d.insert("creditorTaxId".into(), json!(creditor));
-            d.insert("noticeCode".into(), json!(notice));
-            d.insert("paymentSourceChannel".into(), json!("EXTERNAL_REGISTRY"));
-            d.insert("uncertainPaymentDate".into(), json!(false));
-            d.insert(
-                "eventTimestamp".into(),
-                json!(crate::domain::clock::rfc3339(at)),
-            );
-            let el = TimelineElement {
-                element_id: ElementId::of(
-                    "NOTIFICATION_PAID",
-                    &[
-                        ("RECINDEX", rec.to_string()),
-                        ("CODE", format!("PPA{notice}{creditor}")),
-                    ],
-                ),
-                category: Category::PAYMENT,
-                timestamp: at,
-                ingestion: now,
-                legal_facts: Box::default(),
-                details: d.into(),
+            let paid = engine::Paid::PagoPa {
+                notice: &notice,
+                creditor: &creditor,
             };
-            st.emit(&iun, el, vec![]);
+            let n = st.notifications.get_mut(&iun).expect("looked up above");
+            let changes = engine::record_payment(n, rec, paid, amount, at, now);
+            st.apply(&iun, changes);
         }
         Ok(())
     }
@@ -1073,31 +994,12 @@ impl Store {
         }
         st.io_ms = self.io_ms();
         for ((iun, rec), e) in found {
-            let mut d = Map::new();
-            d.insert("recIndex".into(), json!(rec));
-            d.insert("recipientType".into(), json!(e.recipient_type));
-            d.insert("amount".into(), json!(e.amount));
-            d.insert("paymentSourceChannel".into(), json!("EXTERNAL_REGISTRY"));
-            d.insert("uncertainPaymentDate".into(), json!(false));
-            d.insert(
-                "eventTimestamp".into(),
-                json!(crate::domain::clock::rfc3339(e.paid_at)),
-            );
-            let el = TimelineElement {
-                element_id: ElementId::of(
-                    "NOTIFICATION_PAID",
-                    &[
-                        ("RECINDEX", rec.to_string()),
-                        ("CODE", format!("F24{}", e.paid_at.timestamp_millis())),
-                    ],
-                ),
-                category: Category::PAYMENT,
-                timestamp: e.paid_at,
-                ingestion: now,
-                legal_facts: Box::default(),
-                details: d.into(),
+            let Some(n) = st.notifications.get_mut(&iun) else {
+                continue;
             };
-            st.emit(&iun, el, vec![]);
+            let changes =
+                engine::record_payment(n, rec, engine::Paid::F24, e.amount, e.paid_at, now);
+            st.apply(&iun, changes);
         }
         Ok(())
     }
@@ -1189,21 +1091,14 @@ impl Store {
             iun: iun.to_string(),
             rec,
         });
-        let n = st
-            .notifications
-            .get(iun)
-            .filter(|n| n.ente == ente && n.accepted() && rec < n.request.recipients.len())?;
-        if n.status() == Status::CANCELLED || n.runs.get(rec).is_some_and(|r| r.viewed) {
-            return Some(ViewOutcome::AlreadyViewed);
-        }
         st.io_ms = self.io_ms();
-        for step in [
-            script::step(Category::NOTIFICATION_VIEWED_CREATION_REQUEST),
-            script::step(Category::NOTIFICATION_VIEWED).legal_fact(LegalFactKind::RecipientAccess),
-        ] {
-            st.build_and_emit(iun, rec, &step, now);
-        }
-        Some(ViewOutcome::Viewed)
+        let State {
+            notifications, rng, ..
+        } = &mut *st;
+        let n = notifications.get_mut(iun).filter(|n| n.ente == ente)?;
+        let (outcome, changes) = engine::view(n, rec, now, rng)?;
+        st.apply(iun, changes);
+        Some(outcome)
     }
 
     /// Jumps the clock forward and fires everything that became due, in order.
@@ -1262,12 +1157,7 @@ impl Store {
                 }
                 None => io_now,
             };
-            match due.job {
-                Job::Validate => st.validate(&due.iun, due.at),
-                Job::Accept => st.accept(self, &due.iun, due.at),
-                Job::Recipient(i) => st.run_step(&due.iun, i, due.at),
-                Job::CompleteCancellation => st.complete_cancellation(&due.iun, due.at),
-            }
+            st.run_job(&self.scripts, &due.iun, due.job, due.at);
         }
     }
 
@@ -1294,278 +1184,108 @@ impl State {
         }));
     }
 
-    /// Appends an element, registers its legal facts, advances the status, logs the event.
-    fn emit(&mut self, iun: &Iun, element: TimelineElement, facts: Vec<NewLegalFact>) {
-        let Some(n) = self.notifications.get_mut(iun) else {
+    /// Applies what an engine step did to `iun`: indexes its legal facts, logs and streams
+    /// its events, schedules its jobs.
+    fn apply(&mut self, iun: &Iun, changes: Changes) {
+        let Some(ente) = self.notifications.get(iun).map(|n| n.ente) else {
             return;
         };
-        let ente = n.ente;
-        let index = n.timeline.len();
-        for f in facts {
-            self.legal_facts.insert(
-                f.key.into_boxed_str(),
-                FactRef {
-                    iun: n.iun.clone(),
-                    element: index,
+        for a in changes.appended {
+            for f in a.facts {
+                let fact = FactRef {
+                    iun: iun.clone(),
+                    element: a.index,
                     kind: f.kind,
                     rec_index: f.rec_index,
-                },
-            );
-        }
-        let new_status = n.tracker.apply(&element);
-        let category = element.category;
-        // Grow by one: a timeline ends at a few dozen elements, and doubling would leave up to
-        // half of every notification's vector unused.
-        n.timeline.reserve_exact(1);
-        n.timeline.push(element);
-        let after = n.tracker.current();
-        let seq = self.events.push(ente, iun, index, after, new_status);
-        self.dispatch(seq, ente, iun, category, after, new_status);
-    }
-
-    fn new_key(&mut self, prefix: &str, ext: &str) -> String {
-        format!("{prefix}-{}.{ext}", self.rng.hex(16))
-    }
-
-    fn notification_element(
-        category: Category,
-        prefix: &str,
-        at: DateTime<Utc>,
-        details: Map<String, Value>,
-        legal: Vec<LegalFactsId>,
-    ) -> TimelineElement {
-        TimelineElement {
-            element_id: ElementId::of(prefix, &[]),
-            category,
-            timestamp: at,
-            ingestion: at,
-            legal_facts: legal.into(),
-            details: details.into(),
-        }
-    }
-
-    /// Emits a notification-level element carrying a legal fact SEND generated under `key`.
-    #[allow(clippy::too_many_arguments)]
-    fn emit_with_fact(
-        &mut self,
-        iun: &Iun,
-        category: Category,
-        prefix: &str,
-        at: DateTime<Utc>,
-        details: Map<String, Value>,
-        key: String,
-        kind: LegalFactKind,
-    ) {
-        let legal = vec![LegalFactsId {
-            key: format!("safestorage://{key}"),
-            category: kind.category().into(),
-        }];
-        let el = Self::notification_element(category, prefix, at, details, legal);
-        self.emit(
-            iun,
-            el,
-            vec![NewLegalFact {
-                key,
-                kind,
-                rec_index: None,
-            }],
-        );
-    }
-
-    /// SEND's asynchronous validation: files, digests, PDFs, tax ids, addresses.
-    fn validate(&mut self, iun: &Iun, at: DateTime<Utc>) {
-        let Some(n) = self.notifications.get(iun) else {
-            return;
-        };
-        let reasons = self.refusal_reasons(n);
-        let request_id = n.request_id();
-        let protocol = n.request.pa_protocol_number.clone();
-        let token = n.request.idempotence_token.clone();
-        let mut base = Map::new();
-        base.insert("notificationRequestId".into(), json!(request_id));
-        base.insert("paProtocolNumber".into(), json!(protocol));
-        if let Some(t) = token {
-            base.insert("idempotenceToken".into(), json!(t));
-        }
-        if !reasons.is_empty() {
-            let mut d = base;
-            d.insert(
-                "refusalReasons".into(),
-                json!(
-                    reasons
-                        .iter()
-                        .map(|r| {
-                            let mut v = json!({"errorCode": r.error_code, "detail": r.detail});
-                            if let Some(i) = r.rec_index {
-                                v["recIndex"] = json!(i);
-                            }
-                            v
-                        })
-                        .collect::<Vec<_>>()
-                ),
-            );
-            let el = Self::notification_element(
-                Category::REQUEST_REFUSED,
-                "REQUEST_REFUSED",
-                at,
-                d,
-                vec![],
-            );
-            let pays: Vec<(String, String)> = n
-                .request
-                .pago_pa_payments()
-                .map(|(_, p)| (p.creditor_tax_id.clone(), p.notice_code.clone()))
-                .collect();
-            for k in pays {
-                if self.by_iuv.get(&k) == Some(iun) {
-                    self.by_iuv.remove(&k);
-                }
-            }
-            if let Some(n) = self.notifications.get_mut(iun) {
-                n.refusal = Some(reasons);
-            }
-            self.emit(iun, el, vec![]);
-            return;
-        }
-        // Valid: address normalisation starts now, acceptance follows.
-        let el = Self::notification_element(
-            Category::VALIDATE_NORMALIZE_ADDRESSES_REQUEST,
-            "VALIDATE_NORMALIZE_ADDRESSES_REQUEST",
-            at,
-            Map::new(),
-            vec![],
-        );
-        self.emit(iun, el, vec![]);
-        let sent_at = self.notifications[iun].sent_at;
-        self.schedule_job((sent_at + ACCEPTANCE_DELAY).max(at), iun, Job::Accept);
-    }
-
-    /// Acceptance: normalised addresses, the SENDER_ACK legal fact, then each recipient's script.
-    fn accept(&mut self, store: &Store, iun: &Iun, at: DateTime<Utc>) {
-        let Some(n) = self.notifications.get(iun) else {
-            return;
-        };
-        let recipients: Vec<_> = n.request.recipients.clone();
-        // Its files are kept from now on (SEND deletes only files no notification references).
-        let keys: Vec<String> = n
-            .request
-            .documents
-            .iter()
-            .map(|d| &d.file)
-            .chain(
-                recipients
-                    .iter()
-                    .flat_map(|r| r.payments.iter().flatten())
-                    .flat_map(|p| {
-                        p.pago_pa
-                            .iter()
-                            .filter_map(|pp| pp.attachment.as_ref())
-                            .chain(p.f24.iter().map(|f| &f.metadata_attachment))
-                    }),
-            )
-            .map(|a| a.file_ref.bare_key().to_string())
-            .collect();
-        for k in keys {
-            if let Some(slot) = self.files.slots.get_mut(&k) {
-                slot.referenced = true;
-            }
-        }
-        let Some(n) = self.notifications.get(iun) else {
-            return;
-        };
-        let mut base = Map::new();
-        base.insert("notificationRequestId".into(), json!(n.request_id()));
-        base.insert(
-            "paProtocolNumber".into(),
-            json!(n.request.pa_protocol_number),
-        );
-        if let Some(t) = &n.request.idempotence_token {
-            base.insert("idempotenceToken".into(), json!(t));
-        }
-        for (i, r) in recipients.iter().enumerate() {
-            if let Some(addr) = &r.physical_address {
-                let a = serde_json::to_value(addr).expect("address serializes");
-                let mut d = Map::new();
-                d.insert("recIndex".into(), json!(i));
-                d.insert("oldAddress".into(), a.clone());
-                d.insert("normalizedAddress".into(), a);
-                let el = TimelineElement {
-                    element_id: ElementId::of("NORMALIZED_ADDRESS", &[("RECINDEX", i.to_string())]),
-                    category: Category::NORMALIZED_ADDRESS,
-                    timestamp: at,
-                    ingestion: at,
-                    legal_facts: Box::default(),
-                    details: d.into(),
                 };
-                self.emit(iun, el, vec![]);
+                self.legal_facts.insert(f.key.into_boxed_str(), fact);
+            }
+            let seq = self
+                .events
+                .push(ente, iun, a.index, a.status_after, a.new_status);
+            self.dispatch(seq, ente, iun, a.category, a.status_after, a.new_status);
+        }
+        for (at, job) in changes.jobs {
+            self.schedule_job(at, iun, job);
+        }
+    }
+
+    /// Runs `job` on `iun` at `at`.
+    fn run_job(&mut self, scripts: &ScriptLibrary, iun: &Iun, job: Job, at: DateTime<Utc>) {
+        let Some(n) = self.notifications.get(iun) else {
+            return;
+        };
+        let changes = match job {
+            Job::Validate => {
+                let reasons = self.refusal_reasons(n);
+                let n = self.notifications.get_mut(iun).expect("looked up above");
+                let changes = engine::validate(n, reasons, at);
+                if n.status() == Status::REFUSED {
+                    self.release_notice_codes(iun);
+                }
+                changes
+            }
+            Job::Accept => {
+                // Its files are kept from now on (SEND deletes only files no notification
+                // references).
+                for k in n.referenced_files() {
+                    if let Some(slot) = self.files.slots.get_mut(&k) {
+                        slot.referenced = true;
+                    }
+                }
+                let scripts = self.shared_scripts(engine::choose_scripts(n, scripts));
+                let State {
+                    notifications, rng, ..
+                } = &mut *self;
+                let n = notifications.get_mut(iun).expect("looked up above");
+                engine::accept(n, scripts, at, rng)
+            }
+            Job::Recipient(rec) => {
+                let State {
+                    notifications, rng, ..
+                } = &mut *self;
+                let n = notifications.get_mut(iun).expect("looked up above");
+                engine::run_step(n, rec, at, rng)
+            }
+            Job::CompleteCancellation => {
+                let State {
+                    notifications, rng, ..
+                } = &mut *self;
+                let n = notifications.get_mut(iun).expect("looked up above");
+                engine::complete_cancellation(n, at, rng)
+            }
+        };
+        self.apply(iun, changes);
+    }
+
+    /// A refused notification frees its notice codes for another send.
+    fn release_notice_codes(&mut self, iun: &Iun) {
+        let Some(n) = self.notifications.get(iun) else {
+            return;
+        };
+        for (_, p) in n.request.pago_pa_payments() {
+            let k = (p.creditor_tax_id.clone(), p.notice_code.clone());
+            if self.by_iuv.get(&k) == Some(iun) {
+                self.by_iuv.remove(&k);
             }
         }
-        let ack_key = self.new_key("PN_LEGAL_FACTS", "pdf");
-        let mut d = Map::new();
-        d.insert(
-            "legalFactId".into(),
-            json!(format!("safestorage://{ack_key}")),
-        );
-        let el = Self::notification_element(
-            Category::SENDER_ACK_CREATION_REQUEST,
-            "SENDERACK_LEGALFACT_CREATION_REQUEST",
-            at,
-            d,
-            vec![],
-        );
-        self.emit(iun, el, vec![]);
-        self.emit_with_fact(
-            iun,
-            Category::REQUEST_ACCEPTED,
-            "REQUEST_ACCEPTED",
-            at,
-            base,
-            ack_key,
-            LegalFactKind::SenderAck,
-        );
+    }
 
-        let n = &self.notifications[iun];
-        let pinned = n
-            .pinned_script
-            .as_deref()
-            .and_then(|p| store.scripts.by_name(p));
-        let chosen: Vec<script::TimelineScript> = recipients
-            .iter()
-            .map(|r| {
-                pinned
-                    .clone()
-                    .unwrap_or_else(|| store.scripts.choose(r, &n.request))
-            })
-            .collect();
-        // Runs of identical scripts share one copy (keyed by the whole script, not its name,
-        // so a user script can never be mistaken for a built-in).
-        let runs: Vec<RecipientRun> = chosen
+    /// Runs of identical scripts share one copy (keyed by the whole script, not its name, so a
+    /// user script can never be mistaken for a built-in).
+    fn shared_scripts(
+        &mut self,
+        chosen: Vec<script::TimelineScript>,
+    ) -> Vec<Arc<script::TimelineScript>> {
+        chosen
             .into_iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let shared = self
-                    .scripts
+            .map(|s| {
+                self.scripts
                     .entry(format!("{s:?}"))
                     .or_insert_with(|| Arc::new(s))
-                    .clone();
-                RecipientRun::new(i, shared)
+                    .clone()
             })
-            .collect();
-        let cancel = self
-            .notifications
-            .get(iun)
-            .is_some_and(|n| n.cancel_requested);
-        for run in &runs {
-            if let Some(due) = run.next_due(at) {
-                self.schedule_job(due, iun, Job::Recipient(run.rec_index));
-            }
-        }
-        if let Some(n) = self.notifications.get_mut(iun) {
-            n.runs = runs;
-        }
-        if cancel {
-            self.start_cancellation(iun, at);
-        }
+            .collect()
     }
 
     fn refusal_reasons(&self, n: &Notification) -> Vec<RefusalReason> {
@@ -1574,119 +1294,6 @@ impl State {
             ente: n.ente,
         };
         refusal::refusal_reasons(&n.request, n.submitted_io_ms, &uploads, &self.gpd)
-    }
-
-    fn run_step(&mut self, iun: &Iun, rec: usize, at: DateTime<Utc>) {
-        let Some(n) = self.notifications.get_mut(iun) else {
-            return;
-        };
-        if n.status() == Status::CANCELLED || n.cancel_requested {
-            return;
-        }
-        let Some(run) = n.runs.get_mut(rec) else {
-            return;
-        };
-        // A view perfects the notification: the refinement no longer happens, and a letter not
-        // yet sent is not sent (send-api.md §4.2-E).
-        while let Some(s) = run.script.steps.get(run.next) {
-            let paper_not_sent = matches!(
-                s.category,
-                Category::PREPARE_ANALOG_DOMICILE | Category::SEND_ANALOG_DOMICILE
-            ) && s.attempt == 0;
-            if run.viewed && paper_not_sent {
-                run.next = run.script.steps.len();
-            } else if run.viewed
-                && !run.refined
-                && (s.at_refinement || s.category == Category::SCHEDULE_REFINEMENT)
-            {
-                run.next += 1;
-            } else {
-                break;
-            }
-        }
-        let Some(step) = run.script.steps.get(run.next).cloned() else {
-            return;
-        };
-        run.next += 1;
-        self.build_and_emit(iun, rec, &step, at);
-        let next = self
-            .notifications
-            .get(iun)
-            .and_then(|n| n.runs.get(rec))
-            .and_then(|r| r.next_due(at));
-        if let Some(due) = next {
-            self.schedule_job(due, iun, Job::Recipient(rec));
-        }
-    }
-
-    /// Builds the element of `step` for recipient `rec` at `at` and emits it.
-    fn build_and_emit(
-        &mut self,
-        iun: &Iun,
-        rec: usize,
-        step: &script::ScriptStep,
-        at: DateTime<Utc>,
-    ) {
-        let State {
-            notifications, rng, ..
-        } = self;
-        let Some(n) = notifications.get_mut(iun) else {
-            return;
-        };
-        let Some(run) = n.runs.get_mut(rec) else {
-            return;
-        };
-        let recipient = n.request.recipients[rec].clone();
-        let pct = n.request.physical_communication_type;
-        let mut keys = |prefix: &str, ext: &str| format!("{prefix}-{}.{ext}", rng.hex(16));
-        let mut ctx = ElementContext {
-            iun: iun.as_str(),
-            recipient: &recipient,
-            physical_communication_type: pct,
-            now: at,
-            new_key: &mut keys,
-        };
-        let (element, facts) = script::build_element(&mut ctx, run, step);
-        self.emit(iun, element, facts);
-    }
-
-    fn start_cancellation(&mut self, iun: &Iun, at: DateTime<Utc>) {
-        let mut d = Map::new();
-        d.insert("cancellationRequestId".into(), json!(self.rng.hex(16)));
-        let el = Self::notification_element(
-            Category::NOTIFICATION_CANCELLATION_REQUEST,
-            "NOTIFICATION_CANCELLATION_REQUEST",
-            at,
-            d,
-            vec![],
-        );
-        self.emit(iun, el, vec![]);
-        self.schedule_job(at + CANCELLATION_DELAY, iun, Job::CompleteCancellation);
-    }
-
-    fn complete_cancellation(&mut self, iun: &Iun, at: DateTime<Utc>) {
-        let Some(n) = self.notifications.get(iun) else {
-            return;
-        };
-        let not_refined: Vec<usize> = (0..n.request.recipients.len())
-            .filter(|i| !n.runs.get(*i).is_some_and(|r| r.refined))
-            .collect();
-        let key = self.new_key("PN_LEGAL_FACTS", "pdf");
-        let mut d = Map::new();
-        d.insert(
-            "notificationCost".into(),
-            json!(100 * not_refined.len() as i64),
-        );
-        d.insert("notRefinedRecipientIndexes".into(), json!(not_refined));
-        self.emit_with_fact(
-            iun,
-            Category::NOTIFICATION_CANCELLED,
-            "NOTIFICATION_CANCELLED",
-            at,
-            d,
-            key,
-            LegalFactKind::NotificationCancelled,
-        );
     }
 }
 

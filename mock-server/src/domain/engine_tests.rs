@@ -1,0 +1,321 @@
+//! The notification engine alone: no store, no locks, no HTTP. A test plays the store's part
+//! with a heap of jobs and numbered keys.
+
+use super::builtin;
+use super::engine::{self, CancelOutcome, Changes, Draw, Job, Notification, Paid, ViewOutcome};
+use super::ente::EnteId;
+use super::library::ScriptLibrary;
+use super::refusal::RefusalReason;
+use super::request::{self, RequestVersion};
+use super::status::{Status, StatusTracker};
+use super::timeline::Category;
+use chrono::{DateTime, Duration, Utc};
+use rand::SeedableRng;
+use serde::Serialize;
+use serde_json::json;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+/// Numbered instead of random, so keys read in order.
+#[derive(Default)]
+struct Numbered(u32);
+
+impl Draw for Numbered {
+    fn hex16(&mut self) -> String {
+        self.0 += 1;
+        format!("{:032x}", self.0)
+    }
+}
+
+/// A Monday morning in Rome: SEND's 21:00 rule does not apply.
+fn monday() -> DateTime<Utc> {
+    "2026-03-02T08:00:00Z".parse().unwrap()
+}
+
+/// A notification with one PF recipient (with a PEC when `pec`), sent at `monday()`, with
+/// `script` pinned. The IUN is random, as SEND's is.
+fn sent(pec: bool, script: Option<&str>) -> Notification {
+    let mut rec = json!({"recipientType": "PF", "taxId": "BNRMHL75C06G702B",
+        "denomination": "Michelangelo Buonarroti",
+        "physicalAddress": {"address": "Via Roma 1", "municipality": "Roma", "zip": "00100", "province": "RM"},
+        "payments": [{"pagoPa": {"noticeCode": "302000100000019421", "creditorTaxId": "80016350821", "applyCost": true}}]});
+    if pec {
+        rec["digitalDomicile"] = json!({"type": "PEC", "address": "prova@pec.it"});
+    }
+    let body = json!({"paProtocolNumber": "P-1", "subject": "s", "senderDenomination": "Comune",
+        "senderTaxId": "80016350821", "taxonomyCode": "010202N", "notificationFeePolicy": "DELIVERY_MODE",
+        "physicalCommunicationType": "AR_REGISTERED_LETTER", "recipients": [rec],
+        "documents": [{"contentType": "application/pdf", "digests": {"sha256": "jezIVxlG1M1woCSUngM6KipUN3/p8cG5RMIPnuEanlE="},
+            "ref": {"key": "PN_NOTIFICATION_ATTACHMENTS-0001.pdf", "versionToken": "v1"}}]});
+    let request = request::parse(RequestVersion::V26, &body).expect("a valid request");
+    let mut rng = rand::rngs::StdRng::from_os_rng();
+    Notification {
+        iun: super::iun::generate(&mut rng, monday()),
+        ente: EnteId::new(0),
+        version: RequestVersion::V26,
+        tracker: StatusTracker::new(request.recipients.len(), monday()),
+        request,
+        sent_at: monday(),
+        timeline: vec![],
+        runs: vec![],
+        refusal: None,
+        cancel_requested: false,
+        pinned_script: script.map(str::to_string),
+        submitted_io_ms: 0,
+    }
+}
+
+/// The store's part: jobs in due order, each run on the notification.
+struct Driver {
+    n: Notification,
+    jobs: BinaryHeap<Reverse<(DateTime<Utc>, u32, JobKey)>>,
+    seq: u32,
+    draw: Numbered,
+    library: ScriptLibrary,
+}
+
+/// `Job` as an ordered key (the heap breaks ties by sequence, never by job).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct JobKey(u8, usize);
+
+impl Driver {
+    fn new(n: Notification) -> Self {
+        let mut d = Driver {
+            jobs: BinaryHeap::new(),
+            seq: 0,
+            draw: Numbered::default(),
+            library: ScriptLibrary::default(),
+            n,
+        };
+        let first = d.n.first_job();
+        let _ = d.schedule(Changes {
+            appended: vec![],
+            jobs: vec![first],
+        });
+        d
+    }
+
+    fn schedule(&mut self, changes: Changes) -> Changes {
+        for (at, job) in &changes.jobs {
+            self.seq += 1;
+            let key = match job {
+                Job::Validate => JobKey(0, 0),
+                Job::Accept => JobKey(1, 0),
+                Job::Recipient(r) => JobKey(2, *r),
+                Job::CompleteCancellation => JobKey(3, 0),
+            };
+            self.jobs.push(Reverse((*at, self.seq, key)));
+        }
+        changes
+    }
+
+    /// Runs every job due by `until`, each at its instant.
+    fn run_until(&mut self, until: DateTime<Utc>) {
+        while let Some(Reverse((at, _, key))) = self.jobs.peek().cloned() {
+            if at > until {
+                break;
+            }
+            self.jobs.pop();
+            let changes = match key {
+                JobKey(0, _) => engine::validate(&mut self.n, vec![], at),
+                JobKey(1, _) => {
+                    let scripts = engine::choose_scripts(&self.n, &self.library);
+                    let scripts = scripts.into_iter().map(Arc::new).collect();
+                    engine::accept(&mut self.n, scripts, at, &mut self.draw)
+                }
+                JobKey(2, rec) => engine::run_step(&mut self.n, rec, at, &mut self.draw),
+                _ => engine::complete_cancellation(&mut self.n, at, &mut self.draw),
+            };
+            let _ = self.schedule(changes);
+        }
+    }
+
+    fn run_to_end(&mut self) {
+        self.run_until(monday() + Duration::days(365));
+    }
+
+    fn categories(&self) -> Vec<&'static str> {
+        self.n
+            .timeline
+            .iter()
+            .map(|e| e.category.as_str())
+            .collect()
+    }
+}
+
+/// One element as the snapshot shows it.
+#[derive(Serialize)]
+struct Row {
+    element_id: String,
+    timestamp: String,
+    status_after: &'static str,
+    legal_facts: Vec<String>,
+}
+
+/// Every built-in script run through the engine for a recipient it fits: each element with the
+/// status it leaves the notification in and the legal facts it carries. The IUN is random (as
+/// SEND's) and redacted; the instants follow from a fixed send time and are content.
+#[test]
+fn every_builtin_script_through_the_engine() {
+    for name in builtin::NAMES {
+        let mut d = Driver::new(sent(name.starts_with("digital"), Some(name)));
+        d.run_to_end();
+        let mut statuses = d.n.tracker.history().iter();
+        let mut current = statuses.next().expect("IN_VALIDATION from the send");
+        let rows: Vec<Row> = (d.n.timeline.iter().enumerate())
+            .map(|(i, e)| {
+                while !current.related.contains(&i) {
+                    current = statuses.next().expect("every element has a status");
+                }
+                Row {
+                    element_id: e.element_id.with_iun(d.n.iun.as_str()),
+                    timestamp: super::clock::rfc3339(e.timestamp),
+                    status_after: current.status.as_str(),
+                    legal_facts: e.legal_facts.iter().map(|l| l.category.clone()).collect(),
+                }
+            })
+            .collect();
+        let iun = d.n.iun.to_string();
+        insta::assert_json_snapshot!(format!("builtin_{name}"), rows, {
+            "[].element_id" => insta::dynamic_redaction(move |value, _| {
+                value.as_str().expect("a string").replace(&iun, "[iun]")
+            }),
+        });
+    }
+}
+
+#[test]
+fn a_refused_request_ends_at_request_refused_and_keeps_its_reasons() {
+    let mut n = sent(false, None);
+    let reason = RefusalReason {
+        error_code: "FILE_NOTFOUND",
+        detail: "the file is missing".into(),
+        rec_index: None,
+    };
+    let changes = engine::validate(&mut n, vec![reason], monday() + Duration::minutes(1));
+    assert!(changes.jobs.is_empty(), "nothing follows a refusal");
+    assert_eq!(changes.appended.len(), 1);
+    assert_eq!(changes.appended[0].new_status, Some(Status::REFUSED));
+    assert_eq!(n.status(), Status::REFUSED);
+    let details = n.timeline[0].details.map();
+    assert_eq!(details["refusalReasons"][0]["errorCode"], "FILE_NOTFOUND");
+    assert_eq!(details["paProtocolNumber"], "P-1");
+    assert_eq!(n.refusal.as_ref().map(Vec::len), Some(1));
+    let (outcome, changes) = engine::request_cancellation(&mut n, monday(), &mut Numbered(0));
+    assert_eq!(outcome, CancelOutcome::Refused);
+    assert!(changes.appended.is_empty());
+}
+
+#[test]
+fn a_valid_request_is_accepted_five_minutes_after_the_send() {
+    let mut d = Driver::new(sent(true, Some("digital-success")));
+    d.run_until(monday() + Duration::minutes(4));
+    assert_eq!(d.categories(), ["VALIDATE_NORMALIZE_ADDRESSES_REQUEST"]);
+    assert_eq!(d.n.status(), Status::IN_VALIDATION);
+    d.run_until(monday() + Duration::minutes(5));
+    let accepted = d.n.timeline.last().expect("elements");
+    assert_eq!(accepted.category, Category::REQUEST_ACCEPTED);
+    assert_eq!(accepted.timestamp, monday() + Duration::minutes(5));
+    assert_eq!(d.n.status(), Status::ACCEPTED);
+    assert_eq!(d.n.runs.len(), 1, "one run per recipient");
+    let ack = &accepted.legal_facts[0];
+    assert_eq!(ack.category, "SENDER_ACK");
+    assert_eq!(
+        ack.key,
+        format!("safestorage://PN_LEGAL_FACTS-{:032x}.pdf", 1),
+        "the first key the engine draws"
+    );
+}
+
+#[test]
+fn a_cancellation_asked_during_validation_starts_at_acceptance() {
+    let mut d = Driver::new(sent(true, Some("digital-success")));
+    d.run_until(monday() + Duration::minutes(2));
+    let (outcome, changes) = engine::request_cancellation(&mut d.n, monday(), &mut d.draw);
+    assert_eq!(outcome, CancelOutcome::Accepted);
+    assert!(
+        changes.appended.is_empty(),
+        "nothing happens before acceptance"
+    );
+    let (again, _) = engine::request_cancellation(&mut d.n, monday(), &mut d.draw);
+    assert_eq!(again, CancelOutcome::AlreadyCancelled);
+    d.run_to_end();
+    let cats = d.categories();
+    assert_eq!(
+        cats[cats.len() - 3..],
+        [
+            "REQUEST_ACCEPTED",
+            "NOTIFICATION_CANCELLATION_REQUEST",
+            "NOTIFICATION_CANCELLED"
+        ],
+        "no recipient step runs once a cancellation is asked"
+    );
+    assert_eq!(d.n.status(), Status::CANCELLED);
+    let cancelled = d.n.timeline.last().expect("elements").details.map();
+    assert_eq!(cancelled["notificationCost"], 100);
+    assert_eq!(cancelled["notRefinedRecipientIndexes"], json!([0]));
+}
+
+#[test]
+fn a_view_before_the_refinement_perfects_the_notification_and_skips_it() {
+    let mut d = Driver::new(sent(true, Some("digital-success")));
+    d.run_until(monday() + Duration::minutes(6));
+    let (outcome, changes) =
+        engine::view(&mut d.n, 0, monday() + Duration::minutes(6), &mut d.draw)
+            .expect("an accepted notification can be viewed");
+    assert_eq!(outcome, ViewOutcome::Viewed);
+    let facts: Vec<_> = changes.appended.iter().flat_map(|a| &a.facts).collect();
+    assert_eq!(facts.len(), 1, "RECIPIENT_ACCESS");
+    assert_eq!(d.n.status(), Status::VIEWED);
+    let again = engine::view(&mut d.n, 0, monday() + Duration::minutes(7), &mut d.draw);
+    assert_eq!(again.map(|a| a.0), Some(ViewOutcome::AlreadyViewed));
+    d.run_to_end();
+    assert!(!d.categories().contains(&"REFINEMENT"));
+    assert_eq!(d.n.status(), Status::VIEWED);
+}
+
+#[test]
+fn nothing_to_view_before_acceptance_or_for_a_recipient_not_there() {
+    let mut d = Driver::new(sent(true, None));
+    assert!(engine::view(&mut d.n, 0, monday(), &mut d.draw).is_none());
+    d.run_until(monday() + Duration::minutes(5));
+    assert!(engine::view(&mut d.n, 1, monday(), &mut d.draw).is_none());
+}
+
+#[test]
+fn a_reported_payment_is_recorded_with_its_notice_and_keeps_the_status() {
+    let mut d = Driver::new(sent(true, Some("digital-success")));
+    d.run_to_end();
+    let paid_at = monday() + Duration::days(20);
+    let paid = Paid::PagoPa {
+        notice: "302000100000019421",
+        creditor: "80016350821",
+    };
+    let changes = engine::record_payment(&mut d.n, 0, paid, 12_000, paid_at, paid_at);
+    assert_eq!(changes.appended[0].category, Category::PAYMENT);
+    assert_eq!(
+        changes.appended[0].new_status, None,
+        "PAID is deprecated: SEND keeps the status"
+    );
+    assert_eq!(d.n.status(), Status::EFFECTIVE_DATE);
+    let e = d.n.timeline.last().expect("elements");
+    assert_eq!(
+        e.element_id.with_iun(d.n.iun.as_str()),
+        format!(
+            "NOTIFICATION_PAID.IUN_{}.RECINDEX_0.CODE_PPA30200010000001942180016350821",
+            d.n.iun
+        )
+    );
+    assert_eq!(e.details.map()["recipientType"], "PF");
+    assert_eq!(e.details.map()["amount"], 12_000);
+}
+
+#[test]
+fn the_files_a_notification_references_are_its_documents_and_payment_attachments() {
+    let n = sent(false, None);
+    assert_eq!(
+        n.referenced_files(),
+        ["PN_NOTIFICATION_ATTACHMENTS-0001.pdf"]
+    );
+}

@@ -8,6 +8,8 @@
 //! [`Check`]s comes out, which [`validator_shape`] writes in PagoPA's validator's shape.
 
 mod call;
+#[cfg(test)]
+mod checks_tests;
 mod downloads;
 mod engine;
 mod facts;

@@ -2,6 +2,7 @@
 //! and fee settings, and the recipients its test notifications go to.
 
 use crate::client::Secret;
+use send_wire::notification::RecipientType;
 use send_wire::values::NoticeCode;
 use send_wire::{NotificationFeePolicy, PhysicalCommunicationType, TaxId};
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 #[serde(deny_unknown_fields)]
 pub struct Recipient {
     #[serde(rename = "type", default = "pf")]
-    pub recipient_type: String,
+    pub recipient_type: RecipientType,
     pub tax_id: String,
     pub denomination: String,
     pub pec: Option<String>,
@@ -23,8 +24,8 @@ pub struct Recipient {
     pub foreign_state: Option<String>,
 }
 
-fn pf() -> String {
-    "PF".into()
+fn pf() -> RecipientType {
+    RecipientType::PF
 }
 
 #[derive(Clone, Deserialize)]

@@ -97,7 +97,7 @@ fn context() -> std::io::Result<Arc<RunContext>> {
 /// A file a scenario uploaded.
 #[derive(Debug, Clone)]
 pub struct Uploaded {
-    pub key: String,
+    pub key: send_wire::values::FileKey,
     pub version: String,
     pub sha256: Sha256,
     pub bytes: Vec<u8>,

@@ -59,7 +59,7 @@ pub struct PreLoadResponse {
     pub secret: String,
     pub http_method: String,
     pub url: String,
-    pub key: String,
+    pub key: values::FileKey,
 }
 
 /// 202 answer of a send request.

@@ -6,7 +6,7 @@
 
 use crate::iun::Iun;
 use crate::timeline::{Category, Known, Status};
-use crate::values::{NoticeCode, Sha256};
+use crate::values::{FileKey, NoticeCode, Sha256};
 use crate::{LegalFactsId, NotificationFeePolicy, PhysicalCommunicationType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -19,6 +19,21 @@ crate::wire_enum! {
         /// SEND checks each payment against pagoPA's GPD (the debt position must exist).
         ASYNC,
     }
+}
+
+crate::wire_enum! {
+    /// Who a recipient is (`recipientType`).
+    RecipientType {
+        /// Persona fisica: a natural person, with a codice fiscale.
+        PF,
+        /// Persona giuridica: a legal person, with a partita IVA or a numeric codice fiscale.
+        PG,
+    }
+}
+
+crate::wire_enum! {
+    /// The kind of a recipient's digital domicile (`NotificationDigitalAddress.type`).
+    DigitalDomicileType { PEC }
 }
 
 /// `NewNotificationRequestV25`, the fields a sender sets.
@@ -50,8 +65,7 @@ pub struct NewNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationRecipient {
-    /// `PF` (natural person) or `PG` (legal person).
-    pub recipient_type: String,
+    pub recipient_type: RecipientType,
     pub tax_id: String,
     pub denomination: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,7 +80,7 @@ pub struct NotificationRecipient {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DigitalDomicile {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: DigitalDomicileType,
     pub address: String,
 }
 
@@ -135,7 +149,7 @@ pub struct Digests {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileRef {
-    pub key: String,
+    pub key: FileKey,
     pub version_token: String,
 }
 
@@ -349,7 +363,7 @@ mod tests {
             },
             content_type: "application/pdf".into(),
             reference: FileRef {
-                key: "k".into(),
+                key: FileKey::parse("k").unwrap(),
                 version_token: "v".into(),
             },
         };

@@ -12,6 +12,10 @@ pub enum ValueError {
     NoticeCode(String),
     #[error("sha256 `{0}` must be the Base64 of a 32-byte SHA-256 digest (44 characters)")]
     Sha256(String),
+    #[error(
+        "file key `{0}` must be letters, digits, `.`, `_` or `-` (after an optional safestorage://), at most 512 characters"
+    )]
+    FileKey(String),
 }
 
 /// A pagoPA notice code (codice avviso): 18 digits.
@@ -55,6 +59,39 @@ impl Sha256 {
     }
 }
 
+/// A safe-storage file key as a request refers to it (`ref.key`): `^(safestorage://)?[A-Za-z0-9._-]+$`,
+/// at most 512 characters. Kept as written, with or without the `safestorage://` prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileKey(String);
+
+const SAFESTORAGE: &str = "safestorage://";
+
+impl FileKey {
+    pub fn parse(text: &str) -> Result<FileKey, ValueError> {
+        let bare = text.strip_prefix(SAFESTORAGE).unwrap_or(text);
+        let ok = text.chars().count() <= 512
+            && !bare.is_empty()
+            && bare
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c));
+        if ok {
+            Ok(FileKey(text.to_string()))
+        } else {
+            Err(ValueError::FileKey(text.to_string()))
+        }
+    }
+
+    /// The key as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key without its `safestorage://` prefix: what safe storage files it under.
+    pub fn bare(&self) -> &str {
+        self.0.strip_prefix(SAFESTORAGE).unwrap_or(&self.0)
+    }
+}
+
 macro_rules! text_value {
     ($($t:ty),*) => {$(
         impl fmt::Display for $t {
@@ -78,7 +115,7 @@ macro_rules! text_value {
     )*};
 }
 
-text_value!(NoticeCode, Sha256);
+text_value!(NoticeCode, Sha256, FileKey);
 
 #[cfg(test)]
 mod tests {
@@ -98,6 +135,38 @@ mod tests {
                 Err(ValueError::NoticeCode(bad.into()))
             );
         }
+    }
+
+    #[test]
+    fn a_file_key_is_safe_storage_characters_with_an_optional_prefix() {
+        for good in [
+            "PN_NOTIFICATION_ATTACHMENTS-0001.pdf",
+            "safestorage://PN_LEGAL_FACTS-ab12.pdf",
+        ] {
+            let key = FileKey::parse(good).unwrap();
+            assert_eq!(key.as_str(), good, "kept as written");
+            assert!(!key.bare().starts_with("safestorage://"));
+        }
+        assert_eq!(
+            FileKey::parse("safestorage://K-1.pdf").unwrap().bare(),
+            "K-1.pdf"
+        );
+        let long = "a".repeat(513);
+        for bad in [
+            "",
+            "safestorage://",
+            "a/b.pdf",
+            "a b",
+            "chiave-è",
+            long.as_str(),
+        ] {
+            assert_eq!(
+                FileKey::parse(bad),
+                Err(ValueError::FileKey(bad.into())),
+                "{bad}"
+            );
+        }
+        assert!(FileKey::parse(&"a".repeat(512)).is_ok());
     }
 
     #[test]

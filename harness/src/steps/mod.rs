@@ -11,9 +11,9 @@ use crate::world::{Poll, SendWorld, Uploaded};
 use error::{StepError, StepResult};
 use reqwest::Method;
 use send_wire::notification::{
-    Attachment, Digests, DigitalDomicile, FileRef, NewNotificationRequest, NotificationDocument,
-    NotificationPaymentItem, NotificationRecipient, PagoPaIntMode, PagoPaPayment, PhysicalAddress,
-    RequestState, RequestStatusResponse, SentNotification,
+    Attachment, Digests, DigitalDomicile, DigitalDomicileType, FileRef, NewNotificationRequest,
+    NotificationDocument, NotificationPaymentItem, NotificationRecipient, PagoPaIntMode,
+    PagoPaPayment, PhysicalAddress, RequestState, RequestStatusResponse, SentNotification,
 };
 use send_wire::timeline::{Category, Status};
 use send_wire::values::Sha256;
@@ -131,11 +131,11 @@ fn recipient(w: &SendWorld, who: Who, address: Option<&str>) -> StepResult<Notif
         })
     })?;
     Ok(NotificationRecipient {
-        recipient_type: rec.recipient_type.clone(),
+        recipient_type: rec.recipient_type,
         tax_id: rec.tax_id.clone(),
         denomination: rec.denomination.clone(),
         digital_domicile: rec.pec.as_ref().map(|pec| DigitalDomicile {
-            kind: "PEC".into(),
+            kind: DigitalDomicileType::PEC,
             address: pec.clone(),
         }),
         physical_address: Some(PhysicalAddress {

@@ -488,11 +488,11 @@ mod tests {
         for name in NAMES {
             let digital = name.starts_with("digital");
             let recipient = Recipient {
-                recipient_type: "PF".into(),
-                tax_id: "BNRMHL75C06G702B".into(),
+                recipient_type: send_wire::notification::RecipientType::PF,
+                tax_id: crate::domain::tax_id::SentTaxId::new("BNRMHL75C06G702B"),
                 denomination: "Michelangelo Buonarroti".into(),
                 digital_domicile: digital.then(|| DigitalAddress {
-                    kind: "PEC".into(),
+                    kind: send_wire::notification::DigitalDomicileType::PEC,
                     address: "prova@pec.it".into(),
                 }),
                 physical_address: Some(PhysicalAddress {

@@ -68,7 +68,7 @@ impl MatchRule {
         }) && self
             .tax_id
             .as_deref()
-            .is_none_or(|t| recipient.tax_id.eq_ignore_ascii_case(t))
+            .is_none_or(|t| recipient.tax_id.as_str().eq_ignore_ascii_case(t))
             && self
                 .pa_protocol_number
                 .as_deref()

@@ -6,7 +6,8 @@
 
 use super::gpd::Gpd;
 use super::request::{Attachment, NotificationRequest};
-use super::tax_id::TaxId;
+use super::tax_id::SentTaxId;
+use send_wire::notification::PagoPaIntMode;
 
 /// Tax ids that pass the checksum but that the tax registry does not know (UAT test data).
 pub const UNKNOWN_TAX_IDS: &[&str] = &["LNALNI80A01H501T"];
@@ -162,7 +163,9 @@ fn file_reason(
 fn recipient_reasons(request: &NotificationRequest) -> Vec<RefusalReason> {
     let mut out = Vec::new();
     for (i, r) in request.recipients.iter().enumerate() {
-        if UNKNOWN_TAX_IDS.contains(&r.tax_id.as_str()) || TaxId::parse(&r.tax_id).is_err() {
+        if UNKNOWN_TAX_IDS.contains(&r.tax_id.as_str())
+            || matches!(r.tax_id, SentTaxId::Invalid { .. })
+        {
             out.push(RefusalReason {
                 error_code: "TAXID_NOT_VALID",
                 detail: format!(
@@ -193,12 +196,12 @@ fn recipient_reasons(request: &NotificationRequest) -> Vec<RefusalReason> {
 
 /// ASYNC: SEND checks each pagoPA payment against pagoPA's GPD (SYNC ones are not).
 fn payment_reasons(request: &NotificationRequest, gpd: &Gpd) -> Vec<RefusalReason> {
-    if request.pago_pa_int_mode.as_deref() != Some("ASYNC") {
+    if request.pago_pa_int_mode != Some(PagoPaIntMode::ASYNC) {
         return vec![];
     }
     request
         .pago_pa_payments()
-        .filter(|(_, p)| !gpd.has(&p.creditor_tax_id, &p.notice_code))
+        .filter(|(_, p)| !gpd.has(&p.creditor_tax_id, p.notice_code.as_str()))
         .map(|(i, p)| RefusalReason {
             error_code: "PAYMENT_NOT_VALID",
             detail: format!(

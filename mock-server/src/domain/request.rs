@@ -1,8 +1,12 @@
 //! A notification request: parsed from any served request version into one domain value,
 //! and echoed back in the shape of any version (SEND's status and detail APIs echo it).
 
+use super::iun::Iun;
 use super::schema::{Pattern, Reader, Str, Violation};
+use super::tax_id::SentTaxId;
 use regex::Regex;
+use send_wire::notification::{DigitalDomicileType, PagoPaIntMode, RecipientType};
+use send_wire::values::{FileKey, NoticeCode};
 use send_wire::{NotificationFeePolicy, PhysicalCommunicationType};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -57,7 +61,7 @@ pub struct NotificationRequest {
     pub documents: Vec<Document>,
     pub notification_fee_policy: NotificationFeePolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cancelled_iun: Option<String>,
+    pub cancelled_iun: Option<Iun>,
     pub physical_communication_type: PhysicalCommunicationType,
     pub sender_denomination: String,
     pub sender_tax_id: String,
@@ -73,7 +77,7 @@ pub struct NotificationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vat: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pago_pa_int_mode: Option<String>,
+    pub pago_pa_int_mode: Option<PagoPaIntMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_languages: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,8 +87,8 @@ pub struct NotificationRequest {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recipient {
-    pub recipient_type: String,
-    pub tax_id: String,
+    pub recipient_type: RecipientType,
+    pub tax_id: SentTaxId,
     pub denomination: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digital_domicile: Option<DigitalAddress>,
@@ -94,13 +98,13 @@ pub struct Recipient {
     pub payments: Option<Vec<Payment>>,
     /// Only v1 has it (`payment.noticeCodeAlternative`); kept to echo it back.
     #[serde(skip)]
-    pub notice_code_alternative: Option<String>,
+    pub notice_code_alternative: Option<NoticeCode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DigitalAddress {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: DigitalDomicileType,
     pub address: String,
 }
 
@@ -145,7 +149,7 @@ pub struct Payment {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PagoPaPayment {
-    pub notice_code: String,
+    pub notice_code: NoticeCode,
     pub creditor_tax_id: String,
     pub apply_cost: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,14 +181,14 @@ pub struct Digests {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileRef {
-    pub key: String,
+    pub key: FileKey,
     pub version_token: String,
 }
 
 impl FileRef {
     /// The key without the `safestorage://` prefix.
     pub fn bare_key(&self) -> &str {
-        self.key.strip_prefix("safestorage://").unwrap_or(&self.key)
+        self.key.bare()
     }
 }
 
@@ -310,7 +314,7 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
         &NotificationFeePolicy::ALL.map(NotificationFeePolicy::as_str),
     )
     .and_then(|s| NotificationFeePolicy::parse(&s));
-    let cancelled_iun = r.string(m, "", "cancelledIun", IUN);
+    let cancelled_iun = r.typed(m, "", "cancelledIun", IUN, Iun::parse);
     let pct = enum_list(
         &mut r,
         m,
@@ -326,7 +330,14 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
     let payment_expiration_date = r.string(m, "", "paymentExpirationDate", EXPIRATION_DATE);
     let taxonomy_code = r.string(m, "", "taxonomyCode", TAXONOMY_CODE);
     let later = LaterFields::read(&mut r, version, m);
-    let pago_pa_int_mode = enum_list(&mut r, m, "", "pagoPaIntMode", &["NONE", "SYNC", "ASYNC"]);
+    let pago_pa_int_mode = enum_list(
+        &mut r,
+        m,
+        "",
+        "pagoPaIntMode",
+        &PagoPaIntMode::ALL.map(PagoPaIntMode::as_str),
+    )
+    .and_then(|s| PagoPaIntMode::parse(&s));
 
     let mut recipients = recipients(&mut r, version, m, fee_policy);
     let mut documents = documents(&mut r, m);
@@ -484,8 +495,15 @@ fn recipient(
             ],
         );
     }
-    let recipient_type = r.one_of(m, p, "recipientType", &["PF", "PG"]);
-    let tax_id = r.string(m, p, "taxId", TAX_ID);
+    let recipient_type = r
+        .one_of(
+            m,
+            p,
+            "recipientType",
+            &RecipientType::ALL.map(RecipientType::as_str),
+        )
+        .and_then(|s| RecipientType::parse(&s));
+    let tax_id = r.string(m, p, "taxId", TAX_ID).map(|t| SentTaxId::new(&t));
     let denomination = r.string(m, p, "denomination", DENOMINATION);
     let digital_domicile = m
         .get("digitalDomicile")
@@ -518,7 +536,14 @@ fn recipient(
 fn digital(r: &mut Reader, d: &Value, dp: &str) -> Option<DigitalAddress> {
     let dm = r.object(d, dp)?;
     r.required(dm, dp, &["address", "type"]);
-    let kind = r.one_of(dm, dp, "type", &["PEC"]);
+    let kind = r
+        .one_of(
+            dm,
+            dp,
+            "type",
+            &DigitalDomicileType::ALL.map(DigitalDomicileType::as_str),
+        )
+        .and_then(|s| DigitalDomicileType::parse(&s));
     let address = r.string(
         dm,
         dp,
@@ -538,12 +563,18 @@ fn v1_payment(
     pv: &Value,
     pp: &str,
     fee_policy: Option<NotificationFeePolicy>,
-) -> Option<(Option<Payment>, Option<String>)> {
+) -> Option<(Option<Payment>, Option<NoticeCode>)> {
     let pm = r.object(pv, pp)?;
     r.required(pm, pp, &["creditorTaxId", "noticeCode"]);
-    let notice_code = r.string(pm, pp, "noticeCode", NOTICE_CODE);
+    let notice_code = r.typed(pm, pp, "noticeCode", NOTICE_CODE, NoticeCode::parse);
     let creditor = r.string(pm, pp, "creditorTaxId", PA_TAX_ID);
-    let alternative = r.string(pm, pp, "noticeCodeAlternative", NOTICE_CODE);
+    let alternative = r.typed(
+        pm,
+        pp,
+        "noticeCodeAlternative",
+        NOTICE_CODE,
+        NoticeCode::parse,
+    );
     let form = pm.get("pagoPaForm").and_then(|f| {
         let fp = format!("{pp}/pagoPaForm");
         let fm = r.object(f, &fp)?;
@@ -613,7 +644,7 @@ fn payment(r: &mut Reader, v: &Value, p: &str) -> Option<Payment> {
         let pp = format!("{p}/pagoPa");
         let pm = r.object(pv, &pp)?;
         r.required(pm, &pp, &["noticeCode", "creditorTaxId", "applyCost"]);
-        let notice_code = r.string(pm, &pp, "noticeCode", NOTICE_CODE);
+        let notice_code = r.typed(pm, &pp, "noticeCode", NOTICE_CODE, NoticeCode::parse);
         let creditor = r.string(pm, &pp, "creditorTaxId", PA_TAX_ID);
         let apply_cost = r.boolean(pm, &pp, "applyCost");
         let att = pm.get("attachment").and_then(|a| {
@@ -680,7 +711,7 @@ fn attachment(
         let fp = format!("{p}/ref");
         let fm = r.object(f, &fp)?;
         r.required(fm, &fp, &["key", "versionToken"]);
-        let key = r.string(fm, &fp, "key", KEY);
+        let key = r.typed(fm, &fp, "key", KEY, FileKey::parse);
         let version_token = r.string(fm, &fp, "versionToken", LINE_256);
         Some(FileRef {
             key: key?,

@@ -3,8 +3,9 @@
 //! except a sender tax id that is not the caller's (403).
 
 use super::request::{NotificationRequest, PhysicalAddress, Recipient, RequestVersion};
-use super::tax_id::TaxId;
+use super::tax_id::SentTaxId;
 use send_wire::NotificationFeePolicy;
+use send_wire::notification::RecipientType;
 use std::collections::HashSet;
 
 /// Maximum recipients and documents per notification (SEND's configured defaults).
@@ -196,16 +197,17 @@ fn recipient_rules<'r>(
     errs: &mut Vec<RuleError>,
 ) {
     let el = |f: &str| format!("recipients[{i}].{f}");
-    match TaxId::parse(&rec.tax_id) {
-        Err(why) => errs.push(generic(
+    match &rec.tax_id {
+        SentTaxId::Invalid { why, .. } => errs.push(generic(
             el("taxId"),
             format!("Invalid taxId for recipient {i} ({why})"),
         )),
-        Ok(t) if rec.recipient_type == "PG" && !t.is_numeric() => errs.push(generic(
-            el("taxId"),
-            format!("SEND accepts only numerical taxId for PG recipient {i}"),
-        )),
-        Ok(_) => {}
+        SentTaxId::Valid(t) if rec.recipient_type == RecipientType::PG && !t.is_numeric() => errs
+            .push(generic(
+                el("taxId"),
+                format!("SEND accepts only numerical taxId for PG recipient {i}"),
+            )),
+        SentTaxId::Valid(_) => {}
     }
     if !tax_ids.insert(rec.tax_id.as_str()) {
         errs.push(generic(el("taxId"), "Duplicated recipient taxId"));
@@ -249,7 +251,7 @@ fn payment_rules(
         .collect();
     let f24: Vec<_> = payments.filter_map(|p| p.f24.as_ref()).collect();
     for p in &pago {
-        if !iuvs.insert((p.creditor_tax_id.clone(), p.notice_code.clone())) {
+        if !iuvs.insert((p.creditor_tax_id.clone(), p.notice_code.to_string())) {
             errs.push(generic(
                 el("payments"),
                 format!(

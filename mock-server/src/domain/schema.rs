@@ -167,6 +167,27 @@ impl Reader {
         self.check_str(v, &p, rule)
     }
 
+    /// A string property checked against `rule`, in the gateway's words, then read as a typed
+    /// value by `parse`. A value the rule lets through but `parse` refuses is a violation too,
+    /// so a request is never read with a field silently missing.
+    pub fn typed<T, E: std::fmt::Display>(
+        &mut self,
+        m: &Map<String, Value>,
+        path: &str,
+        name: &str,
+        rule: Str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let s = self.string(m, path, name, rule)?;
+        match parse(&s) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.fail(&format!("{path}/{name}"), e.to_string());
+                None
+            }
+        }
+    }
+
     pub fn check_str(&mut self, v: &Value, p: &str, rule: Str) -> Option<String> {
         let Value::String(s) = v else {
             self.wrong_type(p, v, "string");
@@ -308,6 +329,29 @@ impl Reader {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_typed_field_the_pattern_lets_through_but_its_type_refuses_is_a_violation() {
+        let doc = json!({"k": "safestorage://", "n": "302000000000000001"});
+        let m = doc.as_object().unwrap();
+        let mut r = Reader::default();
+        let loose = Str::new(0, 512, Pattern::Line);
+        let key = r.typed(m, "/ref", "k", loose, send_wire::values::FileKey::parse);
+        assert_eq!(key, None);
+        assert_eq!(r.violations.len(), 1, "not silently missing");
+        assert_eq!(r.violations[0].element, "/ref/k");
+        assert!(r.violations[0].detail.contains("file key `safestorage://`"));
+        let notice = r.typed(m, "", "n", loose, send_wire::values::NoticeCode::parse);
+        assert_eq!(
+            notice.map(|n| n.to_string()).as_deref(),
+            Some("302000000000000001")
+        );
+        assert_eq!(
+            r.typed(m, "", "absent", loose, send_wire::values::NoticeCode::parse),
+            None
+        );
+        assert_eq!(r.violations.len(), 1, "absent is silent");
+    }
 
     #[test]
     fn reports_every_violation_with_gateway_wording() {

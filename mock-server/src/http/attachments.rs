@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::{Json, Router, routing::post};
 use regex::Regex;
 use send_wire::PreLoadResponse;
+use send_wire::values::FileKey;
 use serde_json::Value;
 use std::sync::LazyLock;
 
@@ -89,7 +90,8 @@ async fn preload(
                 secret: s.secret.clone(),
                 http_method: "PUT".into(),
                 url: storage::upload_url(&presigner, &base.0, s),
-                key: s.key.clone(),
+                // The store makes keys of a fixed prefix and hex digits.
+                key: FileKey::parse(&s.key).expect("a key the store made is a safe-storage key"),
             })
             .collect(),
     ))

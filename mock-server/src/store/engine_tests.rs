@@ -716,11 +716,11 @@ fn advancing_fires_in_order_and_nothing_early_and_notifications_interleave() {
 fn uat_conventions_pick_the_builtins() {
     use crate::domain::request::{DigitalAddress, PhysicalAddress, Recipient};
     let rec = |pec: Option<&str>, address: &str| Recipient {
-        recipient_type: "PF".into(),
-        tax_id: "BNRMHL75C06G702B".into(),
+        recipient_type: send_wire::notification::RecipientType::PF,
+        tax_id: crate::domain::tax_id::SentTaxId::new("BNRMHL75C06G702B"),
         denomination: "M".into(),
         digital_domicile: pec.map(|p| DigitalAddress {
-            kind: "PEC".into(),
+            kind: send_wire::notification::DigitalDomicileType::PEC,
             address: p.into(),
         }),
         physical_address: Some(PhysicalAddress {

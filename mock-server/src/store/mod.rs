@@ -704,7 +704,7 @@ impl Store {
             ));
         }
         for (_, p) in request.pago_pa_payments() {
-            let k = (p.creditor_tax_id.clone(), p.notice_code.clone());
+            let k = (p.creditor_tax_id.clone(), p.notice_code.to_string());
             if st.by_iuv.contains_key(&k) {
                 conflicts.push((
                     "Duplicated notification for creditorTaxId##noticeCode".to_string(),
@@ -727,7 +727,7 @@ impl Store {
         );
         for (_, p) in request.pago_pa_payments() {
             st.by_iuv.insert(
-                (p.creditor_tax_id.clone(), p.notice_code.clone()),
+                (p.creditor_tax_id.clone(), p.notice_code.to_string()),
                 iun.clone(),
             );
         }
@@ -828,7 +828,7 @@ impl Store {
             ente: n.ente,
             kind: fact.kind,
             rec_index: fact.rec_index,
-            recipient_tax_id: rec.map(|r| r.tax_id.clone()),
+            recipient_tax_id: rec.map(|r| r.tax_id.to_string()),
             element_id: element.element_id.with_iun(n.iun.as_str()),
             created_at: element.timestamp,
             text: lines.join("\n").into_boxed_str(),
@@ -872,7 +872,7 @@ impl Store {
         let (rec_index, payment) = n
             .request
             .pago_pa_payments()
-            .find(|(_, p)| p.creditor_tax_id == creditor && p.notice_code == notice)
+            .find(|(_, p)| p.creditor_tax_id == creditor && p.notice_code.as_str() == notice)
             .ok_or(PriceError::NotFound)?;
         let analog = n.runs.get(rec_index).map(|r| r.analog_cost).unwrap_or(0);
         let delivery_mode =
@@ -939,7 +939,7 @@ impl Store {
             let Some((rec, _)) = n
                 .request
                 .pago_pa_payments()
-                .find(|(_, p)| p.creditor_tax_id == creditor && p.notice_code == notice)
+                .find(|(_, p)| p.creditor_tax_id == creditor && p.notice_code.as_str() == notice)
             else {
                 continue;
             };
@@ -977,7 +977,8 @@ impl Store {
                     .get(&iun)
                     .filter(|n| n.ente == ente && n.accepted())?;
                 let rec = n.request.recipients.iter().position(|r| {
-                    r.tax_id == e.recipient_tax_id && r.recipient_type == e.recipient_type
+                    r.tax_id.as_str() == e.recipient_tax_id
+                        && r.recipient_type.as_str() == e.recipient_type
                 })?;
                 Some((iun, rec))
             });
@@ -1264,7 +1265,7 @@ impl State {
             return;
         };
         for (_, p) in n.request.pago_pa_payments() {
-            let k = (p.creditor_tax_id.clone(), p.notice_code.clone());
+            let k = (p.creditor_tax_id.clone(), p.notice_code.to_string());
             if self.by_iuv.get(&k) == Some(iun) {
                 self.by_iuv.remove(&k);
             }

@@ -492,3 +492,27 @@ async fn the_in_process_service_answers_as_the_server_does() {
         serde_json::from_slice(&to_bytes(res.into_body(), usize::MAX).await.unwrap()).unwrap();
     assert_eq!(problem["status"], 401, "{problem}");
 }
+
+/// `GET /mock/clock` says when the next scheduled step falls due, and null once every
+/// timeline has run to its end: what a test waits on instead of guessing.
+#[tokio::test]
+async fn the_clock_tells_when_the_next_step_falls_due() {
+    let app = spawn_app().await;
+    let (_, idle) = app.get_json("/mock/clock").await;
+    assert_eq!(idle["nextDue"], Value::Null, "nothing sent, nothing due");
+    let doc = app.upload_pdf("atto").await;
+    let r = app
+        .post("/delivery/v2.6/requests", &notification(&doc))
+        .await;
+    assert_eq!(r.status(), 202);
+    let (_, clock) = app.get_json("/mock/clock").await;
+    let at = |v: &Value| -> chrono::DateTime<chrono::Utc> { v.as_str().unwrap().parse().unwrap() };
+    let wait = at(&clock["nextDue"]) - at(&clock["now"]);
+    assert!(
+        wait > chrono::Duration::zero() && wait <= chrono::Duration::minutes(1),
+        "validation starts a minute after the send: {wait}"
+    );
+    app.advance("60d").await;
+    let (_, done) = app.get_json("/mock/clock").await;
+    assert_eq!(done["nextDue"], Value::Null, "the timeline ran to its end");
+}

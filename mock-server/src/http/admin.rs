@@ -27,10 +27,14 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// The virtual clock: now, how fast it runs, and when the next scheduled work falls due
+/// (`nextDue`, null when every timeline has run to its end).
 async fn clock(State(state): State<AppState>, _: Caller) -> Json<Value> {
-    Json(
-        json!({"now": rfc3339(state.store.clock.now()), "realTimePerSendDayMs": state.config.time_scale.as_millis() as u64}),
-    )
+    Json(json!({
+        "now": rfc3339(state.store.clock.now()),
+        "realTimePerSendDayMs": state.config.time_scale.as_millis() as u64,
+        "nextDue": state.store.next_due().map(rfc3339),
+    }))
 }
 
 async fn advance(

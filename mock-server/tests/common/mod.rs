@@ -9,6 +9,9 @@ pub mod oas;
 use base64::Engine as _;
 use reqwest::{Client, Response};
 use send_mock::{MockConfig, MockServer};
+use send_wire::notification as wire;
+use send_wire::values::{FileKey, NoticeCode, Sha256 as Sha256Value};
+use send_wire::{NotificationFeePolicy, PhysicalCommunicationType};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -223,12 +226,31 @@ pub fn urlenc(s: &str) -> String {
         .replace('=', "%3D")
 }
 
+/// The typed reference to an upload, as a request carries it.
+pub fn wire_attachment(u: &Uploaded) -> wire::Attachment {
+    wire::Attachment {
+        digests: wire::Digests {
+            sha256: Sha256Value::parse(&u.sha256).expect("an upload's digest"),
+        },
+        content_type: "application/pdf".into(),
+        reference: wire::FileRef {
+            key: FileKey::parse(&u.key).expect("a preloaded key"),
+            version_token: u.version.clone(),
+        },
+    }
+}
+
 pub fn document(u: &Uploaded) -> Value {
-    json!({"contentType": "application/pdf", "digests": {"sha256": u.sha256}, "ref": {"key": u.key, "versionToken": u.version}, "title": "Atto", "docIdx": "0"})
+    serde_json::to_value(wire::NotificationDocument {
+        file: wire_attachment(u),
+        title: Some("Atto".into()),
+        doc_idx: Some("0".into()),
+    })
+    .expect("a document serialises")
 }
 
 pub fn attachment(u: &Uploaded) -> Value {
-    json!({"contentType": "application/pdf", "digests": {"sha256": u.sha256}, "ref": {"key": u.key, "versionToken": u.version}})
+    serde_json::to_value(wire_attachment(u)).expect("an attachment serialises")
 }
 
 /// A unique 18-digit notice code.
@@ -248,26 +270,50 @@ pub fn rand_u64() -> u64 {
         .wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-/// A valid v2.6 request: one PF recipient with PEC (digital) and a physical address.
-pub fn notification(doc: &Uploaded) -> Value {
-    json!({
-        "paProtocolNumber": format!("PROT-{}", rand_u64()),
-        "idempotenceToken": "token-1",
-        "subject": "Avviso di accertamento",
-        "senderDenomination": "Comune di Esempio (demo)",
-        "senderTaxId": DEMO_TAX_ID,
-        "taxonomyCode": "010202N",
-        "notificationFeePolicy": "FLAT_RATE",
-        "physicalCommunicationType": "REGISTERED_LETTER_890",
-        "recipients": [{
-            "recipientType": "PF",
-            "taxId": "BNRMHL75C06G702B",
-            "denomination": "Michelangelo Buonarroti",
-            "digitalDomicile": {"type": "PEC", "address": "prova@pec.it"},
-            "physicalAddress": {"address": "Via Roma 1", "zip": "00100", "municipality": "Roma", "province": "RM"}
+/// A valid v2.6 request, typed: one PF recipient with PEC (digital) and a physical address.
+pub fn request(doc: &Uploaded) -> wire::NewNotificationRequest {
+    let recipient = wire::NotificationRecipient {
+        recipient_type: wire::RecipientType::PF,
+        tax_id: "BNRMHL75C06G702B".into(),
+        denomination: "Michelangelo Buonarroti".into(),
+        digital_domicile: Some(wire::DigitalDomicile {
+            kind: wire::DigitalDomicileType::PEC,
+            address: "prova@pec.it".into(),
+        }),
+        physical_address: Some(wire::PhysicalAddress {
+            address: "Via Roma 1".into(),
+            municipality: "Roma".into(),
+            zip: Some("00100".into()),
+            province: Some("RM".into()),
+            foreign_state: None,
+        }),
+        payments: vec![],
+    };
+    wire::NewNotificationRequest {
+        pa_protocol_number: format!("PROT-{}", rand_u64()),
+        idempotence_token: Some("token-1".into()),
+        subject: "Avviso di accertamento".into(),
+        sender_denomination: "Comune di Esempio (demo)".into(),
+        sender_tax_id: DEMO_TAX_ID.into(),
+        taxonomy_code: "010202N".into(),
+        notification_fee_policy: NotificationFeePolicy::FLAT_RATE,
+        physical_communication_type: PhysicalCommunicationType::REGISTERED_LETTER_890,
+        pago_pa_int_mode: None,
+        pa_fee: None,
+        vat: None,
+        group: None,
+        recipients: vec![recipient],
+        documents: vec![wire::NotificationDocument {
+            file: wire_attachment(doc),
+            title: Some("Atto".into()),
+            doc_idx: Some("0".into()),
         }],
-        "documents": [document(doc)]
-    })
+    }
+}
+
+/// [`request`] as JSON, for tests that then break it on purpose.
+pub fn notification(doc: &Uploaded) -> Value {
+    serde_json::to_value(request(doc)).expect("a request serialises")
 }
 
 /// A v2.6 request with a pagoPA payment in DELIVERY_MODE.
@@ -277,11 +323,19 @@ pub fn notification_with_payment(
     creditor: &str,
     notice: &str,
 ) -> Value {
-    let mut b = notification(doc);
-    b["notificationFeePolicy"] = json!("DELIVERY_MODE");
-    b["paFee"] = json!(100);
-    b["vat"] = json!(22);
-    b["pagoPaIntMode"] = json!("SYNC");
-    b["recipients"][0]["payments"] = json!([{"pagoPa": {"noticeCode": notice, "creditorTaxId": creditor, "applyCost": true, "attachment": attachment(form)}}]);
-    b
+    let mut r = request(doc);
+    r.notification_fee_policy = NotificationFeePolicy::DELIVERY_MODE;
+    r.pa_fee = Some(100);
+    r.vat = Some(22);
+    r.pago_pa_int_mode = Some(wire::PagoPaIntMode::SYNC);
+    r.recipients[0].payments = vec![wire::NotificationPaymentItem {
+        pago_pa: Some(wire::PagoPaPayment {
+            notice_code: NoticeCode::parse(notice).expect("an 18-digit notice code"),
+            creditor_tax_id: creditor.into(),
+            apply_cost: true,
+            attachment: Some(wire_attachment(form)),
+        }),
+        f24: None,
+    }];
+    serde_json::to_value(r).expect("a request serialises")
 }

@@ -5,10 +5,13 @@ use crate::profile::EnteProfile;
 use crate::steps::error::{StepError, StepResult};
 use crate::target::{Target, Timing};
 use send_wire::iun::Iun;
-use send_wire::notification::{NewNotificationRequest, StreamEvent};
+use send_wire::notification::{
+    NewNotificationRequest, StatusHistoryElement, StreamEvent, TimelineElement,
+};
+use send_wire::timeline::{Category, Known, Status};
 use send_wire::values::{NoticeCode, Sha256};
+use send_wire::{LegalFactsId, NotificationPriceResponseV23};
 use serde::Serialize;
-use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -37,43 +40,94 @@ pub struct Evidence {
     pub files: Vec<(String, String, Vec<u8>)>,
 }
 
-/// Everything a scenario produced and read. Lists of SEND's own JSON are kept as SEND sent them.
+/// Everything a scenario produced and read. SEND's own answers are kept typed, and each writes
+/// back exactly what SEND sent (the wire types keep what they do not interpret).
 #[derive(Debug, Default, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScenarioEvidence {
     /// The requests sent (documents by key and sha256, recipients, payments): what PagoPA's
     /// alternative evidence calls "the metadata used to create the notification".
-    pub requests: Vec<Value>,
+    pub requests: Vec<NewNotificationRequest>,
     pub notification_request_ids: Vec<String>,
     pub iuns: Vec<String>,
-    pub status_history: Vec<Value>,
-    pub timeline: Vec<Value>,
-    pub stream_events: Vec<Value>,
-    pub legal_facts: Vec<Value>,
-    pub documents: Vec<Value>,
-    pub prices: Vec<Value>,
+    pub status_history: Vec<StatusHistoryElement>,
+    pub timeline: Vec<TimelineElement>,
+    pub stream_events: Vec<SeenEvent>,
+    pub legal_facts: Vec<DownloadedFact>,
+    pub documents: Vec<DownloadedDocument>,
+    pub prices: Vec<PriceRead>,
     pub notes: Vec<String>,
+}
+
+/// A stream event the scenario read: which stream, its id, and what it said.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeenEvent {
+    /// The stream's eventType (TIMELINE or STATUS).
+    pub stream: String,
+    pub event_id: String,
+    pub category: Option<Known<Category>>,
+    pub new_status: Option<Known<Status>>,
+    pub timestamp: Option<String>,
+}
+
+/// The checks a downloaded file passed: `sha256`, `contentLength`, `pdf`.
+pub type Verified = Vec<&'static str>;
+
+/// A legal fact downloaded, with where it is kept among the evidence files.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadedFact {
+    pub category: String,
+    /// Its key, without `safestorage://`.
+    pub key: String,
+    pub filename: String,
+    pub sha256: Sha256,
+    pub size: usize,
+    pub file: String,
+    pub verified: Verified,
+}
+
+/// A notification's document, pagoPA form or AAR downloaded.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadedDocument {
+    pub name: String,
+    pub filename: String,
+    pub sha256: Sha256,
+    pub size: usize,
+    pub file: String,
+    pub verified: Verified,
+    /// Whether it was checked to be the very file uploaded (not said of the AAR, which SEND
+    /// writes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_as_uploaded: Option<bool>,
+}
+
+/// A price read, and who read it (the sender, or the creditor of scenario 2).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceRead {
+    pub read_by: &'static str,
+    pub creditor_tax_id: String,
+    pub notice_code: NoticeCode,
+    pub price: NotificationPriceResponseV23,
 }
 
 impl ScenarioEvidence {
     /// Every legal fact the timeline references: (element, legalFactsId, key without
     /// `safestorage://`).
-    pub fn timeline_facts(&self) -> impl Iterator<Item = (&Value, &Value, &str)> {
+    pub fn timeline_facts(&self) -> impl Iterator<Item = (&TimelineElement, &LegalFactsId, &str)> {
         self.timeline.iter().flat_map(|el| {
-            el["legalFactsIds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(move |lf| {
-                    let key = lf["key"].as_str().unwrap_or_default();
-                    (el, lf, key.trim_start_matches("safestorage://"))
-                })
+            el.legal_facts()
+                .iter()
+                .map(move |lf| (el, lf, lf.key.trim_start_matches("safestorage://")))
         })
     }
 
     /// The legal fact downloaded under `key` (bare), if it was.
-    pub fn downloaded_fact(&self, key: &str) -> Option<&Value> {
-        self.legal_facts.iter().find(|d| d["key"] == key)
+    pub fn downloaded_fact(&self, key: &str) -> Option<&DownloadedFact> {
+        self.legal_facts.iter().find(|d| d.key == key)
     }
 }
 

@@ -99,8 +99,8 @@ async fn scenario_2_says_whose_key_read_the_price() {
     let scenario2 = &costo.scenarios[1].evidence;
     assert!(!scenario2.prices.is_empty());
     for p in &scenario2.prices {
-        assert_eq!(p["readBy"], "sender", "{p}");
-        assert_eq!(p["creditorTaxId"], "77777777777");
+        assert_eq!(p.read_by, "sender", "{p:?}");
+        assert_eq!(p.creditor_tax_id, "77777777777");
     }
     assert!(
         scenario2.notes.iter().any(|n| n.contains("sender's key")),
@@ -129,7 +129,9 @@ async fn an_ente_that_sends_by_a_r_passes_and_its_checklist_accepts_a_r() {
     let tc = &o.report.test_cases[0];
     assert_eq!(tc.verdict.as_str(), "passed", "{:?}", tc.reasons);
     assert_eq!(
-        tc.scenarios[0].evidence.requests[0]["physicalCommunicationType"],
+        tc.scenarios[0].evidence.requests[0]
+            .physical_communication_type
+            .as_str(),
         "AR_REGISTERED_LETTER"
     );
     assert_eq!(

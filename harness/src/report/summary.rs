@@ -4,9 +4,8 @@
 //! labels, the documents and legal facts downloaded with their sha256, the prices read.
 
 use super::{RunReport, ScenarioReport};
-use crate::world::ScenarioEvidence;
+use crate::world::{ScenarioEvidence, Verified};
 use send_checklist::Check;
-use serde_json::Value;
 use std::fmt::Write as _;
 
 pub use super::i18n::stato;
@@ -31,30 +30,21 @@ pub struct Fact {
 }
 
 /// `verified: sha256, contentLength, pdf`: the checks a downloaded file passed.
-fn verified(d: &Value) -> String {
-    let checks: Vec<&str> = d["verified"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+fn verified(checks: &Verified, same_as_uploaded: bool) -> String {
     let mut out = if checks.is_empty() {
         "not verified".to_string()
     } else {
         format!("verified: {}", checks.join(", "))
     };
-    if d["sameAsUploaded"] == true {
+    if same_as_uploaded {
         out.push_str(", same sha256 as uploaded");
     }
     out
 }
 
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
+/// An optional value as the summary writes it: empty when absent.
+fn opt(v: Option<impl std::fmt::Display>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// Makes the facts of one scenario: each names its TC, scenario, IUN and request id.
@@ -114,12 +104,12 @@ fn request_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
         let mut f = mk.fact(
             "request",
             String::new(),
-            s(&r["paProtocolNumber"]),
+            r.pa_protocol_number.clone(),
             format!(
                 "subject \"{}\"; {} recipient(s); {}",
-                s(&r["subject"]),
-                r["recipients"].as_array().map_or(0, Vec::len),
-                s(&r["physicalCommunicationType"])
+                r.subject,
+                r.recipients.len(),
+                r.physical_communication_type.as_str()
             ),
         );
         f.notification_request_id = ev
@@ -128,33 +118,32 @@ fn request_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
             .cloned()
             .unwrap_or_default();
         out.push(f);
-        for d in r["documents"].as_array().into_iter().flatten() {
+        for d in &r.documents {
             let mut f = mk.fact(
                 "request",
                 String::new(),
-                format!("document {}", s(&d["title"])),
-                format!("key {}", s(&d["ref"]["key"])),
+                format!("document {}", opt(d.title.as_ref())),
+                format!("key {}", d.file.reference.key),
             );
-            f.sha256 = s(&d["digests"]["sha256"]);
+            f.sha256 = d.file.digests.sha256.to_string();
             out.push(f);
         }
-        for rec in r["recipients"].as_array().into_iter().flatten() {
-            for p in rec["payments"].as_array().into_iter().flatten() {
-                let pa = &p["pagoPa"];
-                let mut f = mk.fact(
-                    "request",
-                    String::new(),
-                    "pagoPA payment".into(),
-                    format!(
-                        "creditorTaxId {}, noticeCode {}, applyCost {}",
-                        s(&pa["creditorTaxId"]),
-                        s(&pa["noticeCode"]),
-                        s(&pa["applyCost"])
-                    ),
-                );
-                f.sha256 = s(&pa["attachment"]["digests"]["sha256"]);
-                out.push(f);
-            }
+        let payments = r.recipients.iter().flat_map(|rec| &rec.payments);
+        for pa in payments.map(|p| p.pago_pa.as_ref()) {
+            let mut f = mk.fact(
+                "request",
+                String::new(),
+                "pagoPA payment".into(),
+                format!(
+                    "creditorTaxId {}, noticeCode {}, applyCost {}",
+                    opt(pa.map(|p| &p.creditor_tax_id)),
+                    opt(pa.map(|p| &p.notice_code)),
+                    opt(pa.map(|p| p.apply_cost))
+                ),
+            );
+            let form = pa.and_then(|p| p.attachment.as_ref());
+            f.sha256 = opt(form.map(|a| &a.digests.sha256));
+            out.push(f);
         }
     }
     out
@@ -164,18 +153,23 @@ fn request_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
 fn status_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
     let mut out = Vec::new();
     for h in &ev.status_history {
-        let status = s(&h["status"]);
-        let mut f = mk.fact("status", s(&h["activeFrom"]), status.clone(), String::new());
+        let status = h.status.to_string();
+        let mut f = mk.fact(
+            "status",
+            h.active_from.clone(),
+            status.clone(),
+            String::new(),
+        );
         f.stato = stato(&status);
         out.push(f);
     }
     for e in &ev.stream_events {
-        let status = s(&e["newStatus"]);
+        let status = opt(e.new_status.as_ref());
         let mut f = mk.fact(
             "event",
-            s(&e["timestamp"]),
-            s(&e["category"]),
-            format!("{} stream, eventId {}", s(&e["stream"]), s(&e["eventId"])),
+            opt(e.timestamp.as_ref()),
+            opt(e.category.as_ref()),
+            format!("{} stream, eventId {}", e.stream, e.event_id),
         );
         if !status.is_empty() {
             f.detail.push_str(&format!("; newStatus {status}"));
@@ -194,11 +188,11 @@ fn file_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
         let got = ev.downloaded_fact(key);
         let mut f = mk.fact(
             "legal-fact",
-            s(&el["timestamp"]),
-            s(&el["category"]),
+            opt(el.timestamp.as_ref()),
+            el.category.to_string(),
             format!(
                 "{} {key}{}",
-                s(&lf["category"]),
+                lf.category,
                 if got.is_some() {
                     ""
                 } else {
@@ -207,29 +201,32 @@ fn file_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
             ),
         );
         if let Some(d) = got {
-            f.detail
-                .push_str(&format!(" ({} bytes, {})", s(&d["size"]), verified(d)));
-            f.sha256 = s(&d["sha256"]);
-            f.file = s(&d["file"]);
+            f.detail.push_str(&format!(
+                " ({} bytes, {})",
+                d.size,
+                verified(&d.verified, false)
+            ));
+            f.sha256 = d.sha256.to_string();
+            f.file = d.file.clone();
         }
         out.push(f);
     }
     for d in &ev.legal_facts {
-        let listed = ev.timeline_facts().any(|(_, _, key)| d["key"] == key);
+        let listed = ev.timeline_facts().any(|(_, _, key)| d.key == key);
         if !listed {
             let mut f = mk.fact(
                 "legal-fact",
                 String::new(),
-                s(&d["category"]),
+                d.category.clone(),
                 format!(
                     "{} ({} bytes, {})",
-                    s(&d["key"]),
-                    s(&d["size"]),
-                    verified(d)
+                    d.key,
+                    d.size,
+                    verified(&d.verified, false)
                 ),
             );
-            f.sha256 = s(&d["sha256"]);
-            f.file = s(&d["file"]);
+            f.sha256 = d.sha256.to_string();
+            f.file = d.file.clone();
             out.push(f);
         }
     }
@@ -237,16 +234,16 @@ fn file_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
         let mut f = mk.fact(
             "document",
             String::new(),
-            s(&d["name"]),
+            d.name.clone(),
             format!(
                 "{} ({} bytes, {})",
-                s(&d["filename"]),
-                s(&d["size"]),
-                verified(d)
+                d.filename,
+                d.size,
+                verified(&d.verified, d.same_as_uploaded == Some(true))
             ),
         );
-        f.sha256 = s(&d["sha256"]);
-        f.file = s(&d["file"]);
+        f.sha256 = d.sha256.to_string();
+        f.file = d.file.clone();
         out.push(f);
     }
     out
@@ -258,27 +255,26 @@ fn price_facts(mk: &FactMaker, ev: &ScenarioEvidence) -> Vec<Fact> {
     let sent_at = ev
         .status_history
         .first()
-        .map(|h| s(&h["activeFrom"]))
+        .map(|h| h.active_from.clone())
         .unwrap_or_default();
     for p in &ev.prices {
-        let pr = &p["price"];
+        let pr = &p.price;
         out.push(mk.fact(
             "price",
-            s(&pr["refinementDate"]),
-            format!("notice {}", s(&p["noticeCode"])),
+            opt(pr.refinement_date.as_ref()),
+            format!("notice {}", p.notice_code),
             format!(
                 "validation requested {sent_at}; refinement {}; totalPrice {}, partialPrice {}, sendFee {}, paFee {}, analogCost {}, vat {}; read by {}",
-                match s(&pr["refinementDate"]) {
-                    r if r.is_empty() => "not yet".to_string(),
-                    r => r,
-                },
-                s(&pr["totalPrice"]),
-                s(&pr["partialPrice"]),
-                s(&pr["sendFee"]),
-                s(&pr["paFee"]),
-                s(&pr["analogCost"]),
-                s(&pr["vat"]),
-                s(&p["readBy"])
+                (pr.refinement_date.as_deref())
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or("not yet"),
+                opt(pr.total_price),
+                opt(pr.partial_price),
+                opt(pr.send_fee),
+                opt(pr.pa_fee),
+                opt(pr.analog_cost),
+                opt(pr.vat),
+                p.read_by
             ),
         ));
     }

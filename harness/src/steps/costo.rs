@@ -3,7 +3,7 @@
 //! profile has it, else by the sender's; consistent with the fee policy either way.
 
 use super::*;
-use crate::world::SendWorld;
+use crate::world::{PriceRead, SendWorld};
 use cucumber::{given, then};
 
 #[given(expr = "an accepted notification with a pagoPA payment whose creditor is the Ente itself")]
@@ -97,12 +97,13 @@ async fn read_price(
         )));
     }
     consistent(w, &p)?;
-    let price = to_json(&p);
-    w.evidence(|e| {
-        e.prices.push(
-            json!({"readBy": reader, "creditorTaxId": creditor, "noticeCode": notice, "price": price}),
-        )
-    });
+    let read = PriceRead {
+        read_by: reader,
+        creditor_tax_id: creditor,
+        notice_code: notice,
+        price: p.clone(),
+    };
+    w.evidence(|e| e.prices.push(read));
     Ok(p)
 }
 

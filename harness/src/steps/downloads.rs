@@ -3,7 +3,7 @@
 //! (sha256 where given, the size always) and its type.
 
 use super::*;
-use crate::world::SendWorld;
+use crate::world::{DownloadedDocument, DownloadedFact, SendWorld};
 use cucumber::{then, when};
 use send_wire::iun::Iun;
 use send_wire::notification::TimelineElement;
@@ -83,7 +83,15 @@ async fn attachment_matches(w: &mut SendWorld, path: String, name: &str) -> Step
     let size = bytes.len();
     let kept = w.keep_file(&file, bytes);
     w.evidence(|e| {
-        e.documents.push(json!({"name": name, "filename": file, "sha256": digest, "size": size, "file": kept, "verified": verified, "sameAsUploaded": true}))
+        e.documents.push(DownloadedDocument {
+            name: name.to_string(),
+            filename: file,
+            sha256: digest,
+            size,
+            file: kept,
+            verified,
+            same_as_uploaded: Some(true),
+        })
     });
     Ok(())
 }
@@ -156,7 +164,15 @@ async fn aar(w: &mut SendWorld) -> StepResult {
         let file = meta.filename;
         let kept = w.keep_file(&file, bytes);
         w.evidence(|e| {
-            e.documents.push(json!({"name": "AAR", "filename": file, "sha256": digest, "size": size, "file": kept, "verified": verified}))
+            e.documents.push(DownloadedDocument {
+                name: "AAR".into(),
+                filename: file,
+                sha256: digest,
+                size,
+                file: kept,
+                verified,
+                same_as_uploaded: None,
+            })
         });
     }
     Ok(())
@@ -269,7 +285,16 @@ async fn legal_facts(w: &mut SendWorld) -> StepResult {
         let verified = verify(&what, &meta, &bytes)?;
         let (digest, size) = (Sha256::of(&bytes), bytes.len());
         let kept = w.keep_file(&meta.filename, bytes);
-        w.evidence(|e| e.legal_facts.push(json!({"category": category, "key": key, "filename": meta.filename, "sha256": digest, "size": size, "file": kept, "verified": verified})));
+        let fact = DownloadedFact {
+            category,
+            key,
+            filename: meta.filename,
+            sha256: digest,
+            size,
+            file: kept,
+            verified,
+        };
+        w.evidence(|e| e.legal_facts.push(fact));
     }
     Ok(())
 }

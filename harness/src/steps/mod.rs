@@ -224,7 +224,7 @@ pub async fn send(w: &mut SendWorld) -> StepResult {
         )));
     }
     w.evidence(|e| {
-        e.requests.push(to_json(&request));
+        e.requests.push(request.clone());
         e.notification_request_ids.push(id.clone())
     });
     w.request_id = Some(id);
@@ -304,8 +304,7 @@ pub const DELIVERED_OR_LATER: [Status; 3] =
 
 /// Keeps the detail's status history and timeline, as SEND sent them, for the evidence.
 pub fn keep_history(w: &SendWorld, d: &SentNotification) {
-    let history = d.notification_status_history.iter().map(to_json).collect();
-    let timeline = d.timeline.iter().map(to_json).collect();
+    let (history, timeline) = (d.notification_status_history.clone(), d.timeline.clone());
     w.evidence(|e| {
         e.status_history = history;
         e.timeline = timeline;

@@ -1,7 +1,7 @@
 //! TC-INVIO-03: the IUN and the statuses through SEND's event streams, honouring retry-after.
 
 use super::*;
-use crate::world::{SendWorld, StreamHandle};
+use crate::world::{SeenEvent, SendWorld, StreamHandle};
 use cucumber::{given, then};
 use reqwest::Method;
 use send_wire::notification::{StreamCreationRequest, StreamEvent, StreamMetadata};
@@ -167,17 +167,14 @@ async fn delivered(w: &mut SendWorld) -> StepResult {
     })
     .await?;
     let rid = w.request_id.clone().unwrap_or_default();
-    let seen: Vec<Value> = (0..w.streams.len())
+    let seen: Vec<SeenEvent> = (0..w.streams.len())
         .flat_map(|i| mine(w, i, &rid).map(move |e| (i, e)))
-        .map(|(i, e)| {
-            let element = e.element.as_ref();
-            json!({
-                "stream": w.streams[i].event_type,
-                "eventId": e.event_id,
-                "category": e.category(),
-                "newStatus": e.new_status,
-                "timestamp": element.and_then(|el| el.timestamp.as_deref()),
-            })
+        .map(|(i, e)| SeenEvent {
+            stream: w.streams[i].event_type.clone(),
+            event_id: e.event_id.clone(),
+            category: e.category().cloned(),
+            new_status: e.new_status.clone(),
+            timestamp: e.element.as_ref().and_then(|el| el.timestamp.clone()),
         })
         .collect();
     let ids: Vec<&str> = w.streams[1]

@@ -1,30 +1,12 @@
 //! How a mock is configured: the Enti it knows, its clock and its switches.
 
 use serde::Deserialize;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// An API key; never printed.
-#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
-#[serde(transparent)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub fn new(key: impl Into<String>) -> Self {
-        ApiKey(key.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(***)")
-    }
-}
+/// An Ente's API key; never printed.
+pub type ApiKey = send_wire::Secret;
 
 /// One Ente (sending PA) the mock knows.
 #[derive(Debug, Clone, Deserialize)]

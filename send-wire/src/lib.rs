@@ -62,6 +62,28 @@ pub struct PreLoadResponse {
     pub key: values::FileKey,
 }
 
+/// A credential (an API key, a voucher, a storage secret): usable, never printed, not even by
+/// `Debug`, so no log, report or panic message can carry it.
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// 202 answer of a send request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -182,6 +204,14 @@ pub mod storage_headers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_read_from_configuration_but_never_printed() {
+        let s: Secret = serde_json::from_value(serde_json::json!("very-secret-key")).unwrap();
+        assert_eq!(s.expose(), "very-secret-key");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(Secret(***))");
+    }
 
     #[test]
     fn problem_round_trips_with_send_field_names() {

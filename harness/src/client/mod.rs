@@ -276,23 +276,7 @@ impl fmt::Display for ClientError {
 }
 
 /// An API key or a voucher: never printed.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use send_wire::Secret;
 
 /// How transient failures are retried.
 #[derive(Debug, Clone, Copy)]

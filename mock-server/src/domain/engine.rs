@@ -183,14 +183,7 @@ fn notification_element(
     details: Map<String, Value>,
     legal: Vec<LegalFactsId>,
 ) -> TimelineElement {
-    TimelineElement {
-        element_id: ElementId::of(prefix, &[]),
-        category,
-        timestamp: at,
-        ingestion: at,
-        legal_facts: legal.into(),
-        details: details.into(),
-    }
+    TimelineElement::new(ElementId::of(prefix, &[]), category, at, details).with_legal_facts(legal)
 }
 
 /// A notification-level element carrying the legal fact SEND generated under `key`.
@@ -276,14 +269,8 @@ fn normalized_address(i: usize, addr: &PhysicalAddress, at: DateTime<Utc>) -> Ti
     d.insert("recIndex".into(), json!(i));
     d.insert("oldAddress".into(), a.clone());
     d.insert("normalizedAddress".into(), a);
-    TimelineElement {
-        element_id: ElementId::of("NORMALIZED_ADDRESS", &[("RECINDEX", i.to_string())]),
-        category: Category::NORMALIZED_ADDRESS,
-        timestamp: at,
-        ingestion: at,
-        legal_facts: Box::default(),
-        details: d.into(),
-    }
+    let id = ElementId::of("NORMALIZED_ADDRESS", &[("RECINDEX", i.to_string())]);
+    TimelineElement::new(id, Category::NORMALIZED_ADDRESS, at, d)
 }
 
 /// Acceptance: normalised addresses, the SENDER_ACK legal fact, then each recipient's script
@@ -550,17 +537,11 @@ pub fn record_payment(
         "eventTimestamp".into(),
         json!(super::clock::rfc3339(paid_at)),
     );
-    let el = TimelineElement {
-        element_id: ElementId::of(
-            "NOTIFICATION_PAID",
-            &[("RECINDEX", rec.to_string()), ("CODE", code)],
-        ),
-        category: Category::PAYMENT,
-        timestamp: paid_at,
-        ingestion: now,
-        legal_facts: Box::default(),
-        details: d.into(),
-    };
+    let id = ElementId::of(
+        "NOTIFICATION_PAID",
+        &[("RECINDEX", rec.to_string()), ("CODE", code)],
+    );
+    let el = TimelineElement::new(id, Category::PAYMENT, paid_at, d).recorded_at(now);
     n.append(el, vec![], &mut out);
     out
 }

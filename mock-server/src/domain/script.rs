@@ -376,22 +376,15 @@ pub fn build_element(
     for (k, v) in &step.details {
         p.d.insert(k.clone(), v.clone());
     }
-    let element = TimelineElement {
-        element_id: ElementId::new(&id, iun),
-        category: step.category,
-        timestamp: now,
-        ingestion: now,
-        legal_facts: p
-            .facts
-            .iter()
-            .filter(|f| f.kind != LegalFactKind::Aar)
-            .map(|f| LegalFactsId {
-                key: format!("safestorage://{}", f.key),
-                category: f.kind.category().into(),
-            })
-            .collect(),
-        details: p.d.into(),
-    };
+    let legal: Vec<LegalFactsId> = (p.facts.iter())
+        .filter(|f| f.kind != LegalFactKind::Aar)
+        .map(|f| LegalFactsId {
+            key: format!("safestorage://{}", f.key),
+            category: f.kind.category().into(),
+        })
+        .collect();
+    let element = TimelineElement::new(ElementId::new(&id, iun), step.category, now, p.d)
+        .with_legal_facts(legal);
     (element, p.facts)
 }
 

@@ -153,14 +153,12 @@ mod tests {
             details.insert("recIndex".into(), json!(r));
         }
         let at = DateTime::<Utc>::from_timestamp(1_800_000_000 + n, 0).unwrap();
-        TimelineElement {
-            element_id: ElementId::new(&format!("{category}.{n}"), ""),
+        TimelineElement::new(
+            ElementId::new(&format!("{category}.{n}"), ""),
             category,
-            timestamp: at,
-            ingestion: at,
-            legal_facts: Box::default(),
-            details: details.into(),
-        }
+            at,
+            details,
+        )
     }
 
     fn run(recipients: usize, steps: &[(Category, Option<usize>)]) -> Vec<Status> {

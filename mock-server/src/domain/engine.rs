@@ -4,6 +4,7 @@
 //! notifications, runs the jobs when they fall due and applies what a step returns (the legal
 //! facts to index, the events to stream, the jobs to schedule).
 
+use super::details::{ElementDetails, RefusalReasonDetail, RequestRef};
 use super::ente::EnteId;
 use super::iun::Iun;
 use super::library::ScriptLibrary;
@@ -16,7 +17,6 @@ use super::status::{Status, StatusTracker};
 use super::timeline::{Category, ElementId, TimelineElement};
 use chrono::{DateTime, Duration, Utc};
 use send_wire::LegalFactsId;
-use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 /// Virtual time from a send to the start of validation.
@@ -160,18 +160,13 @@ impl Notification {
         });
     }
 
-    /// The details every request-level element repeats: the request id, protocol and token.
-    fn request_details(&self) -> Map<String, Value> {
-        let mut d = Map::new();
-        d.insert("notificationRequestId".into(), json!(self.request_id()));
-        d.insert(
-            "paProtocolNumber".into(),
-            json!(self.request.pa_protocol_number),
-        );
-        if let Some(t) = &self.request.idempotence_token {
-            d.insert("idempotenceToken".into(), json!(t));
+    /// What every request-level element repeats: the request id, protocol and token.
+    fn request_ref(&self) -> RequestRef {
+        RequestRef {
+            notification_request_id: self.request_id(),
+            pa_protocol_number: self.request.pa_protocol_number.clone(),
+            idempotence_token: self.request.idempotence_token.clone(),
         }
-        d
     }
 }
 
@@ -180,10 +175,11 @@ fn notification_element(
     category: Category,
     prefix: &str,
     at: DateTime<Utc>,
-    details: Map<String, Value>,
+    details: ElementDetails,
     legal: Vec<LegalFactsId>,
 ) -> TimelineElement {
-    TimelineElement::new(ElementId::of(prefix, &[]), category, at, details).with_legal_facts(legal)
+    TimelineElement::new(ElementId::of(prefix, &[]), category, at, details.into_map())
+        .with_legal_facts(legal)
 }
 
 /// A notification-level element carrying the legal fact SEND generated under `key`.
@@ -191,7 +187,7 @@ fn element_with_fact(
     category: Category,
     prefix: &str,
     at: DateTime<Utc>,
-    details: Map<String, Value>,
+    details: ElementDetails,
     key: String,
     kind: LegalFactKind,
 ) -> (TimelineElement, Vec<NewLegalFact>) {
@@ -208,18 +204,15 @@ fn element_with_fact(
     (element, vec![fact])
 }
 
-fn refusal_json(reasons: &[RefusalReason]) -> Value {
-    let reasons: Vec<Value> = reasons
+fn refusal_details(reasons: &[RefusalReason]) -> Vec<RefusalReasonDetail> {
+    reasons
         .iter()
-        .map(|r| {
-            let mut v = json!({"errorCode": r.error_code, "detail": r.detail});
-            if let Some(i) = r.rec_index {
-                v["recIndex"] = json!(i);
-            }
-            v
+        .map(|r| RefusalReasonDetail {
+            error_code: r.error_code,
+            detail: r.detail.clone(),
+            rec_index: r.rec_index,
         })
-        .collect();
-    Value::Array(reasons)
+        .collect()
 }
 
 /// SEND's asynchronous validation, given what it found wrong (`reasons`, empty when valid):
@@ -227,8 +220,10 @@ fn refusal_json(reasons: &[RefusalReason]) -> Value {
 pub fn validate(n: &mut Notification, reasons: Vec<RefusalReason>, at: DateTime<Utc>) -> Changes {
     let mut out = Changes::default();
     if !reasons.is_empty() {
-        let mut d = n.request_details();
-        d.insert("refusalReasons".into(), refusal_json(&reasons));
+        let d = ElementDetails::RequestRefused {
+            request: n.request_ref(),
+            refusal_reasons: refusal_details(&reasons),
+        };
         let el = notification_element(Category::REQUEST_REFUSED, "REQUEST_REFUSED", at, d, vec![]);
         n.refusal = Some(reasons);
         n.append(el, vec![], &mut out);
@@ -238,7 +233,7 @@ pub fn validate(n: &mut Notification, reasons: Vec<RefusalReason>, at: DateTime<
         Category::VALIDATE_NORMALIZE_ADDRESSES_REQUEST,
         "VALIDATE_NORMALIZE_ADDRESSES_REQUEST",
         at,
-        Map::new(),
+        ElementDetails::Empty {},
         vec![],
     );
     n.append(el, vec![], &mut out);
@@ -264,13 +259,13 @@ pub fn choose_scripts(n: &Notification, library: &ScriptLibrary) -> Vec<Timeline
 
 /// NORMALIZED_ADDRESS for recipient `i`: the mock's normaliser keeps the address as sent.
 fn normalized_address(i: usize, addr: &PhysicalAddress, at: DateTime<Utc>) -> TimelineElement {
-    let a = serde_json::to_value(addr).expect("address serializes");
-    let mut d = Map::new();
-    d.insert("recIndex".into(), json!(i));
-    d.insert("oldAddress".into(), a.clone());
-    d.insert("normalizedAddress".into(), a);
+    let d = ElementDetails::NormalizedAddress {
+        rec_index: i,
+        old_address: addr.clone(),
+        normalized_address: addr.clone(),
+    };
     let id = ElementId::of("NORMALIZED_ADDRESS", &[("RECINDEX", i.to_string())]);
-    TimelineElement::new(id, Category::NORMALIZED_ADDRESS, at, d)
+    TimelineElement::new(id, Category::NORMALIZED_ADDRESS, at, d.into_map())
 }
 
 /// Acceptance: normalised addresses, the SENDER_ACK legal fact, then each recipient's script
@@ -289,11 +284,9 @@ pub fn accept(
         n.append(el, vec![], &mut out);
     }
     let ack_key = new_key(draw, "PN_LEGAL_FACTS", "pdf");
-    let mut d = Map::new();
-    d.insert(
-        "legalFactId".into(),
-        json!(format!("safestorage://{ack_key}")),
-    );
+    let d = ElementDetails::SenderAckCreationRequest {
+        legal_fact_id: format!("safestorage://{ack_key}"),
+    };
     let el = notification_element(
         Category::SENDER_ACK_CREATION_REQUEST,
         "SENDERACK_LEGALFACT_CREATION_REQUEST",
@@ -306,7 +299,9 @@ pub fn accept(
         Category::REQUEST_ACCEPTED,
         "REQUEST_ACCEPTED",
         at,
-        n.request_details(),
+        ElementDetails::RequestAccepted {
+            request: n.request_ref(),
+        },
         ack_key,
         LegalFactKind::SenderAck,
     );
@@ -452,8 +447,9 @@ fn start_cancellation(
     draw: &mut dyn Draw,
     out: &mut Changes,
 ) {
-    let mut d = Map::new();
-    d.insert("cancellationRequestId".into(), json!(draw.hex16()));
+    let d = ElementDetails::CancellationRequest {
+        cancellation_request_id: draw.hex16(),
+    };
     let el = notification_element(
         Category::NOTIFICATION_CANCELLATION_REQUEST,
         "NOTIFICATION_CANCELLATION_REQUEST",
@@ -477,12 +473,10 @@ pub fn complete_cancellation(
         .filter(|i| !n.runs.get(*i).is_some_and(|r| r.refined))
         .collect();
     let key = new_key(draw, "PN_LEGAL_FACTS", "pdf");
-    let mut d = Map::new();
-    d.insert(
-        "notificationCost".into(),
-        json!(100 * not_refined.len() as i64),
-    );
-    d.insert("notRefinedRecipientIndexes".into(), json!(not_refined));
+    let d = ElementDetails::Cancelled {
+        notification_cost: 100 * not_refined.len() as i64,
+        not_refined_recipient_indexes: not_refined,
+    };
     let (el, facts) = element_with_fact(
         Category::NOTIFICATION_CANCELLED,
         "NOTIFICATION_CANCELLED",
@@ -519,29 +513,29 @@ pub fn record_payment(
     let Some(recipient) = n.request.recipients.get(rec) else {
         return out;
     };
-    let mut d = Map::new();
-    d.insert("recIndex".into(), json!(rec));
-    d.insert("recipientType".into(), json!(recipient.recipient_type));
-    d.insert("amount".into(), json!(amount));
-    let code = match paid {
-        Paid::PagoPa { notice, creditor } => {
-            d.insert("creditorTaxId".into(), json!(creditor));
-            d.insert("noticeCode".into(), json!(notice));
-            format!("PPA{notice}{creditor}")
-        }
-        Paid::F24 => format!("F24{}", paid_at.timestamp_millis()),
+    let (code, creditor_tax_id, notice_code) = match paid {
+        Paid::PagoPa { notice, creditor } => (
+            format!("PPA{notice}{creditor}"),
+            Some(creditor.to_string()),
+            Some(notice.to_string()),
+        ),
+        Paid::F24 => (format!("F24{}", paid_at.timestamp_millis()), None, None),
     };
-    d.insert("paymentSourceChannel".into(), json!("EXTERNAL_REGISTRY"));
-    d.insert("uncertainPaymentDate".into(), json!(false));
-    d.insert(
-        "eventTimestamp".into(),
-        json!(super::clock::rfc3339(paid_at)),
-    );
+    let d = ElementDetails::NotificationPaid {
+        rec_index: rec,
+        recipient_type: recipient.recipient_type,
+        amount,
+        creditor_tax_id,
+        notice_code,
+        payment_source_channel: "EXTERNAL_REGISTRY",
+        uncertain_payment_date: false,
+        event_timestamp: super::clock::rfc3339(paid_at),
+    };
     let id = ElementId::of(
         "NOTIFICATION_PAID",
         &[("RECINDEX", rec.to_string()), ("CODE", code)],
     );
-    let el = TimelineElement::new(id, Category::PAYMENT, paid_at, d).recorded_at(now);
+    let el = TimelineElement::new(id, Category::PAYMENT, paid_at, d.into_map()).recorded_at(now);
     n.append(el, vec![], &mut out);
     out
 }

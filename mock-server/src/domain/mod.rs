@@ -2,6 +2,7 @@
 
 pub mod builtin;
 pub mod clock;
+pub mod details;
 pub mod downtime;
 pub mod engine;
 pub mod ente;

@@ -256,6 +256,9 @@ macro_rules! wire_enum {
             fn parse(s: &str) -> Option<Self> {
                 $name::parse(s)
             }
+            fn all() -> &'static [Self] {
+                &$name::ALL
+            }
         }
     };
 }

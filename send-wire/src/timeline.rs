@@ -8,6 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub trait WireEnum: Sized + Copy + 'static {
     fn as_str(self) -> &'static str;
     fn parse(s: &str) -> Option<Self>;
+    /// Every value, in the OpenAPI's order.
+    fn all() -> &'static [Self];
 }
 
 /// A family of SEND API versions: the enum (ordered, oldest first), every version (`ALL`) and
@@ -125,6 +127,9 @@ impl WireEnum for Category {
     }
     fn parse(s: &str) -> Option<Self> {
         Category::parse(s)
+    }
+    fn all() -> &'static [Self] {
+        Category::ALL
     }
 }
 

@@ -76,7 +76,9 @@ pub enum ElementDetails {
     Empty {},
     /// Only the recipient (`PUBLIC_REGISTRY_RESPONSE`, `DIGITAL_FAILURE_WORKFLOW`, and what
     /// no phase of the factory details).
-    Recipient { rec_index: usize },
+    Recipient {
+        rec_index: usize,
+    },
     RequestAccepted {
         #[serde(flatten)]
         request: RequestRef,
@@ -91,7 +93,9 @@ pub enum ElementDetails {
         old_address: PhysicalAddress,
         normalized_address: PhysicalAddress,
     },
-    SenderAckCreationRequest { legal_fact_id: String },
+    SenderAckCreationRequest {
+        legal_fact_id: String,
+    },
     AarCreationRequest {
         rec_index: usize,
         number_of_pages: u32,
@@ -256,7 +260,9 @@ pub enum ElementDetails {
         #[serde(skip_serializing_if = "Option::is_none")]
         notification_cost: Option<i64>,
     },
-    CancellationRequest { cancellation_request_id: String },
+    CancellationRequest {
+        cancellation_request_id: String,
+    },
     Cancelled {
         notification_cost: i64,
         not_refined_recipient_indexes: Vec<usize>,

@@ -6,6 +6,7 @@ use super::schema::{Pattern, Reader, Str, Violation};
 use super::tax_id::SentTaxId;
 use regex::Regex;
 use send_wire::notification::{DigitalDomicileType, PagoPaIntMode, RecipientType};
+use send_wire::timeline::WireEnum;
 use send_wire::values::{FileKey, NoticeCode};
 use send_wire::{NotificationFeePolicy, PhysicalCommunicationType};
 use serde::Serialize;
@@ -267,14 +268,16 @@ const EXPIRATION_DATE: Str = Str::new(
 );
 const TAXONOMY_CODE: Str = Str::new(7, 7, Pattern::Regex(&TAXONOMY_RE, "^([0-9]{6}[A-Z]{1})$"));
 
-fn enum_list(
+/// An enum property, read as its wire type; a value not in the enum is a violation in the
+/// gateway's words.
+fn wire_enum<T: WireEnum>(
     r: &mut Reader,
     m: &Map<String, Value>,
     p: &str,
     name: &str,
-    allowed: &[&str],
-) -> Option<String> {
-    r.one_of(m, p, name, allowed)
+) -> Option<T> {
+    let names: Vec<&str> = T::all().iter().map(|v| v.as_str()).collect();
+    r.one_of(m, p, name, &names).and_then(|s| T::parse(&s))
 }
 
 /// The fields every version of the request requires.
@@ -306,23 +309,9 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
     let pa_protocol_number = r.string(m, "", "paProtocolNumber", LINE_256);
     let subject = r.string(m, "", "subject", Str::new(0, 134, Pattern::Line));
     let abstract_text = r.string(m, "", "abstract", Str::new(0, 1024, Pattern::Line));
-    let fee_policy = enum_list(
-        &mut r,
-        m,
-        "",
-        "notificationFeePolicy",
-        &NotificationFeePolicy::ALL.map(NotificationFeePolicy::as_str),
-    )
-    .and_then(|s| NotificationFeePolicy::parse(&s));
+    let fee_policy = wire_enum(&mut r, m, "", "notificationFeePolicy");
     let cancelled_iun = r.typed(m, "", "cancelledIun", IUN, Iun::parse);
-    let pct = enum_list(
-        &mut r,
-        m,
-        "",
-        "physicalCommunicationType",
-        &PhysicalCommunicationType::ALL.map(PhysicalCommunicationType::as_str),
-    )
-    .and_then(|s| PhysicalCommunicationType::parse(&s));
+    let pct = wire_enum(&mut r, m, "", "physicalCommunicationType");
     let sender_denomination = r.string(m, "", "senderDenomination", DENOMINATION);
     let sender_tax_id = r.string(m, "", "senderTaxId", PA_TAX_ID);
     let group = r.string(m, "", "group", Str::new(0, 1024, Pattern::PrintableAscii));
@@ -330,14 +319,7 @@ pub fn parse(version: RequestVersion, body: &Value) -> Result<NotificationReques
     let payment_expiration_date = r.string(m, "", "paymentExpirationDate", EXPIRATION_DATE);
     let taxonomy_code = r.string(m, "", "taxonomyCode", TAXONOMY_CODE);
     let later = LaterFields::read(&mut r, version, m);
-    let pago_pa_int_mode = enum_list(
-        &mut r,
-        m,
-        "",
-        "pagoPaIntMode",
-        &PagoPaIntMode::ALL.map(PagoPaIntMode::as_str),
-    )
-    .and_then(|s| PagoPaIntMode::parse(&s));
+    let pago_pa_int_mode = wire_enum(&mut r, m, "", "pagoPaIntMode");
 
     let mut recipients = recipients(&mut r, version, m, fee_policy);
     let mut documents = documents(&mut r, m);
@@ -495,14 +477,7 @@ fn recipient(
             ],
         );
     }
-    let recipient_type = r
-        .one_of(
-            m,
-            p,
-            "recipientType",
-            &RecipientType::ALL.map(RecipientType::as_str),
-        )
-        .and_then(|s| RecipientType::parse(&s));
+    let recipient_type: Option<RecipientType> = wire_enum(r, m, p, "recipientType");
     let tax_id = r.string(m, p, "taxId", TAX_ID).map(|t| SentTaxId::new(&t));
     let denomination = r.string(m, p, "denomination", DENOMINATION);
     let digital_domicile = m
@@ -536,14 +511,7 @@ fn recipient(
 fn digital(r: &mut Reader, d: &Value, dp: &str) -> Option<DigitalAddress> {
     let dm = r.object(d, dp)?;
     r.required(dm, dp, &["address", "type"]);
-    let kind = r
-        .one_of(
-            dm,
-            dp,
-            "type",
-            &DigitalDomicileType::ALL.map(DigitalDomicileType::as_str),
-        )
-        .and_then(|s| DigitalDomicileType::parse(&s));
+    let kind: Option<DigitalDomicileType> = wire_enum(r, dm, dp, "type");
     let address = r.string(
         dm,
         dp,

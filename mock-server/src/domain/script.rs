@@ -3,6 +3,7 @@
 //! legal facts). The timeline-engine issue adds more built-ins and user YAML scripts on top.
 
 use super::clock::rfc3339;
+use super::details::{DigitalAddress, ElementDetails, PaperSend, PostalProgress, Receipt};
 use super::request::{PhysicalAddress, Recipient};
 use super::timeline::{Category, ElementId, TimelineElement, element_id};
 use chrono::{DateTime, Duration, Timelike, Utc};
@@ -245,66 +246,63 @@ pub struct ElementContext<'a> {
     pub new_key: &'a mut dyn FnMut(&str, &str) -> String,
 }
 
-fn address_json(a: Option<&PhysicalAddress>) -> Value {
+/// An address as SEND shows it once normalised: upper case.
+fn normalised(a: Option<&PhysicalAddress>) -> PhysicalAddress {
     let a = a.cloned().unwrap_or_default();
-    let mut v = serde_json::to_value(&a).expect("address serializes");
-    // SEND normalises addresses to upper case.
-    if let Value::Object(m) = &mut v {
-        for val in m.values_mut() {
-            if let Value::String(s) = val {
-                *s = s.to_uppercase();
-            }
-        }
+    let up = |s: Option<String>| s.map(|s| s.to_uppercase());
+    PhysicalAddress {
+        at: up(a.at),
+        address: a.address.to_uppercase(),
+        address_details: up(a.address_details),
+        zip: up(a.zip),
+        municipality: a.municipality.to_uppercase(),
+        municipality_details: up(a.municipality_details),
+        province: up(a.province),
+        foreign_state: up(a.foreign_state),
     }
-    v
 }
 
-/// What a letter's send carries: its product and cost (added to the recipient's), pages,
-/// weight and the preparation it follows.
+/// A letter's send: its product and cost (added to the recipient's), pages, weight and the
+/// preparation it follows.
 fn paper_send(
-    d: &mut Map<String, Value>,
     run: &mut RecipientRun,
     product: &str,
     pages: u32,
     prepare_request_id: String,
-) {
+) -> PaperSend {
     let cost = analog_cost(product);
     run.analog_cost += cost;
-    d.insert("productType".into(), json!(product));
-    d.insert("analogCost".into(), json!(cost));
-    d.insert("numberOfPages".into(), json!(pages));
-    d.insert("envelopeWeight".into(), json!(20));
-    d.insert("prepareRequestId".into(), json!(prepare_request_id));
+    PaperSend {
+        product_type: product.to_string(),
+        analog_cost: cost,
+        number_of_pages: pages,
+        envelope_weight: 20,
+        prepare_request_id,
+    }
 }
 
-/// What every postal event carries: its date, the postal codes, the letter and the send it
-/// belongs to.
+/// A postal event of `step` at `now`, for the letter sent by `send_request_id`.
 fn postal_progress(
-    d: &mut Map<String, Value>,
     step: &ScriptStep,
     now: DateTime<Utc>,
     send_request_id: String,
-) {
-    d.insert("notificationDate".into(), json!(rfc3339(now)));
-    if let Some(c) = &step.code {
-        d.insert("deliveryDetailCode".into(), json!(c));
+) -> PostalProgress {
+    PostalProgress {
+        notification_date: rfc3339(now),
+        delivery_detail_code: step.code.clone(),
+        delivery_failure_cause: step.failure_cause.clone(),
+        registered_letter_code: format!("RL{:010}", now.timestamp() % 10_000_000_000),
+        send_request_id,
     }
-    if let Some(c) = &step.failure_cause {
-        d.insert("deliveryFailureCause".into(), json!(c));
-    }
-    d.insert(
-        "registeredLetterCode".into(),
-        json!(format!("RL{:010}", now.timestamp() % 10_000_000_000)),
-    );
-    d.insert("sendRequestId".into(), json!(send_request_id));
 }
 
-/// What every element of a step is built from; the phases below fill `d` and `facts`.
+/// What every element of a step is built from; `extra` collects what the step adds to the
+/// details of its category (a paper scan), and `facts` its legal facts.
 struct Parts<'c, 'k> {
     ctx: &'c mut ElementContext<'k>,
     step: &'c ScriptStep,
     rec: usize,
-    d: Map<String, Value>,
+    extra: Map<String, Value>,
     facts: Vec<NewLegalFact>,
 }
 
@@ -313,16 +311,27 @@ impl Parts<'_, '_> {
         self.step.source.unwrap_or("SPECIAL")
     }
 
-    fn digital(&self) -> Option<Value> {
+    fn digital(&self) -> Option<DigitalAddress> {
         self.ctx
             .recipient
             .digital_domicile
             .as_ref()
-            .map(|d| json!({"type": d.kind, "address": d.address}))
+            .map(|d| DigitalAddress {
+                kind: d.kind.as_str(),
+                address: d.address.clone(),
+            })
     }
 
-    fn physical(&self) -> Value {
-        address_json(self.ctx.recipient.physical_address.as_ref())
+    /// The digital domicile, or an empty PEC where a step needs one and the recipient has none.
+    fn digital_or_empty(&self) -> DigitalAddress {
+        self.digital().unwrap_or(DigitalAddress {
+            kind: "PEC",
+            address: String::new(),
+        })
+    }
+
+    fn physical(&self) -> PhysicalAddress {
+        normalised(self.ctx.recipient.physical_address.as_ref())
     }
 
     /// The paper product: the step's, else the one the request's type implies.
@@ -339,9 +348,12 @@ impl Parts<'_, '_> {
     }
 }
 
+/// An element's id and its details, as a phase of the workflow builds them.
+type Built = (String, ElementDetails);
+
 /// Builds the element for `step` of `run`, advancing the run's counters. Each phase of the
 /// workflow builds its own categories' details; a category none of them knows has only
-/// `recIndex`.
+/// `recIndex`. A script's own `details` are laid over them.
 pub fn build_element(
     ctx: &mut ElementContext,
     run: &mut RecipientRun,
@@ -352,11 +364,10 @@ pub fn build_element(
         ctx,
         step,
         rec: run.rec_index,
-        d: Map::new(),
+        extra: Map::new(),
         facts: Vec::new(),
     };
-    p.d.insert("recIndex".into(), json!(p.rec));
-    let id = address_phase(&mut p, run)
+    let (id, details) = address_phase(&mut p, run)
         .or_else(|| courtesy_phase(&mut p))
         .or_else(|| digital_send_phase(&mut p, run))
         .or_else(|| digital_workflow_phase(&mut p))
@@ -364,17 +375,20 @@ pub fn build_element(
         .or_else(|| analog_outcome_phase(&mut p, run))
         .or_else(|| closing_phase(&mut p, run))
         .unwrap_or_else(|| {
-            element_id(
+            let id = element_id(
                 step.category.as_str(),
                 iun,
                 &[("RECINDEX", p.rec.to_string())],
-            )
+            );
+            (id, ElementDetails::Recipient { rec_index: p.rec })
         });
     if let Some(kind) = step.legal_fact {
         legal_fact(&mut p, run, kind);
     }
+    let mut d = details.into_map();
+    d.extend(p.extra);
     for (k, v) in &step.details {
-        p.d.insert(k.clone(), v.clone());
+        d.insert(k.clone(), v.clone());
     }
     let legal: Vec<LegalFactsId> = (p.facts.iter())
         .filter(|f| f.kind != LegalFactKind::Aar)
@@ -383,7 +397,7 @@ pub fn build_element(
             category: f.kind.category().into(),
         })
         .collect();
-    let element = TimelineElement::new(ElementId::new(&id, iun), step.category, now, p.d)
+    let element = TimelineElement::new(ElementId::new(&id, iun), step.category, now, d)
         .with_legal_facts(legal);
     (element, p.facts)
 }
@@ -397,7 +411,7 @@ fn legal_fact(p: &mut Parts, run: &RecipientRun, kind: LegalFactKind) {
     };
     let key = (p.ctx.new_key)(prefix, kind.extension());
     if let Some(doc_type) = &p.step.scan {
-        p.d.insert(
+        p.extra.insert(
             "attachments".into(),
             json!([{"id": format!("{}-{}", doc_type, run.progress_idx), "documentType": doc_type, "url": format!("safestorage://{key}"), "date": rfc3339(p.ctx.now)}]),
         );
@@ -408,49 +422,59 @@ fn legal_fact(p: &mut Parts, run: &RecipientRun, kind: LegalFactKind) {
         rec_index: Some(p.rec),
     });
 }
+
+/// The AAR (avviso di avvenuta ricezione): asked for, then generated, under one key per run.
+fn aar(p: &mut Parts, run: &mut RecipientRun) -> Built {
+    let (step, iun, rec) = (p.step, p.ctx.iun, p.rec);
+    let new_key = &mut p.ctx.new_key;
+    let key = run
+        .aar_key
+        .get_or_insert_with(|| new_key("PN_AAR", "pdf"))
+        .clone();
+    let aar = format!("safestorage://{key}");
+    let of_recipient = |prefix: &str| element_id(prefix, iun, &[("RECINDEX", rec.to_string())]);
+    if step.category == Category::AAR_CREATION_REQUEST {
+        let d = ElementDetails::AarCreationRequest {
+            rec_index: rec,
+            number_of_pages: 1,
+            aar_key: aar,
+        };
+        return (of_recipient("AAR_CREATION_REQUEST"), d);
+    }
+    p.facts.push(NewLegalFact {
+        key,
+        kind: LegalFactKind::Aar,
+        rec_index: Some(rec),
+    });
+    let d = ElementDetails::AarGeneration {
+        rec_index: rec,
+        number_of_pages: 1,
+        generated_aar_url: aar,
+    };
+    (of_recipient("AAR_GEN"), d)
+}
+
 /// Before any delivery: the AAR, address lookups, registry calls.
-fn address_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
+fn address_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<Built> {
     use Category as C;
     let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
     let r = rec.to_string();
     let (source, attempt, digital) = (p.source(), step.attempt.to_string(), p.digital());
-    let ctx = &mut *p.ctx;
-    let d = &mut p.d;
-    let facts = &mut p.facts;
-    let id = match p.step.category {
-        C::AAR_CREATION_REQUEST | C::AAR_GENERATION => {
-            let key = run
-                .aar_key
-                .get_or_insert_with(|| (ctx.new_key)("PN_AAR", "pdf"))
-                .clone();
-            let aar = format!("safestorage://{key}");
-            d.insert("numberOfPages".into(), json!(1));
-            if step.category == C::AAR_CREATION_REQUEST {
-                d.insert("aarKey".into(), json!(aar));
-                element_id("AAR_CREATION_REQUEST", iun, &[("RECINDEX", r)])
-            } else {
-                d.insert("generatedAarUrl".into(), json!(aar));
-                facts.push(NewLegalFact {
-                    key,
-                    kind: LegalFactKind::Aar,
-                    rec_index: Some(rec),
-                });
-                element_id("AAR_GEN", iun, &[("RECINDEX", r)])
-            }
-        }
+    let built = match step.category {
+        C::AAR_CREATION_REQUEST | C::AAR_GENERATION => aar(p, run),
         C::GET_ADDRESS => {
-            d.insert("digitalAddressSource".into(), json!(source));
-            d.insert("isAvailable".into(), json!(step.available.unwrap_or(false)));
-            d.insert("attemptDate".into(), json!(rfc3339(now)));
-            element_id(
-                "GET_ADDRESS",
-                iun,
-                &[
-                    ("RECINDEX", r),
-                    ("SOURCE", source.into()),
-                    ("ATTEMPT", attempt),
-                ],
-            )
+            let d = ElementDetails::GetAddressInfo {
+                rec_index: rec,
+                digital_address_source: source,
+                is_available: step.available.unwrap_or(false),
+                attempt_date: rfc3339(now),
+            };
+            let parts = [
+                ("RECINDEX", r),
+                ("SOURCE", source.into()),
+                ("ATTEMPT", attempt),
+            ];
+            (element_id("GET_ADDRESS", iun, &parts), d)
         }
         C::PUBLIC_REGISTRY_CALL | C::PUBLIC_REGISTRY_RESPONSE => {
             let mode = if digital.is_some() || step.attempt == 0 && step.code.is_none() {
@@ -463,350 +487,327 @@ fn address_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
             } else {
                 "SEND_ATTEMPT"
             };
-            if step.category == C::PUBLIC_REGISTRY_CALL {
-                d.insert("deliveryMode".into(), json!(mode));
-                d.insert("contactPhase".into(), json!(phase));
-                d.insert("sentAttemptMade".into(), json!(step.attempt));
-                d.insert("sendDate".into(), json!(rfc3339(now)));
-            }
-            let prefix = if step.category == C::PUBLIC_REGISTRY_CALL {
-                "NATIONAL_REGISTRY_CALL"
-            } else {
-                "NATIONAL_REGISTRY_RESPONSE"
-            };
-            element_id(
-                prefix,
-                iun,
-                &[
-                    ("RECINDEX", r),
-                    ("DELIVERYMODE", mode.into()),
-                    ("CONTACTPHASE", phase.into()),
-                    ("ATTEMPT", attempt),
-                ],
-            )
-        }
-        _ => return None,
-    };
-    Some(id)
-}
-/// What SEND tells the recipient besides the legal path: courtesy messages, the probable date.
-fn courtesy_phase(p: &mut Parts) -> Option<String> {
-    use Category as C;
-    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
-    let r = rec.to_string();
-    let tax_id = p.ctx.recipient.tax_id.as_str();
-    let d = &mut p.d;
-    let id = match p.step.category {
-        C::SEND_COURTESY_MESSAGE => {
-            let kind = step.source.unwrap_or("APPIO");
-            d.insert(
-                "digitalAddress".into(),
-                json!({"type": kind, "address": tax_id}),
-            );
-            d.insert("sendDate".into(), json!(rfc3339(now)));
-            if kind == "APPIO" {
-                d.insert("ioSendMessageResult".into(), json!("SENT_COURTESY"));
-            }
-            element_id(
-                "SEND_COURTESY_MESSAGE",
-                iun,
-                &[("RECINDEX", r), ("COURTESYADDRESSTYPE", kind.into())],
-            )
-        }
-        C::PROBABLE_SCHEDULING_ANALOG_DATE => {
-            d.insert(
-                "schedulingAnalogDate".into(),
-                json!(rfc3339(now + Duration::days(7))),
-            );
-            element_id("PROBABLE_SCHEDULING_ANALOG_DATE", iun, &[("RECINDEX", r)])
-        }
-        _ => return None,
-    };
-    Some(id)
-}
-/// Sending to the digital domicile (PEC): the send, its progress, its feedback.
-fn digital_send_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
-    use Category as C;
-    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
-    let r = rec.to_string();
-    let (source, attempt, digital) = (p.source(), step.attempt.to_string(), p.digital());
-    let d = &mut p.d;
-    let id = match p.step.category {
-        C::SEND_DIGITAL_DOMICILE | C::SEND_DIGITAL_PROGRESS | C::SEND_DIGITAL_FEEDBACK => {
-            d.insert(
-                "digitalAddress".into(),
-                digital
-                    .clone()
-                    .unwrap_or(json!({"type": "PEC", "address": ""})),
-            );
-            let base = [
+            let parts = [
                 ("RECINDEX", r),
-                ("SOURCE", source.into()),
-                ("REPEAT", "false".into()),
+                ("DELIVERYMODE", mode.into()),
+                ("CONTACTPHASE", phase.into()),
                 ("ATTEMPT", attempt),
             ];
-            match step.category {
-                C::SEND_DIGITAL_DOMICILE => {
-                    d.insert("digitalAddressSource".into(), json!(source));
-                    d.insert("retryNumber".into(), json!(step.attempt));
-                    element_id("SEND_DIGITAL", iun, &base)
-                }
-                C::SEND_DIGITAL_PROGRESS => {
-                    run.progress_idx += 1;
-                    d.insert("digitalAddressSource".into(), json!(source));
-                    d.insert("retryNumber".into(), json!(step.attempt));
-                    d.insert(
-                        "deliveryDetailCode".into(),
-                        json!(step.code.as_deref().unwrap_or("C001")),
-                    );
-                    d.insert("shouldRetry".into(), json!(false));
-                    d.insert("notificationDate".into(), json!(rfc3339(now)));
-                    d.insert("sendingReceipts".into(), json!([{"id": format!("opec.{}@pec.mock", now.timestamp_millis()), "system": "mock-pec"}]));
-                    let mut parts = base.to_vec();
-                    parts.push(("IDX", run.progress_idx.to_string()));
-                    element_id("DIGITAL_PROG", iun, &parts)
-                }
-                _ => {
-                    d.insert(
-                        "responseStatus".into(),
-                        json!(step.response.unwrap_or("OK")),
-                    );
-                    d.insert("notificationDate".into(), json!(rfc3339(now)));
-                    d.insert(
-                        "deliveryDetailCode".into(),
-                        json!(step.code.as_deref().unwrap_or("C003")),
-                    );
-                    if let Some(c) = &step.failure_cause {
-                        d.insert("deliveryFailureCause".into(), json!(c));
-                    }
-                    d.insert("sendingReceipts".into(), json!([{"id": format!("consegna.{}@pec.mock", now.timestamp_millis()), "system": "mock-pec"}]));
-                    element_id("SEND_DIGITAL_FEEDBACK", iun, &base)
-                }
+            if step.category == C::PUBLIC_REGISTRY_CALL {
+                let d = ElementDetails::PublicRegistryCall {
+                    rec_index: rec,
+                    delivery_mode: mode,
+                    contact_phase: phase,
+                    sent_attempt_made: step.attempt,
+                    send_date: rfc3339(now),
+                };
+                (element_id("NATIONAL_REGISTRY_CALL", iun, &parts), d)
+            } else {
+                let d = ElementDetails::Recipient { rec_index: rec };
+                (element_id("NATIONAL_REGISTRY_RESPONSE", iun, &parts), d)
             }
         }
         _ => return None,
     };
-    Some(id)
+    Some(built)
 }
-/// The digital workflow around the sends: preparing, scheduling, its outcome.
-fn digital_workflow_phase(p: &mut Parts) -> Option<String> {
+
+/// What SEND tells the recipient besides the legal path: courtesy messages, the probable date.
+fn courtesy_phase(p: &mut Parts) -> Option<Built> {
     use Category as C;
     let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
     let r = rec.to_string();
-    let (source, attempt, digital) = (p.source(), step.attempt.to_string(), p.digital());
-    let d = &mut p.d;
-    let id = match p.step.category {
+    match step.category {
+        C::SEND_COURTESY_MESSAGE => {
+            let kind = step.source.unwrap_or("APPIO");
+            let d = ElementDetails::SendCourtesyMessage {
+                rec_index: rec,
+                digital_address: DigitalAddress {
+                    kind,
+                    address: p.ctx.recipient.tax_id.to_string(),
+                },
+                send_date: rfc3339(now),
+                io_send_message_result: (kind == "APPIO").then_some("SENT_COURTESY"),
+            };
+            let parts = [("RECINDEX", r), ("COURTESYADDRESSTYPE", kind.into())];
+            Some((element_id("SEND_COURTESY_MESSAGE", iun, &parts), d))
+        }
+        C::PROBABLE_SCHEDULING_ANALOG_DATE => {
+            let d = ElementDetails::ProbableDateAnalogWorkflow {
+                rec_index: rec,
+                scheduling_analog_date: rfc3339(now + Duration::days(7)),
+            };
+            let id = element_id("PROBABLE_SCHEDULING_ANALOG_DATE", iun, &[("RECINDEX", r)]);
+            Some((id, d))
+        }
+        _ => None,
+    }
+}
+
+/// Sending to the digital domicile (PEC): the send, its progress, its feedback.
+fn digital_send_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<Built> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let (source, digital_address) = (p.source(), p.digital_or_empty());
+    let base = [
+        ("RECINDEX", rec.to_string()),
+        ("SOURCE", source.into()),
+        ("REPEAT", "false".into()),
+        ("ATTEMPT", step.attempt.to_string()),
+    ];
+    let built = match step.category {
+        C::SEND_DIGITAL_DOMICILE => {
+            let d = ElementDetails::SendDigital {
+                rec_index: rec,
+                digital_address,
+                digital_address_source: source,
+                retry_number: step.attempt,
+            };
+            (element_id("SEND_DIGITAL", iun, &base), d)
+        }
+        C::SEND_DIGITAL_PROGRESS => {
+            run.progress_idx += 1;
+            let d = ElementDetails::SendDigitalProgress {
+                rec_index: rec,
+                digital_address,
+                digital_address_source: source,
+                retry_number: step.attempt,
+                delivery_detail_code: step.code.clone().unwrap_or_else(|| "C001".into()),
+                should_retry: false,
+                notification_date: rfc3339(now),
+                sending_receipts: vec![Receipt {
+                    id: format!("opec.{}@pec.mock", now.timestamp_millis()),
+                    system: "mock-pec",
+                }],
+            };
+            let mut parts = base.to_vec();
+            parts.push(("IDX", run.progress_idx.to_string()));
+            (element_id("DIGITAL_PROG", iun, &parts), d)
+        }
+        C::SEND_DIGITAL_FEEDBACK => {
+            let d = ElementDetails::SendDigitalFeedback {
+                rec_index: rec,
+                digital_address,
+                response_status: step.response.unwrap_or("OK"),
+                notification_date: rfc3339(now),
+                delivery_detail_code: step.code.clone().unwrap_or_else(|| "C003".into()),
+                delivery_failure_cause: step.failure_cause.clone(),
+                sending_receipts: vec![Receipt {
+                    id: format!("consegna.{}@pec.mock", now.timestamp_millis()),
+                    system: "mock-pec",
+                }],
+            };
+            (element_id("SEND_DIGITAL_FEEDBACK", iun, &base), d)
+        }
+        _ => return None,
+    };
+    Some(built)
+}
+
+/// The digital workflow around the sends: preparing, scheduling, its outcome.
+fn digital_workflow_phase(p: &mut Parts) -> Option<Built> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let r = rec.to_string();
+    let (source, digital) = (p.source(), p.digital());
+    let built = match step.category {
         C::DIGITAL_DELIVERY_CREATION_REQUEST => {
-            d.insert(
-                "digitalAddress".into(),
-                digital
-                    .clone()
-                    .unwrap_or(json!({"type": "PEC", "address": ""})),
-            );
-            d.insert(
-                "endWorkflowStatus".into(),
-                json!(step.end_status.unwrap_or("SUCCESS")),
-            );
-            d.insert("completionWorkflowDate".into(), json!(rfc3339(now)));
-            element_id("DIGITAL_DELIVERY_CREATION_REQUEST", iun, &[("RECINDEX", r)])
+            let d = ElementDetails::DeliveryCreationRequest {
+                rec_index: rec,
+                digital_address: Some(p.digital_or_empty()),
+                end_workflow_status: step.end_status.unwrap_or("SUCCESS"),
+                completion_workflow_date: rfc3339(now),
+            };
+            let id = element_id("DIGITAL_DELIVERY_CREATION_REQUEST", iun, &[("RECINDEX", r)]);
+            (id, d)
         }
         C::DIGITAL_SUCCESS_WORKFLOW => {
-            d.insert(
-                "digitalAddress".into(),
-                digital
-                    .clone()
-                    .unwrap_or(json!({"type": "PEC", "address": ""})),
-            );
-            element_id("DIGITAL_SUCCESS_WORKFLOW", iun, &[("RECINDEX", r)])
-        }
-        C::DIGITAL_FAILURE_WORKFLOW => {
-            element_id("DIGITAL_FAILURE_WORKFLOW", iun, &[("RECINDEX", r)])
-        }
-        C::PREPARE_DIGITAL_DOMICILE | C::SCHEDULE_DIGITAL_WORKFLOW => {
-            d.insert("digitalAddressSource".into(), json!(source));
-            if let Some(a) = &digital {
-                d.insert("digitalAddress".into(), a.clone());
-            }
-            if step.category == C::PREPARE_DIGITAL_DOMICILE {
-                d.insert("retryNumber".into(), json!(step.attempt));
-                d.insert("attemptDate".into(), json!(rfc3339(now)));
-            } else {
-                d.insert("sentAttemptMade".into(), json!(step.attempt));
-                d.insert("lastAttemptDate".into(), json!(rfc3339(now)));
-                d.insert(
-                    "schedulingDate".into(),
-                    json!(rfc3339(now + Duration::days(7))),
-                );
-            }
-            element_id(
-                step.category.as_str(),
-                iun,
-                &[
-                    ("RECINDEX", r),
-                    ("SOURCE", source.into()),
-                    ("ATTEMPT", attempt),
-                ],
+            let d = ElementDetails::DigitalSuccessWorkflow {
+                rec_index: rec,
+                digital_address: p.digital_or_empty(),
+            };
+            (
+                element_id("DIGITAL_SUCCESS_WORKFLOW", iun, &[("RECINDEX", r)]),
+                d,
             )
         }
-        _ => return None,
-    };
-    Some(id)
-}
-/// The registered letter (A/R or 890): preparation, send, postal progress and feedback.
-fn registered_letter_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
-    use Category as C;
-    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
-    let r = rec.to_string();
-    let (attempt, physical, product) = (step.attempt.to_string(), p.physical(), p.product());
-    let product = product.as_str();
-    let pct = p.ctx.physical_communication_type;
-    let d = &mut p.d;
-    let id = match p.step.category {
-        C::PREPARE_ANALOG_DOMICILE | C::SEND_ANALOG_DOMICILE => {
-            d.insert("physicalAddress".into(), physical.clone());
-            d.insert("serviceLevel".into(), json!(pct));
-            d.insert("sentAttemptMade".into(), json!(step.attempt));
-            let prefix = step.category.as_str();
-            let id = element_id(prefix, iun, &[("RECINDEX", r), ("ATTEMPT", attempt)]);
-            if step.category == C::SEND_ANALOG_DOMICILE {
-                let prepare = element_id(
-                    "PREPARE_ANALOG_DOMICILE",
-                    iun,
-                    &[
-                        ("RECINDEX", rec.to_string()),
-                        ("ATTEMPT", step.attempt.to_string()),
-                    ],
-                );
-                paper_send(d, run, product, 2, prepare);
-            }
-            id
+        C::DIGITAL_FAILURE_WORKFLOW => {
+            let d = ElementDetails::Recipient { rec_index: rec };
+            (
+                element_id("DIGITAL_FAILURE_WORKFLOW", iun, &[("RECINDEX", r)]),
+                d,
+            )
         }
-        C::SEND_ANALOG_PROGRESS | C::SEND_ANALOG_FEEDBACK => {
-            let send = element_id(
-                "SEND_ANALOG_DOMICILE",
-                iun,
-                &[
-                    ("RECINDEX", rec.to_string()),
-                    ("ATTEMPT", step.attempt.to_string()),
-                ],
-            );
-            postal_progress(d, step, now, send);
-            d.insert("serviceLevel".into(), json!(pct));
-            if step.category == C::SEND_ANALOG_PROGRESS {
-                run.progress_idx += 1;
-                element_id(
-                    "SEND_ANALOG_PROGRESS",
-                    iun,
-                    &[
-                        ("RECINDEX", r),
-                        ("ATTEMPT", attempt),
-                        ("IDX", run.progress_idx.to_string()),
-                    ],
-                )
+        C::PREPARE_DIGITAL_DOMICILE | C::SCHEDULE_DIGITAL_WORKFLOW => {
+            let d = if step.category == C::PREPARE_DIGITAL_DOMICILE {
+                ElementDetails::PrepareDigital {
+                    rec_index: rec,
+                    digital_address_source: source,
+                    digital_address: digital,
+                    retry_number: step.attempt,
+                    attempt_date: rfc3339(now),
+                }
             } else {
-                d.insert("physicalAddress".into(), physical.clone());
-                d.insert("sentAttemptMade".into(), json!(step.attempt));
-                d.insert(
-                    "responseStatus".into(),
-                    json!(step.response.unwrap_or("OK")),
-                );
-                element_id(
-                    "SEND_ANALOG_FEEDBACK",
-                    iun,
-                    &[("RECINDEX", r), ("ATTEMPT", attempt)],
-                )
-            }
+                ElementDetails::ScheduleDigitalWorkflow {
+                    rec_index: rec,
+                    digital_address_source: source,
+                    digital_address: digital,
+                    sent_attempt_made: step.attempt,
+                    last_attempt_date: rfc3339(now),
+                    scheduling_date: rfc3339(now + Duration::days(7)),
+                }
+            };
+            let parts = [
+                ("RECINDEX", r),
+                ("SOURCE", source.into()),
+                ("ATTEMPT", step.attempt.to_string()),
+            ];
+            (element_id(step.category.as_str(), iun, &parts), d)
         }
         _ => return None,
     };
-    Some(id)
+    Some(built)
 }
-/// The analog workflow's schedule and outcome, and the simple letter after a failed PEC.
-fn analog_outcome_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
+
+/// The registered letter (A/R or 890): preparation, send, postal progress and feedback.
+fn registered_letter_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<Built> {
     use Category as C;
     let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
     let r = rec.to_string();
-    let (attempt, physical, product) = (step.attempt.to_string(), p.physical(), p.product());
-    let product = product.as_str();
-    let d = &mut p.d;
-    let id = match p.step.category {
+    let attempt = step.attempt.to_string();
+    let service_level = p.ctx.physical_communication_type;
+    let with_attempt = |prefix: &str| {
+        element_id(
+            prefix,
+            iun,
+            &[("RECINDEX", r.clone()), ("ATTEMPT", attempt.clone())],
+        )
+    };
+    let built = match step.category {
+        C::PREPARE_ANALOG_DOMICILE | C::SEND_ANALOG_DOMICILE => {
+            let send = (step.category == C::SEND_ANALOG_DOMICILE).then(|| {
+                let prepare = with_attempt("PREPARE_ANALOG_DOMICILE");
+                paper_send(run, &p.product(), 2, prepare)
+            });
+            let d = ElementDetails::AnalogDomicile {
+                rec_index: rec,
+                physical_address: p.physical(),
+                service_level,
+                sent_attempt_made: step.attempt,
+                send,
+            };
+            (with_attempt(step.category.as_str()), d)
+        }
+        C::SEND_ANALOG_PROGRESS => {
+            let postal = postal_progress(step, now, with_attempt("SEND_ANALOG_DOMICILE"));
+            run.progress_idx += 1;
+            let d = ElementDetails::SendAnalogProgress {
+                rec_index: rec,
+                postal,
+                service_level,
+            };
+            let parts = [
+                ("RECINDEX", r.clone()),
+                ("ATTEMPT", attempt.clone()),
+                ("IDX", run.progress_idx.to_string()),
+            ];
+            (element_id("SEND_ANALOG_PROGRESS", iun, &parts), d)
+        }
+        C::SEND_ANALOG_FEEDBACK => {
+            let d = ElementDetails::SendAnalogFeedback {
+                rec_index: rec,
+                postal: postal_progress(step, now, with_attempt("SEND_ANALOG_DOMICILE")),
+                service_level,
+                physical_address: p.physical(),
+                sent_attempt_made: step.attempt,
+                response_status: step.response.unwrap_or("OK"),
+            };
+            (with_attempt("SEND_ANALOG_FEEDBACK"), d)
+        }
+        _ => return None,
+    };
+    Some(built)
+}
+
+/// The analog workflow's schedule and outcome, and the simple letter after a failed PEC.
+fn analog_outcome_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<Built> {
+    use Category as C;
+    let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
+    let r = rec.to_string();
+    let of_recipient = |prefix: &str| element_id(prefix, iun, &[("RECINDEX", r.clone())]);
+    let built = match step.category {
         C::SCHEDULE_ANALOG_WORKFLOW => {
-            d.insert("schedulingDate".into(), json!(rfc3339(now)));
-            element_id("SCHEDULE_ANALOG_WORKFLOW", iun, &[("RECINDEX", r)])
+            let d = ElementDetails::Scheduling {
+                rec_index: rec,
+                scheduling_date: rfc3339(now),
+            };
+            (of_recipient("SCHEDULE_ANALOG_WORKFLOW"), d)
         }
-        C::ANALOG_SUCCESS_WORKFLOW => {
-            d.insert("physicalAddress".into(), physical.clone());
-            element_id("ANALOG_SUCCESS_WORKFLOW", iun, &[("RECINDEX", r)])
-        }
-        C::PREPARE_SIMPLE_REGISTERED_LETTER | C::SEND_SIMPLE_REGISTERED_LETTER => {
-            d.insert("physicalAddress".into(), physical.clone());
-            if step.category == C::SEND_SIMPLE_REGISTERED_LETTER {
-                let prepare = element_id(
-                    "PREPARE_SIMPLE_REGISTERED_LETTER",
-                    iun,
-                    &[("RECINDEX", rec.to_string())],
-                );
-                paper_send(d, run, product, 1, prepare);
-            }
-            element_id(step.category.as_str(), iun, &[("RECINDEX", r)])
+        C::ANALOG_SUCCESS_WORKFLOW
+        | C::PREPARE_SIMPLE_REGISTERED_LETTER
+        | C::SEND_SIMPLE_REGISTERED_LETTER => {
+            let send = (step.category == C::SEND_SIMPLE_REGISTERED_LETTER).then(|| {
+                let prepare = of_recipient("PREPARE_SIMPLE_REGISTERED_LETTER");
+                paper_send(run, &p.product(), 1, prepare)
+            });
+            let d = ElementDetails::PhysicalAddress {
+                rec_index: rec,
+                physical_address: p.physical(),
+                send,
+            };
+            (of_recipient(step.category.as_str()), d)
         }
         C::SEND_SIMPLE_REGISTERED_LETTER_PROGRESS => {
             run.progress_idx += 1;
-            let send = element_id(
-                "SEND_SIMPLE_REGISTERED_LETTER",
-                iun,
-                &[("RECINDEX", rec.to_string())],
-            );
-            postal_progress(d, step, now, send);
-            element_id(
-                "SEND_SIMPLE_REGISTERED_LETTER_PROGRESS",
-                iun,
-                &[("RECINDEX", r), ("IDX", run.progress_idx.to_string())],
+            let send = of_recipient("SEND_SIMPLE_REGISTERED_LETTER");
+            let d = ElementDetails::SimpleRegisteredLetterProgress {
+                rec_index: rec,
+                postal: postal_progress(step, now, send),
+            };
+            let parts = [
+                ("RECINDEX", r.clone()),
+                ("IDX", run.progress_idx.to_string()),
+            ];
+            (
+                element_id("SEND_SIMPLE_REGISTERED_LETTER_PROGRESS", iun, &parts),
+                d,
             )
         }
         C::PREPARE_ANALOG_DOMICILE_FAILURE => {
-            d.insert(
-                "failureCause".into(),
-                json!(step.failure_cause.as_deref().unwrap_or("D00")),
-            );
-            d.insert(
-                "prepareRequestId".into(),
-                json!(element_id(
-                    "PREPARE_ANALOG_DOMICILE",
-                    iun,
-                    &[
-                        ("RECINDEX", rec.to_string()),
-                        ("ATTEMPT", step.attempt.to_string())
-                    ]
-                )),
-            );
-            element_id(
-                "PREPARE_ANALOG_DOMICILE_FAILURE",
-                iun,
-                &[("RECINDEX", r), ("ATTEMPT", attempt)],
+            let parts = [
+                ("RECINDEX", r.clone()),
+                ("ATTEMPT", step.attempt.to_string()),
+            ];
+            let d = ElementDetails::PrepareAnalogDomicileFailure {
+                rec_index: rec,
+                failure_cause: step.failure_cause.clone().unwrap_or_else(|| "D00".into()),
+                prepare_request_id: element_id("PREPARE_ANALOG_DOMICILE", iun, &parts),
+            };
+            (
+                element_id("PREPARE_ANALOG_DOMICILE_FAILURE", iun, &parts),
+                d,
             )
         }
         C::ANALOG_FAILURE_WORKFLOW => {
-            if let Some(k) = &run.aar_key {
-                d.insert(
-                    "generatedAarUrl".into(),
-                    json!(format!("safestorage://{k}")),
-                );
-            }
-            element_id("ANALOG_FAILURE_WORKFLOW", iun, &[("RECINDEX", r)])
+            let d = ElementDetails::AnalogFailureWorkflow {
+                rec_index: rec,
+                generated_aar_url: run.aar_key.as_ref().map(|k| format!("safestorage://{k}")),
+            };
+            (of_recipient("ANALOG_FAILURE_WORKFLOW"), d)
         }
         _ => return None,
     };
-    Some(id)
+    Some(built)
 }
+
 /// How the notification ends for the recipient: refinement, view, unreachable, deceased.
-fn closing_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
+fn closing_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<Built> {
     use Category as C;
     let (step, iun, now, rec) = (p.step, p.ctx.iun, p.ctx.now, p.rec);
-    let r = rec.to_string();
-    let physical = p.physical();
-    let d = &mut p.d;
-    let id = match p.step.category {
+    let of_recipient = |prefix: &str| element_id(prefix, iun, &[("RECINDEX", rec.to_string())]);
+    // What perfecting the notification costs the recipient: SEND's fee and the paper's.
+    let cost = 100 + run.analog_cost;
+    let built = match step.category {
         C::SCHEDULE_REFINEMENT => {
             let mut at = now + step.refinement_after.unwrap_or(Duration::days(7));
             // Digital completions after 21:00 in Rome refine one day later (non-visibility time).
@@ -814,57 +815,64 @@ fn closing_phase(p: &mut Parts, run: &mut RecipientRun) -> Option<String> {
                 at += Duration::days(1);
             }
             run.refinement_at = Some(at);
-            d.insert("schedulingDate".into(), json!(rfc3339(at)));
-            element_id("SCHEDULE_REFINEMENT_WORKFLOW", iun, &[("RECINDEX", r)])
+            let d = ElementDetails::Scheduling {
+                rec_index: rec,
+                scheduling_date: rfc3339(at),
+            };
+            (of_recipient("SCHEDULE_REFINEMENT_WORKFLOW"), d)
         }
         C::REFINEMENT => {
             run.refined = true;
-            d.insert("notificationCost".into(), json!(100 + run.analog_cost));
-            element_id("REFINEMENT", iun, &[("RECINDEX", r)])
+            let d = ElementDetails::Refinement {
+                rec_index: rec,
+                notification_cost: cost,
+            };
+            (of_recipient("REFINEMENT"), d)
         }
         C::COMPLETELY_UNREACHABLE_CREATION_REQUEST => {
-            d.insert("endWorkflowStatus".into(), json!("FAILURE"));
-            d.insert("completionWorkflowDate".into(), json!(rfc3339(now)));
-            element_id(
-                "COMPLETELY_UNREACHABLE_CREATION_REQUEST",
-                iun,
-                &[("RECINDEX", r)],
-            )
+            let d = ElementDetails::DeliveryCreationRequest {
+                rec_index: rec,
+                digital_address: None,
+                end_workflow_status: "FAILURE",
+                completion_workflow_date: rfc3339(now),
+            };
+            (of_recipient("COMPLETELY_UNREACHABLE_CREATION_REQUEST"), d)
         }
         C::COMPLETELY_UNREACHABLE => {
-            d.insert("legalFactGenerationDate".into(), json!(rfc3339(now)));
-            element_id("COMPLETELY_UNREACHABLE", iun, &[("RECINDEX", r)])
+            let d = ElementDetails::CompletelyUnreachable {
+                rec_index: rec,
+                legal_fact_generation_date: rfc3339(now),
+            };
+            (of_recipient("COMPLETELY_UNREACHABLE"), d)
         }
         C::ANALOG_WORKFLOW_RECIPIENT_DECEASED => {
-            d.insert("physicalAddress".into(), physical.clone());
-            if !run.viewed {
-                d.insert("notificationCost".into(), json!(100 + run.analog_cost));
-            }
+            let d = ElementDetails::RecipientDeceased {
+                rec_index: rec,
+                physical_address: p.physical(),
+                notification_cost: (!run.viewed).then_some(cost),
+            };
             run.refined = true;
-            element_id(
-                "ANALOG_WORKFLOW_RECIPIENT_DECEASED",
-                iun,
-                &[("RECINDEX", r)],
-            )
+            (of_recipient("ANALOG_WORKFLOW_RECIPIENT_DECEASED"), d)
         }
         C::NOTIFICATION_VIEWED_CREATION_REQUEST => {
-            d.insert("eventTimestamp".into(), json!(rfc3339(now)));
-            element_id(
-                "NOTIFICATION_VIEWED_CREATION_REQUEST",
-                iun,
-                &[("RECINDEX", r)],
-            )
+            let d = ElementDetails::Viewed {
+                rec_index: rec,
+                event_timestamp: rfc3339(now),
+                notification_cost: None,
+            };
+            (of_recipient("NOTIFICATION_VIEWED_CREATION_REQUEST"), d)
         }
         C::NOTIFICATION_VIEWED => {
-            d.insert("eventTimestamp".into(), json!(rfc3339(now)));
             // The view perfects the notification unless the refinement already did.
-            if !run.refined {
-                d.insert("notificationCost".into(), json!(100 + run.analog_cost));
-            }
+            let d = ElementDetails::Viewed {
+                rec_index: rec,
+                event_timestamp: rfc3339(now),
+                notification_cost: (!run.refined).then_some(cost),
+            };
             run.viewed = true;
-            element_id("NOTIFICATION_VIEWED", iun, &[("RECINDEX", r)])
+            (of_recipient("NOTIFICATION_VIEWED"), d)
         }
         _ => return None,
     };
-    Some(id)
+    Some(built)
 }

@@ -8,6 +8,7 @@ use super::details::{ElementDetails, RefusalReasonDetail, RequestRef};
 use super::ente::EnteId;
 use super::iun::Iun;
 use super::library::ScriptLibrary;
+use super::price::Price;
 use super::refusal::RefusalReason;
 use super::request::{NotificationRequest, PhysicalAddress, RequestVersion};
 use super::script::{
@@ -16,7 +17,7 @@ use super::script::{
 use super::status::{Status, StatusTracker};
 use super::timeline::{Category, ElementId, TimelineElement};
 use chrono::{DateTime, Duration, Utc};
-use send_wire::LegalFactsId;
+use send_wire::{LegalFactsId, NotificationFeePolicy};
 use std::sync::Arc;
 
 /// Virtual time from a send to the start of validation.
@@ -538,4 +539,58 @@ pub fn record_payment(
     let el = TimelineElement::new(id, Category::PAYMENT, paid_at, d.into_map()).recorded_at(now);
     n.append(el, vec![], &mut out);
     out
+}
+
+/// Why a price cannot be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceError {
+    NotFound,
+    NotAccepted,
+    Cancelled,
+}
+
+/// A price as SEND answers it.
+#[derive(Debug, Clone)]
+pub struct PriceView {
+    pub iun: Iun,
+    pub price: Price,
+    pub refinement_date: Option<DateTime<Utc>>,
+    pub view_date: Option<DateTime<Utc>>,
+}
+
+/// What SEND answers for the price of `notice` of `creditor`, a pagoPA payment of `n`: the
+/// price formula over the recipient's paper costs so far, and when the notification was refined
+/// and viewed for that recipient.
+pub fn price_view(n: &Notification, creditor: &str, notice: &str) -> Result<PriceView, PriceError> {
+    match n.status() {
+        Status::IN_VALIDATION => return Err(PriceError::NotAccepted),
+        Status::REFUSED => return Err(PriceError::NotFound),
+        Status::CANCELLED => return Err(PriceError::Cancelled),
+        _ => {}
+    }
+    let (rec_index, payment) = n
+        .request
+        .pago_pa_payments()
+        .find(|(_, p)| p.creditor_tax_id == creditor && p.notice_code.as_str() == notice)
+        .ok_or(PriceError::NotFound)?;
+    let analog = n.runs.get(rec_index).map(|r| r.analog_cost).unwrap_or(0);
+    let delivery_mode = n.request.notification_fee_policy == NotificationFeePolicy::DELIVERY_MODE;
+    let first = |c: Category| {
+        n.timeline
+            .iter()
+            .find(|e| e.category == c && e.rec_index() == Some(rec_index))
+            .map(|e| e.timestamp)
+    };
+    Ok(PriceView {
+        iun: n.iun.clone(),
+        price: super::price::price(
+            delivery_mode,
+            payment.apply_cost,
+            n.request.pa_fee,
+            n.request.vat,
+            analog,
+        ),
+        refinement_date: first(Category::REFINEMENT),
+        view_date: first(Category::NOTIFICATION_VIEWED),
+    })
 }

@@ -4,9 +4,11 @@
 use super::builtin;
 use super::engine::{self, CancelOutcome, Changes, Draw, Job, Notification, Paid, ViewOutcome};
 use super::ente::EnteId;
+use super::legal_fact::{LegalFactRecord, Sender};
 use super::library::ScriptLibrary;
 use super::refusal::RefusalReason;
 use super::request::{self, RequestVersion};
+use super::script::LegalFactKind;
 use super::status::{Status, StatusTracker};
 use super::timeline::Category;
 use chrono::{DateTime, Duration, Utc};
@@ -89,14 +91,14 @@ impl Driver {
             n,
         };
         let first = d.n.first_job();
-        let _ = d.schedule(Changes {
+        d.schedule(Changes {
             appended: vec![],
             jobs: vec![first],
         });
         d
     }
 
-    fn schedule(&mut self, changes: Changes) -> Changes {
+    fn schedule(&mut self, changes: Changes) {
         for (at, job) in &changes.jobs {
             self.seq += 1;
             let key = match job {
@@ -107,7 +109,6 @@ impl Driver {
             };
             self.jobs.push(Reverse((*at, self.seq, key)));
         }
-        changes
     }
 
     /// Runs every job due by `until`, each at its instant.
@@ -127,7 +128,7 @@ impl Driver {
                 JobKey(2, rec) => engine::run_step(&mut self.n, rec, at, &mut self.draw),
                 _ => engine::complete_cancellation(&mut self.n, at, &mut self.draw),
             };
-            let _ = self.schedule(changes);
+            self.schedule(changes);
         }
     }
 
@@ -317,5 +318,90 @@ fn the_files_a_notification_references_are_its_documents_and_payment_attachments
     assert_eq!(
         n.referenced_files(),
         ["PN_NOTIFICATION_ATTACHMENTS-0001.pdf"]
+    );
+}
+
+#[test]
+fn the_price_of_a_notice_counts_the_paper_sent_to_its_recipient() {
+    let notice = "302000100000019421";
+    let mut digital = Driver::new(sent(true, Some("digital-success")));
+    assert_eq!(
+        engine::price_view(&digital.n, "80016350821", notice).map(|p| p.price),
+        Err(engine::PriceError::NotAccepted),
+        "no price before acceptance"
+    );
+    digital.run_to_end();
+    let p = engine::price_view(&digital.n, "80016350821", notice).expect("a price");
+    assert_eq!((p.price.send_fee, p.price.analog_cost), (100, 0));
+    let refined = digital
+        .n
+        .timeline
+        .iter()
+        .find(|e| e.category == Category::REFINEMENT);
+    assert_eq!(p.refinement_date, refined.map(|e| e.timestamp));
+    assert_eq!(p.view_date, None);
+    let mut paper = Driver::new(sent(false, Some("analog-ar-ok")));
+    paper.run_to_end();
+    let q = engine::price_view(&paper.n, "80016350821", notice).expect("a price");
+    assert_eq!(q.price.analog_cost, paper.n.runs[0].analog_cost);
+    assert!(q.price.analog_cost > 0 && q.price.total > p.price.total);
+    assert_eq!(
+        engine::price_view(&paper.n, "80016350821", "302000100000019422").map(|p| p.iun),
+        Err(engine::PriceError::NotFound),
+        "a notice the notification does not carry"
+    );
+    let (_, changes) = engine::request_cancellation(&mut paper.n, monday(), &mut Numbered(9));
+    paper.schedule(changes);
+    paper.run_to_end();
+    assert_eq!(
+        engine::price_view(&paper.n, "80016350821", notice).map(|p| p.iun),
+        Err(engine::PriceError::Cancelled)
+    );
+}
+
+#[test]
+fn a_legal_fact_is_written_from_its_notification_its_element_and_its_recipient() {
+    let mut d = Driver::new(sent(true, Some("digital-success")));
+    d.run_to_end();
+    let (index, element) = (d.n.timeline.iter().enumerate())
+        .find(|(_, e)| e.category == Category::REQUEST_ACCEPTED)
+        .expect("accepted");
+    let sender = Sender {
+        name: "Comune di Prova",
+        tax_id: "80016350821",
+    };
+    let f = LegalFactRecord::of(
+        &d.n,
+        sender,
+        "K.pdf",
+        index,
+        LegalFactKind::SenderAck,
+        Some(0),
+    )
+    .expect("a fact of an element that exists");
+    let lines: Vec<&str> = f.text.lines().collect();
+    assert_eq!(lines[0], format!("IUN: {}", d.n.iun));
+    assert_eq!(lines[1], "Mittente: Comune di Prova (C.F. 80016350821)");
+    assert_eq!(
+        lines[2],
+        "Destinatario: Michelangelo Buonarroti (C.F. BNRMHL75C06G702B)"
+    );
+    assert_eq!(f.created_at, element.timestamp);
+    assert_eq!(f.recipient_tax_id.as_deref(), Some("BNRMHL75C06G702B"));
+    let sender = Sender {
+        name: "Comune di Prova",
+        tax_id: "80016350821",
+    };
+    let beyond = d.n.timeline.len();
+    assert!(
+        LegalFactRecord::of(
+            &d.n,
+            sender,
+            "K.pdf",
+            beyond,
+            LegalFactKind::SenderAck,
+            None
+        )
+        .is_none()
     );
 }

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod ente;
 pub mod gpd;
 pub mod iun;
+pub mod legal_fact;
 pub mod library;
 pub mod pdf;
 pub mod pdnd;

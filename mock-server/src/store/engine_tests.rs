@@ -3,7 +3,9 @@
 use super::*;
 use crate::domain::builtin;
 use crate::domain::ente::EnteId;
+use crate::domain::legal_fact::rome_time;
 use crate::domain::request::{self, RequestVersion};
+use crate::domain::timeline::Category;
 use base64::Engine as _;
 use send_wire::PhysicalCommunicationType;
 use serde_json::json;

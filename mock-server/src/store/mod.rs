@@ -13,7 +13,6 @@ pub mod files;
 pub mod journal;
 #[cfg(test)]
 mod journal_tests;
-pub mod legal_facts;
 pub mod streams;
 
 use crate::config::EnteProfile;
@@ -22,18 +21,16 @@ use crate::domain::downtime::{Downtime, DowntimeError, Downtimes, Functionality}
 use crate::domain::engine::{self, Changes, Job};
 use crate::domain::ente::EnteId;
 use crate::domain::iun::Iun;
+use crate::domain::legal_fact::{LegalFactRecord, Sender};
 use crate::domain::library::ScriptLibrary;
 use crate::domain::presign::Presigner;
-use crate::domain::price::{self, Price};
 use crate::domain::refusal;
 use crate::domain::request::{NotificationRequest, RequestVersion};
 use crate::domain::script::{self, LegalFactKind};
 use crate::domain::status::{Status, StatusTracker};
-use crate::domain::timeline::Category;
 use chrono::{DateTime, Duration, Utc};
 use events::EventLog;
 use files::{Files, StoredVersion, UploadSlot};
-use legal_facts::{LegalFactRecord, rome_time};
 use rand::Rng;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -48,7 +45,7 @@ use tokio::sync::Notify;
 /// SEND's answer while a request is being validated.
 pub const WAITING_RETRY_AFTER: i64 = 10;
 
-pub use crate::domain::engine::{CancelOutcome, Notification, ViewOutcome};
+pub use crate::domain::engine::{CancelOutcome, Notification, PriceError, PriceView, ViewOutcome};
 pub use crate::domain::refusal::RefusalReason;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,23 +69,6 @@ impl PartialOrd for Due {
 
 /// A conflict with an existing notification (HTTP 409): `(element, detail)` pairs.
 pub type Conflicts = Vec<(String, String)>;
-
-/// Why a price cannot be given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PriceError {
-    NotFound,
-    NotAccepted,
-    Cancelled,
-}
-
-/// A price as SEND answers it.
-#[derive(Debug, Clone)]
-pub struct PriceView {
-    pub iun: Iun,
-    pub price: Price,
-    pub refinement_date: Option<DateTime<Utc>>,
-    pub view_date: Option<DateTime<Utc>>,
-}
 
 /// One F24 payment a sender reports (`POST /delivery/events/payment/f24`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -803,36 +783,15 @@ impl Store {
             .collect()
     }
 
-    /// A legal fact's document, written from its notification and element: the store keeps
-    /// only where a fact points, since every line of its text is already there.
+    /// A legal fact's document, written from its notification and element.
     fn fact_record(&self, st: &State, key: &str, fact: &FactRef) -> Option<LegalFactRecord> {
         let n = st.notifications.get(&fact.iun)?;
-        let element = n.timeline.get(fact.element)?;
-        let sender = self.ente(n.ente);
-        let rec = fact.rec_index.and_then(|i| n.request.recipients.get(i));
-        let mut lines = vec![
-            format!("IUN: {}", n.iun),
-            format!("Mittente: {} (C.F. {})", sender.name, sender.tax_id),
-        ];
-        if let Some(r) = rec {
-            lines.push(format!(
-                "Destinatario: {} (C.F. {})",
-                r.denomination, r.tax_id
-            ));
-        }
-        lines.push(format!("Oggetto: {}", n.request.subject));
-        lines.push(format!("Data: {}", rome_time(element.timestamp)));
-        Some(LegalFactRecord {
-            key: key.to_string(),
-            iun: n.iun.to_string(),
-            ente: n.ente,
-            kind: fact.kind,
-            rec_index: fact.rec_index,
-            recipient_tax_id: rec.map(|r| r.tax_id.to_string()),
-            element_id: element.element_id.with_iun(n.iun.as_str()),
-            created_at: element.timestamp,
-            text: lines.join("\n").into_boxed_str(),
-        })
+        let ente = self.ente(n.ente);
+        let sender = Sender {
+            name: &ente.name,
+            tax_id: &ente.tax_id,
+        };
+        LegalFactRecord::of(n, sender, key, fact.element, fact.kind, fact.rec_index)
     }
 
     pub fn cancel(&self, ente: EnteId, iun: &Iun) -> Option<CancelOutcome> {
@@ -863,38 +822,7 @@ impl Store {
             .get(&(creditor.to_string(), notice.to_string()))
             .ok_or(PriceError::NotFound)?;
         let n = st.notifications.get(iun).ok_or(PriceError::NotFound)?;
-        match n.status() {
-            Status::IN_VALIDATION => return Err(PriceError::NotAccepted),
-            Status::REFUSED => return Err(PriceError::NotFound),
-            Status::CANCELLED => return Err(PriceError::Cancelled),
-            _ => {}
-        }
-        let (rec_index, payment) = n
-            .request
-            .pago_pa_payments()
-            .find(|(_, p)| p.creditor_tax_id == creditor && p.notice_code.as_str() == notice)
-            .ok_or(PriceError::NotFound)?;
-        let analog = n.runs.get(rec_index).map(|r| r.analog_cost).unwrap_or(0);
-        let delivery_mode =
-            n.request.notification_fee_policy == send_wire::NotificationFeePolicy::DELIVERY_MODE;
-        let first = |c: Category| {
-            n.timeline
-                .iter()
-                .find(|e| e.category == c && e.rec_index() == Some(rec_index))
-                .map(|e| e.timestamp)
-        };
-        Ok(PriceView {
-            iun: n.iun.clone(),
-            price: price::price(
-                delivery_mode,
-                payment.apply_cost,
-                n.request.pa_fee,
-                n.request.vat,
-                analog,
-            ),
-            refinement_date: first(Category::REFINEMENT),
-            view_date: first(Category::NOTIFICATION_VIEWED),
-        })
+        engine::price_view(n, creditor, notice)
     }
 
     /// Records pagoPA payments the sender reports; `Err` lists notices no notification of

@@ -1,9 +1,10 @@
 //! Legal facts and AARs: what each document says, rendered to bytes when downloaded.
 
-use crate::domain::clock::rfc3339;
-use crate::domain::ente::EnteId;
-use crate::domain::pdf;
-use crate::domain::script::LegalFactKind;
+use super::clock::rfc3339;
+use super::engine::Notification;
+use super::ente::EnteId;
+use super::pdf;
+use super::script::LegalFactKind;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Rome;
 
@@ -22,7 +23,51 @@ pub struct LegalFactRecord {
     pub text: Box<str>,
 }
 
+/// The sender as its documents name it.
+pub struct Sender<'a> {
+    pub name: &'a str,
+    pub tax_id: &'a str,
+}
+
 impl LegalFactRecord {
+    /// The fact stored under `key`, of `kind`, generated with element `element` of `n` (for
+    /// recipient `rec_index`, if it concerns one): every line of its text is already in the
+    /// notification, so a store keeps only where a fact points and writes it when asked.
+    pub fn of(
+        n: &Notification,
+        sender: Sender,
+        key: &str,
+        element: usize,
+        kind: LegalFactKind,
+        rec_index: Option<usize>,
+    ) -> Option<LegalFactRecord> {
+        let element = n.timeline.get(element)?;
+        let rec = rec_index.and_then(|i| n.request.recipients.get(i));
+        let mut lines = vec![
+            format!("IUN: {}", n.iun),
+            format!("Mittente: {} (C.F. {})", sender.name, sender.tax_id),
+        ];
+        if let Some(r) = rec {
+            lines.push(format!(
+                "Destinatario: {} (C.F. {})",
+                r.denomination, r.tax_id
+            ));
+        }
+        lines.push(format!("Oggetto: {}", n.request.subject));
+        lines.push(format!("Data: {}", rome_time(element.timestamp)));
+        Some(LegalFactRecord {
+            key: key.to_string(),
+            iun: n.iun.to_string(),
+            ente: n.ente,
+            kind,
+            rec_index,
+            recipient_tax_id: rec.map(|r| r.tax_id.to_string()),
+            element_id: element.element_id.with_iun(n.iun.as_str()),
+            created_at: element.timestamp,
+            text: lines.join("\n").into_boxed_str(),
+        })
+    }
+
     pub fn content_type(&self) -> &'static str {
         if self.kind == LegalFactKind::PecReceipt {
             "application/xml"

@@ -4,51 +4,25 @@
 
 use super::call::Call;
 use super::engine::{Check, Options, evaluate};
+use super::test_log::{SENDER, SHA, attachment, call, upload};
 use serde_json::{Value, json};
 
-const SENDER: &str = "80016350821";
 const OTHER_ENTE: &str = "01199250158";
-const SHA: &str = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 const IUN_1: &str = "ABCD-EFGH-JKLM-202612-A-1";
 const IUN_2: &str = "ABCD-EFGH-JKLM-202612-A-2";
 const FACT: &str = "PN_LEGAL_FACTS-0001.pdf";
 
-fn call(method: &str, path: &str, status: u16, response: Value) -> Call {
+/// A call answered with `response`.
+fn answered(method: &str, path: &str, status: u16, response: Value) -> Call {
     Call {
-        method: method.into(),
-        status,
         response: Some(response),
-        ..Call::get(path)
+        ..call(method, path, status)
     }
 }
 
 fn with_request(mut c: Call, request: Value) -> Call {
     c.request = Some(request);
     c
-}
-
-/// A preload of one PDF `key` and its upload (version `v-key`).
-fn upload(key: &str) -> Vec<Call> {
-    let preload = with_request(
-        call(
-            "POST",
-            "/delivery/attachments/preload",
-            200,
-            json!([{"preloadIdx": "0", "key": key, "secret": "s", "url": "u", "httpMethod": "PUT"}]),
-        ),
-        json!([{"preloadIdx": "0", "contentType": "application/pdf", "sha256": SHA}]),
-    );
-    let mut put = call("PUT", &format!("/storage/b/{key}"), 200, Value::Null);
-    put.request_headers
-        .insert("x-amz-checksum-sha256".into(), SHA.into());
-    put.response_headers
-        .insert("x-amz-version-id".into(), format!("v-{key}"));
-    vec![preload, put]
-}
-
-fn attachment(key: &str) -> Value {
-    json!({"contentType": "application/pdf", "digests": {"sha256": SHA},
-        "ref": {"key": key, "versionToken": format!("v-{key}")}})
 }
 
 /// A send of one notification (with a pagoPA notice of `creditor`, if any) and the status read
@@ -63,7 +37,7 @@ fn notification(n: u32, creditor: Option<&str>, iun: &str) -> Vec<Call> {
     }
     let rid = format!("request-{n}");
     let send = with_request(
-        call(
+        answered(
             "POST",
             "/delivery/v2.6/requests",
             202,
@@ -72,7 +46,7 @@ fn notification(n: u32, creditor: Option<&str>, iun: &str) -> Vec<Call> {
         json!({"senderTaxId": SENDER, "physicalCommunicationType": "REGISTERED_LETTER_890",
             "recipients": [rec], "documents": [attachment("doc")]}),
     );
-    let status = call(
+    let status = answered(
         "GET",
         "/delivery/v2.6/requests",
         200,
@@ -85,7 +59,7 @@ fn notification(n: u32, creditor: Option<&str>, iun: &str) -> Vec<Call> {
 /// retry-after the first read answered.
 fn stream() -> Vec<Call> {
     let create = with_request(
-        call(
+        answered(
             "POST",
             "/delivery-progresses/v2.9/streams",
             200,
@@ -94,7 +68,7 @@ fn stream() -> Vec<Call> {
         json!({"eventType": "TIMELINE"}),
     );
     let events = "/delivery-progresses/v2.9/streams/s-1/events";
-    let mut first = call(
+    let mut first = answered(
         "GET",
         events,
         200,
@@ -104,7 +78,7 @@ fn stream() -> Vec<Call> {
     first
         .response_headers
         .insert("retry-after".into(), "100".into());
-    let mut second = call("GET", events, 200, json!([]));
+    let mut second = answered("GET", events, 200, json!([]));
     second.at_ms = 1_200;
     second.query.insert("lastEventId".into(), "01".into());
     vec![create, first, second]
@@ -114,15 +88,15 @@ fn stream() -> Vec<Call> {
 fn meta_then_download(meta_path: &str, key: &str) -> Vec<Call> {
     let url = format!("https://mock/storage/b/{key}?sig=1");
     vec![
-        call("GET", meta_path, 200, json!({"url": url})),
-        call("GET", &format!("/storage/b/{key}"), 200, Value::Null),
+        answered("GET", meta_path, 200, json!({"url": url})),
+        answered("GET", &format!("/storage/b/{key}"), 200, Value::Null),
     ]
 }
 
 /// The document, the pagoPA form, the AAR and the one legal fact listed, of `IUN_2`.
 fn downloads() -> Vec<Call> {
     let sent = format!("/delivery/notifications/sent/{IUN_2}");
-    let list = call(
+    let list = answered(
         "GET",
         &format!("/delivery-push/v2.0/{IUN_2}/legal-facts"),
         200,
@@ -142,7 +116,7 @@ fn downloads() -> Vec<Call> {
 }
 
 fn price(creditor: &str, n: u32) -> Call {
-    call(
+    answered(
         "GET",
         &format!("/delivery/v2.3/price/{creditor}/30201100000000{n:04}"),
         200,

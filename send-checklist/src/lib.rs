@@ -18,6 +18,8 @@ mod order_tests;
 mod price;
 mod send;
 mod streams;
+#[cfg(test)]
+mod test_log;
 
 /// The checklist tree as HTML list items, for a minijinja page that includes it by this name
 /// inside its `<ul>`; the page's context gives `checks` and its words `t.exempt` and `t.calls`.

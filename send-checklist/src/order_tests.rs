@@ -3,39 +3,9 @@
 
 use super::call::Call;
 use super::engine::{Check, Options, evaluate};
+use super::test_log::{SENDER, attachment, call, upload};
 use proptest::prelude::*;
-use serde_json::{Value, json};
-
-const SENDER: &str = "80016350821";
-const SHA: &str = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
-
-fn call(method: &str, path: &str, status: u16) -> Call {
-    Call {
-        method: method.into(),
-        status,
-        ..Call::get(path)
-    }
-}
-
-/// A preload and an upload of one file `key` (version `v-key`).
-fn upload(key: &str) -> Vec<Call> {
-    let mut preload = call("POST", "/delivery/attachments/preload", 200);
-    preload.request =
-        Some(json!([{"preloadIdx": "0", "contentType": "application/pdf", "sha256": SHA}]));
-    preload.response = Some(
-        json!([{"preloadIdx": "0", "key": key, "secret": "s", "url": "u", "httpMethod": "PUT"}]),
-    );
-    let mut put = call("PUT", &format!("/storage/b/{key}"), 200);
-    put.request_headers
-        .insert("x-amz-checksum-sha256".into(), SHA.into());
-    put.response_headers
-        .insert("x-amz-version-id".into(), format!("v-{key}"));
-    vec![preload, put]
-}
-
-fn attachment(key: &str) -> Value {
-    json!({"contentType": "application/pdf", "digests": {"sha256": SHA}, "ref": {"key": key, "versionToken": format!("v-{key}")}})
-}
+use serde_json::json;
 
 /// One notification's calls: its send and the status read that says it was accepted.
 /// `shape` picks what it has: PEC or not, 890 or A/R, a payment or not.

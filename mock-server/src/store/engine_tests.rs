@@ -1,4 +1,5 @@
-//! The timeline engine on a frozen virtual clock: each built-in script against send-api.md §4.2.
+//! The engine as the store runs it, on a frozen virtual clock: each built-in script against
+//! send-api.md §4.2, through the store's schedule, indexes and legal-fact documents.
 
 use super::*;
 use crate::domain::builtin;

@@ -1,10 +1,11 @@
 //! The mock's state: uploaded files, notifications with their append-only timelines, legal
 //! facts and the event log, behind one lock held only for short, non-async sections.
 //!
-//! Time-driven work (async validation, each recipient's script, cancellation) sits in a
-//! schedule ordered by virtual time; [`Store::fire_due`] runs whatever is due, stamping each
-//! element with the virtual instant it was due at, so timestamps never depend on when the
-//! ticker happened to wake up.
+//! What happens to a notification is decided by the engine (`domain::engine`); the store keeps
+//! the jobs it asks for in a schedule ordered by virtual time, and [`Store::fire_due`] runs
+//! whatever is due at the instant it was due, so timestamps never depend on when the ticker
+//! happened to wake up. It then applies what each step returned: the legal facts to index, the
+//! events to log and stream, the next jobs.
 
 #[cfg(test)]
 mod engine_tests;

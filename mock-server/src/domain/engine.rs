@@ -245,7 +245,7 @@ pub fn validate(n: &mut Notification, reasons: Vec<RefusalReason>, at: DateTime<
 
 /// The script each recipient will follow: the one pinned before the send, else the library's
 /// choice for that recipient.
-pub fn choose_scripts(n: &Notification, library: &ScriptLibrary) -> Vec<TimelineScript> {
+pub fn choose_scripts(n: &Notification, library: &ScriptLibrary) -> Vec<Arc<TimelineScript>> {
     let pinned = n.pinned_script.as_deref().and_then(|p| library.by_name(p));
     n.request
         .recipients

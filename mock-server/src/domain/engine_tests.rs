@@ -17,7 +17,6 @@ use serde::Serialize;
 use serde_json::json;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::Arc;
 
 /// Numbered instead of random, so keys read in order.
 #[derive(Default)]
@@ -122,7 +121,6 @@ impl Driver {
                 JobKey(0, _) => engine::validate(&mut self.n, vec![], at),
                 JobKey(1, _) => {
                     let scripts = engine::choose_scripts(&self.n, &self.library);
-                    let scripts = scripts.into_iter().map(Arc::new).collect();
                     engine::accept(&mut self.n, scripts, at, &mut self.draw)
                 }
                 JobKey(2, rec) => engine::run_step(&mut self.n, rec, at, &mut self.draw),

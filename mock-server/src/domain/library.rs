@@ -33,6 +33,7 @@ use super::timeline::Category;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::Path;
+use std::sync::Arc;
 
 /// When a user script applies to a recipient.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -79,7 +80,8 @@ impl MatchRule {
 /// A script loaded from YAML.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserScript {
-    pub script: TimelineScript,
+    /// Shared by every run that follows it.
+    pub script: Arc<TimelineScript>,
     pub matcher: Option<MatchRule>,
     pub replaces: Option<String>,
     pub file: String,
@@ -339,10 +341,10 @@ pub fn parse_script(
     }
     check_steps(&steps, &at)?;
     Ok(UserScript {
-        script: TimelineScript {
+        script: Arc::new(TimelineScript {
             name: f.name,
             steps,
-        },
+        }),
         matcher: f.matcher,
         replaces: f.replaces,
         file: file.to_string(),
@@ -396,7 +398,7 @@ fn steps_of(
                     known
                         .iter()
                         .find(|k| k.script.name == base)
-                        .map(|k| k.script.clone())
+                        .map(|k| TimelineScript::clone(&k.script))
                 })
                 .ok_or_else(|| invalid(at("extends:"), ScriptProblem::NoSuchBase(base.into())))?
                 .steps
@@ -438,10 +440,24 @@ fn check_steps(steps: &[ScriptStep], at: &dyn Fn(&str) -> String) -> Result<(), 
     Ok(())
 }
 
-/// Every script a mock knows.
-#[derive(Debug, Clone, Default)]
+/// Every script a mock knows, each held once: the runs that follow a script share it.
+#[derive(Debug, Clone)]
 pub struct ScriptLibrary {
     pub user: Vec<UserScript>,
+    builtins: Vec<Arc<TimelineScript>>,
+}
+
+impl Default for ScriptLibrary {
+    /// The built-in scripts only.
+    fn default() -> Self {
+        ScriptLibrary {
+            user: vec![],
+            builtins: (builtin::NAMES.iter())
+                .filter_map(|n| builtin::by_name(n))
+                .map(Arc::new)
+                .collect(),
+        }
+    }
 }
 
 impl ScriptLibrary {
@@ -472,12 +488,9 @@ impl ScriptLibrary {
     }
 
     /// A script by name: user scripts first, then built-ins.
-    pub fn by_name(&self, name: &str) -> Option<TimelineScript> {
-        self.user
-            .iter()
-            .find(|u| u.script.name == name)
-            .map(|u| u.script.clone())
-            .or_else(|| builtin::by_name(name))
+    pub fn by_name(&self, name: &str) -> Option<Arc<TimelineScript>> {
+        let user = self.user.iter().map(|u| &u.script);
+        user.chain(&self.builtins).find(|s| s.name == name).cloned()
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -489,7 +502,11 @@ impl ScriptLibrary {
     }
 
     /// The script of one recipient.
-    pub fn choose(&self, recipient: &Recipient, request: &NotificationRequest) -> TimelineScript {
+    pub fn choose(
+        &self,
+        recipient: &Recipient,
+        request: &NotificationRequest,
+    ) -> Arc<TimelineScript> {
         if let Some(u) = self.user.iter().find(|u| {
             u.matcher
                 .as_ref()
@@ -498,11 +515,19 @@ impl ScriptLibrary {
             return u.script.clone();
         }
         let chosen = builtin::choose(recipient, request.physical_communication_type);
-        self.user
+        let replaced = self
+            .user
             .iter()
             .find(|u| u.replaces.as_deref() == Some(chosen.name.as_str()))
-            .map(|u| u.script.clone())
-            .unwrap_or(chosen)
+            .map(|u| u.script.clone());
+        replaced
+            .or_else(|| {
+                self.builtins
+                    .iter()
+                    .find(|b| b.name == chosen.name)
+                    .cloned()
+            })
+            .unwrap_or_else(|| Arc::new(chosen))
     }
 }
 
@@ -511,6 +536,34 @@ mod tests {
     use super::*;
 
     const GOOD: &str = "name: pec-slow\nmatch:\n  pec: \"@slow.\"\nextends: digital-success\nappend:\n  - category: NOTIFICATION_VIEWED\n    after: 3d\n    legalFact: RECIPIENT_ACCESS\n";
+
+    #[test]
+    fn every_run_of_a_script_shares_the_library_s_one_copy() {
+        let lib = ScriptLibrary::default();
+        let a = lib.by_name("digital-success").unwrap();
+        assert!(Arc::ptr_eq(&a, &lib.by_name("digital-success").unwrap()));
+        assert_eq!(
+            lib.builtins.len(),
+            builtin::NAMES.len(),
+            "every built-in, once"
+        );
+        let body = serde_json::json!({"paProtocolNumber": "P", "subject": "s", "senderDenomination": "C",
+            "senderTaxId": "80016350821", "taxonomyCode": "010202N", "notificationFeePolicy": "FLAT_RATE",
+            "physicalCommunicationType": "AR_REGISTERED_LETTER",
+            "recipients": [{"recipientType": "PF", "taxId": "BNRMHL75C06G702B", "denomination": "M",
+                "digitalDomicile": {"type": "PEC", "address": "prova@pec.it"},
+                "physicalAddress": {"address": "Via Roma 1", "municipality": "Roma", "zip": "00100"}}],
+            "documents": [{"contentType": "application/pdf", "digests": {"sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
+                "ref": {"key": "K.pdf", "versionToken": "v"}}]});
+        let req = crate::domain::request::parse(crate::domain::request::RequestVersion::V26, &body)
+            .unwrap();
+        let chosen = lib.choose(&req.recipients[0], &req);
+        assert_eq!(chosen.name, "digital-success");
+        assert!(
+            Arc::ptr_eq(&chosen, &a),
+            "the choice is the library's copy, not a new one"
+        );
+    }
 
     #[test]
     fn a_good_script_extends_a_builtin() {

@@ -27,7 +27,7 @@ use crate::domain::library::ScriptLibrary;
 use crate::domain::presign::Presigner;
 use crate::domain::refusal;
 use crate::domain::request::{NotificationRequest, RequestVersion};
-use crate::domain::script::{self, LegalFactKind};
+use crate::domain::script::LegalFactKind;
 use crate::domain::status::{Status, StatusTracker};
 use chrono::{DateTime, Duration, Utc};
 use events::EventLog;
@@ -142,8 +142,6 @@ impl engine::Draw for SeededRng {
 #[derive(Default)]
 struct State {
     rng: SeededRng,
-    /// One copy of each script in use (by its Debug text), shared by the runs that follow it.
-    scripts: HashMap<String, Arc<script::TimelineScript>>,
     files: Files,
     /// Boxed: the table keeps room for more entries than it holds, and a notification is big.
     notifications: HashMap<Iun, Box<Notification>>,
@@ -1163,7 +1161,7 @@ impl State {
                         slot.referenced = true;
                     }
                 }
-                let scripts = self.shared_scripts(engine::choose_scripts(n, scripts));
+                let scripts = engine::choose_scripts(n, scripts);
                 let State {
                     notifications, rng, ..
                 } = &mut *self;
@@ -1199,23 +1197,6 @@ impl State {
                 self.by_iuv.remove(&k);
             }
         }
-    }
-
-    /// Runs of identical scripts share one copy (keyed by the whole script, not its name, so a
-    /// user script can never be mistaken for a built-in).
-    fn shared_scripts(
-        &mut self,
-        chosen: Vec<script::TimelineScript>,
-    ) -> Vec<Arc<script::TimelineScript>> {
-        chosen
-            .into_iter()
-            .map(|s| {
-                self.scripts
-                    .entry(format!("{s:?}"))
-                    .or_insert_with(|| Arc::new(s))
-                    .clone()
-            })
-            .collect()
     }
 
     fn refusal_reasons(&self, n: &Notification) -> Vec<RefusalReason> {

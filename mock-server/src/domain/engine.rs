@@ -121,28 +121,6 @@ impl Notification {
         (self.sent_at + VALIDATION_START, Job::Validate)
     }
 
-    /// The bare safe-storage keys of every file the request references.
-    pub fn referenced_files(&self) -> Vec<String> {
-        let payments = self
-            .request
-            .recipients
-            .iter()
-            .flat_map(|r| r.payments.iter().flatten())
-            .flat_map(|p| {
-                p.pago_pa
-                    .iter()
-                    .filter_map(|pp| pp.attachment.as_ref())
-                    .chain(p.f24.iter().map(|f| &f.metadata_attachment))
-            });
-        self.request
-            .documents
-            .iter()
-            .map(|d| &d.file)
-            .chain(payments)
-            .map(|a| a.file_ref.bare_key().to_string())
-            .collect()
-    }
-
     /// Appends `element`, advancing the status, and records it in `out`.
     fn append(&mut self, element: TimelineElement, facts: Vec<NewLegalFact>, out: &mut Changes) {
         let index = self.timeline.len();

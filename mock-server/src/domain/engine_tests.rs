@@ -311,15 +311,6 @@ fn a_reported_payment_is_recorded_with_its_notice_and_keeps_the_status() {
 }
 
 #[test]
-fn the_files_a_notification_references_are_its_documents_and_payment_attachments() {
-    let n = sent(false, None);
-    assert_eq!(
-        n.referenced_files(),
-        ["PN_NOTIFICATION_ATTACHMENTS-0001.pdf"]
-    );
-}
-
-#[test]
 fn the_price_of_a_notice_counts_the_paper_sent_to_its_recipient() {
     let notice = "302000100000019421";
     let mut digital = Driver::new(sent(true, Some("digital-success")));

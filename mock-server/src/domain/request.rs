@@ -782,6 +782,24 @@ mod tests {
     }
 
     #[test]
+    fn a_request_references_its_documents_pagopa_forms_and_f24_metadata() {
+        let sha = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        let file = |key: &str, ct: &str| json!({"contentType": ct, "digests": {"sha256": sha}, "ref": {"key": key, "versionToken": "v"}});
+        let mut body = minimal();
+        body["recipients"][0]["payments"] = json!([
+            {"pagoPa": {"noticeCode": "302000100000019421", "creditorTaxId": "80016350821", "applyCost": false,
+                "attachment": file("safestorage://FORM.pdf", "application/pdf")}},
+            {"f24": {"title": "F24", "applyCost": false, "metadataAttachment": file("META.json", "application/json")}}
+        ]);
+        let req = parse(RequestVersion::V26, &body).unwrap();
+        let keys: Vec<&str> = req.attachments().map(|a| a.file_ref.bare_key()).collect();
+        assert_eq!(
+            keys,
+            ["PN_NOTIFICATION_ATTACHMENTS-1.pdf", "FORM.pdf", "META.json"]
+        );
+    }
+
+    #[test]
     fn parses_every_version_and_echoes_it_back() {
         for v in RequestVersion::ALL {
             let req = parse(v, &minimal()).unwrap_or_else(|e| panic!("{v:?}: {e:?}"));

@@ -801,12 +801,9 @@ impl Store {
             ente,
             iun: iun.to_string(),
         });
-        let State {
-            notifications, rng, ..
-        } = &mut *st;
-        let n = notifications.get_mut(iun).filter(|n| n.ente == ente)?;
-        let (outcome, changes) = engine::request_cancellation(n, now, rng);
-        st.apply(iun, changes);
+        let outcome = st.step(iun, Some(ente), |n, rng| {
+            Some(engine::request_cancellation(n, now, rng))
+        })?;
         drop(st);
         self.wake();
         Some(outcome)
@@ -1020,13 +1017,7 @@ impl Store {
             rec,
         });
         st.io_ms = self.io_ms();
-        let State {
-            notifications, rng, ..
-        } = &mut *st;
-        let n = notifications.get_mut(iun).filter(|n| n.ente == ente)?;
-        let (outcome, changes) = engine::view(n, rec, now, rng)?;
-        st.apply(iun, changes);
-        Some(outcome)
+        st.step(iun, Some(ente), |n, rng| engine::view(n, rec, now, rng))
     }
 
     /// Jumps the clock forward and fires everything that became due, in order.
@@ -1138,52 +1129,65 @@ impl State {
         }
     }
 
+    /// Runs an engine step on the notification `iun` (only if it is `of`'s, when given) with
+    /// the store's random draws, and applies what it changed; `None` when there is no such
+    /// notification or the step did nothing.
+    fn step<R>(
+        &mut self,
+        iun: &Iun,
+        of: Option<EnteId>,
+        f: impl FnOnce(&mut Notification, &mut SeededRng) -> Option<(R, Changes)>,
+    ) -> Option<R> {
+        let State {
+            notifications, rng, ..
+        } = self;
+        let n = notifications
+            .get_mut(iun)
+            .filter(|n| of.is_none_or(|e| n.ente == e))?;
+        let (r, changes) = f(n, rng)?;
+        self.apply(iun, changes);
+        Some(r)
+    }
+
     /// Runs `job` on `iun` at `at`.
-    fn run_job(&mut self, scripts: &ScriptLibrary, iun: &Iun, job: Job, at: DateTime<Utc>) {
+    fn run_job(&mut self, library: &ScriptLibrary, iun: &Iun, job: Job, at: DateTime<Utc>) {
         let Some(n) = self.notifications.get(iun) else {
             return;
         };
-        let changes = match job {
+        match job {
             Job::Validate => {
                 let reasons = self.refusal_reasons(n);
-                let n = self.notifications.get_mut(iun).expect("looked up above");
-                let changes = engine::validate(n, reasons, at);
-                if n.status() == Status::REFUSED {
+                self.step(iun, None, |n, _| {
+                    Some(((), engine::validate(n, reasons, at)))
+                });
+                if self.notifications[iun].status() == Status::REFUSED {
                     self.release_notice_codes(iun);
                 }
-                changes
             }
             Job::Accept => {
                 // Its files are kept from now on (SEND deletes only files no notification
                 // references).
-                for k in n.referenced_files() {
-                    if let Some(slot) = self.files.slots.get_mut(&k) {
+                for a in n.request.attachments() {
+                    if let Some(slot) = self.files.slots.get_mut(a.file_ref.bare_key()) {
                         slot.referenced = true;
                     }
                 }
-                let scripts = engine::choose_scripts(n, scripts);
-                let State {
-                    notifications, rng, ..
-                } = &mut *self;
-                let n = notifications.get_mut(iun).expect("looked up above");
-                engine::accept(n, scripts, at, rng)
+                let scripts = engine::choose_scripts(n, library);
+                self.step(iun, None, |n, rng| {
+                    Some(((), engine::accept(n, scripts, at, rng)))
+                });
             }
             Job::Recipient(rec) => {
-                let State {
-                    notifications, rng, ..
-                } = &mut *self;
-                let n = notifications.get_mut(iun).expect("looked up above");
-                engine::run_step(n, rec, at, rng)
+                self.step(iun, None, |n, rng| {
+                    Some(((), engine::run_step(n, rec, at, rng)))
+                });
             }
             Job::CompleteCancellation => {
-                let State {
-                    notifications, rng, ..
-                } = &mut *self;
-                let n = notifications.get_mut(iun).expect("looked up above");
-                engine::complete_cancellation(n, at, rng)
+                self.step(iun, None, |n, rng| {
+                    Some(((), engine::complete_cancellation(n, at, rng)))
+                });
             }
-        };
-        self.apply(iun, changes);
+        }
     }
 
     /// A refused notification frees its notice codes for another send.

@@ -15,8 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::SeedableRng;
 use serde::Serialize;
 use serde_json::json;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 
 /// Numbered instead of random, so keys read in order.
 #[derive(Default)]
@@ -70,20 +69,17 @@ fn sent(pec: bool, script: Option<&str>) -> Notification {
 /// The store's part: jobs in due order, each run on the notification.
 struct Driver {
     n: Notification,
-    jobs: BinaryHeap<Reverse<(DateTime<Utc>, u32, JobKey)>>,
+    /// By due instant, then by the order they were asked for (as the store's schedule).
+    jobs: BTreeMap<(DateTime<Utc>, u32), Job>,
     seq: u32,
     draw: Numbered,
     library: ScriptLibrary,
 }
 
-/// `Job` as an ordered key (the heap breaks ties by sequence, never by job).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct JobKey(u8, usize);
-
 impl Driver {
     fn new(n: Notification) -> Self {
         let mut d = Driver {
-            jobs: BinaryHeap::new(),
+            jobs: BTreeMap::new(),
             seq: 0,
             draw: Numbered::default(),
             library: ScriptLibrary::default(),
@@ -98,33 +94,29 @@ impl Driver {
     }
 
     fn schedule(&mut self, changes: Changes) {
-        for (at, job) in &changes.jobs {
+        for (at, job) in changes.jobs {
             self.seq += 1;
-            let key = match job {
-                Job::Validate => JobKey(0, 0),
-                Job::Accept => JobKey(1, 0),
-                Job::Recipient(r) => JobKey(2, *r),
-                Job::CompleteCancellation => JobKey(3, 0),
-            };
-            self.jobs.push(Reverse((*at, self.seq, key)));
+            self.jobs.insert((at, self.seq), job);
         }
     }
 
     /// Runs every job due by `until`, each at its instant.
     fn run_until(&mut self, until: DateTime<Utc>) {
-        while let Some(Reverse((at, _, key))) = self.jobs.peek().cloned() {
+        while let Some(entry) = self.jobs.first_entry() {
+            let at = entry.key().0;
             if at > until {
                 break;
             }
-            self.jobs.pop();
-            let changes = match key {
-                JobKey(0, _) => engine::validate(&mut self.n, vec![], at),
-                JobKey(1, _) => {
+            let changes = match entry.remove() {
+                Job::Validate => engine::validate(&mut self.n, vec![], at),
+                Job::Accept => {
                     let scripts = engine::choose_scripts(&self.n, &self.library);
                     engine::accept(&mut self.n, scripts, at, &mut self.draw)
                 }
-                JobKey(2, rec) => engine::run_step(&mut self.n, rec, at, &mut self.draw),
-                _ => engine::complete_cancellation(&mut self.n, at, &mut self.draw),
+                Job::Recipient(rec) => engine::run_step(&mut self.n, rec, at, &mut self.draw),
+                Job::CompleteCancellation => {
+                    engine::complete_cancellation(&mut self.n, at, &mut self.draw)
+                }
             };
             self.schedule(changes);
         }
